@@ -1,0 +1,3 @@
+module github.com/rbmgpu/rbmgpu
+
+go 1.26.8
