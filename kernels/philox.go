@@ -56,19 +56,19 @@ func (s Stream) Word(e uint64) uint32 {
 	return s.block(uint32(e >> 2))[e&3]
 }
 
-// ToUniform maps a 32-bit word to a float32 in the open interval (0, 1):
-// u = (w>>8 + 0.5) * 2^-24. Every step is exact in float32, so the CUDA
-// twin produces the same bits. A Bernoulli(p) sample is u < p: never 1 for
-// p = 0, always 1 for p = 1.
+// ToUniform maps a 32-bit word to a float32 in [0, 1): u = (w>>8) * 2^-24,
+// the 24 high bits as a float32 mantissa. Every step is exact in float32, so
+// the CUDA twin produces the same bits. A Bernoulli(p) sample is u < p: never
+// 1 for p = 0, always 1 for p = 1.
 func ToUniform(w uint32) float32 {
-	return (float32(w>>8) + 0.5) * (1.0 / 16777216.0)
+	return float32(w>>8) * (1.0 / 16777216.0)
 }
 
-// Uniform returns element e of the stream as a float32 in (0, 1).
+// Uniform returns element e of the stream as a float32 in [0, 1).
 func (s Stream) Uniform(e uint64) float32 { return ToUniform(s.Word(e)) }
 
 // Fill writes elements 0..len(dst)-1 of the stream into dst as uniforms in
-// (0, 1), computing each Philox block once.
+// [0, 1), computing each Philox block once.
 func (s Stream) Fill(dst []float32) {
 	n := len(dst)
 	for b := 0; b*4 < n; b++ {

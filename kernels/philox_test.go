@@ -33,18 +33,18 @@ func TestStreamFillMatchesUniform(t *testing.T) {
 			if want := s.Uniform(uint64(e)); u != want {
 				t.Fatalf("n=%d e=%d: Fill %v, Uniform %v", n, e, u, want)
 			}
-			if !(u > 0 && u < 1) {
-				t.Fatalf("uniform %v outside (0,1)", u)
+			if !(u >= 0 && u < 1) {
+				t.Fatalf("uniform %v outside [0,1)", u)
 			}
 		}
 	}
 }
 
 func TestToUniformBounds(t *testing.T) {
-	if u := ToUniform(0); u != 0.5/16777216 {
+	if u := ToUniform(0); u != 0 {
 		t.Errorf("ToUniform(0) = %g", u)
 	}
-	if u := ToUniform(0xffffffff); u >= 1 || u != 1-0.5/16777216 {
+	if u := ToUniform(0xffffffff); u >= 1 || u != 1-1.0/16777216 {
 		t.Errorf("ToUniform(max) = %g", u)
 	}
 }
