@@ -45,15 +45,16 @@ type Stream struct {
 	Step uint64
 }
 
-// block returns the four words of counter block b of the stream.
-func (s Stream) block(b uint32) [4]uint32 {
+// Block returns the four words of counter block b of the stream: the words
+// of elements 4b, 4b+1, 4b+2 and 4b+3.
+func (s Stream) Block(b uint32) [4]uint32 {
 	return Philox4x32([4]uint32{b, s.Op, uint32(s.Step), uint32(s.Step >> 32)},
 		[2]uint32{uint32(s.Seed), uint32(s.Seed >> 32)})
 }
 
 // Word returns the 32-bit word for element e (e < 2^34) of the stream.
 func (s Stream) Word(e uint64) uint32 {
-	return s.block(uint32(e >> 2))[e&3]
+	return s.Block(uint32(e >> 2))[e&3]
 }
 
 // ToUniform maps a 32-bit word to a float32 in [0, 1): u = (w>>8) * 2^-24,
@@ -72,7 +73,7 @@ func (s Stream) Uniform(e uint64) float32 { return ToUniform(s.Word(e)) }
 func (s Stream) Fill(dst []float32) {
 	n := len(dst)
 	for b := 0; b*4 < n; b++ {
-		w := s.block(uint32(b))
+		w := s.Block(uint32(b))
 		for j := 0; j < 4 && b*4+j < n; j++ {
 			dst[b*4+j] = ToUniform(w[j])
 		}
