@@ -40,6 +40,7 @@ func readCSV(r io.Reader, name string, header int, comma rune) (*Dataset, error)
 	cr.Comma = comma
 	cr.FieldsPerRecord = -1 // ragged rows get our own message, with both counts
 	cr.ReuseRecord = true
+	cr.TrimLeadingSpace = true // so `1, "2"` is read as two numbers
 	var (
 		x         []float32
 		n, d      int

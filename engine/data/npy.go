@@ -169,7 +169,7 @@ func parseNPYHeader(h string) (dtype, []int, error) {
 		}
 		break
 	}
-	if rest := strings.TrimRight(h[p.i:], " \t\r\n\x00"); rest != "" {
+	if rest := strings.Trim(h[p.i:], " \t\r\n\x00"); rest != "" {
 		return dtype{}, nil, fmt.Errorf("unexpected %q after the header dict", clip(rest))
 	}
 	if !descrOK || !seen["fortran_order"] || !shOK {
