@@ -222,11 +222,15 @@ func (e *enumeration) fastChunk(c, per int, act, ef, efInv []float64, blockLen i
 	for k, a := range act {
 		eps[k] = math.Exp(a)
 	}
+	ones := make([]float64, m) // the "row" of the first state: no update
+	for k := range ones {
+		ones[k] = 1
+	}
 	for s := 0; s < per; s++ {
+		row := ones
 		if s > 0 {
 			j := bits.TrailingZeros(uint(s))
 			x ^= 1 << j
-			var row []float64
 			if x&(1<<j) != 0 {
 				tb += e.xBias[j]
 				row = ef[j*m : (j+1)*m]
@@ -234,24 +238,31 @@ func (e *enumeration) fastChunk(c, per int, act, ef, efInv []float64, blockLen i
 				tb -= e.xBias[j]
 				row = efInv[j*m : (j+1)*m]
 			}
-			for k, f := range row {
-				eps[k] *= f
-			}
 		}
 		t := tb
 		for k0 := 0; k0 < m; k0 += blockLen {
-			blk := eps[k0:min(k0+blockLen, m)]
-			// Two interleaved products halve the multiply latency chain.
-			p0, p1 := 1.0, 1.0
+			k1 := min(k0+blockLen, m)
+			blk := eps[k0:k1]
+			f := row[k0:k1]
+			f = f[:len(blk)] // lets the compiler drop bounds checks
+			// Update ε and multiply the factors in one pass; four
+			// interleaved products hide the multiply latency.
+			p0, p1, p2, p3 := 1.0, 1.0, 1.0, 1.0
 			k := 0
-			for ; k+1 < len(blk); k += 2 {
-				p0 *= 1 + blk[k]
-				p1 *= 1 + blk[k+1]
+			for ; k+3 < len(blk); k += 4 {
+				e0, e1, e2, e3 := blk[k]*f[k], blk[k+1]*f[k+1], blk[k+2]*f[k+2], blk[k+3]*f[k+3]
+				blk[k], blk[k+1], blk[k+2], blk[k+3] = e0, e1, e2, e3
+				p0 *= 1 + e0
+				p1 *= 1 + e1
+				p2 *= 1 + e2
+				p3 *= 1 + e3
 			}
-			if k < len(blk) {
+			for ; k < len(blk); k++ {
+				blk[k] *= f[k]
 				p0 *= 1 + blk[k]
 			}
-			t += math.Log(p0) + math.Log(p1)
+			// Each p_i is below e^700 but their product need not be.
+			t += math.Log(p0) + math.Log(p1) + math.Log(p2) + math.Log(p3)
 		}
 		l.add(t)
 	}
