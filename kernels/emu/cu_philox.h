@@ -1,0 +1,1 @@
+../philox.cuh

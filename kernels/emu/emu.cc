@@ -1,0 +1,194 @@
+// emu.cc — the CPU emulator of kernels/*.cu: compiles the very same sources
+// under cuda_emu.h and exposes a C launch API to Go (emu.go).
+//
+// The cu_*.h files here are symbolic links to ../*.cu and ../philox.cuh:
+// cmd/go hashes header files in the package folder, so editing a .cu file
+// rebuilds the emulator (it does not track includes from other folders).
+// No contraction of a*b+c into fused multiply-adds: the PTX is built with
+// -fmad=false, so the GPU rounds every product too. (cgo does not allow
+// -ffp-contract=off as a flag; this pragma is the same for this file, and
+// matters when CGO_CXXFLAGS select an FMA-capable -march.)
+#pragma GCC optimize("fp-contract=off")
+#include "cuda_emu.h"
+
+#include "cu_elementwise.h"
+#include "cu_gemm.h"
+#include "cu_reduce.h"
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+// BlockBarrier is __syncthreads for the threads of the running block, plus
+// the end-of-block rendezvous. Threads that have finished the block count as
+// arrived, so the remaining ones are not left waiting.
+struct BlockBarrier {
+    std::mutex m;
+    std::condition_variable cv;
+    int n = 0;          // threads per block
+    int alive = 0;      // threads still running the current block
+    int arrived = 0;    // threads waiting at the current __syncthreads
+    unsigned long long phase = 0;  // bumped when a __syncthreads releases
+    unsigned long long block = 0;  // bumped when every thread finished the block
+
+    void sync() {
+        std::unique_lock<std::mutex> lk(m);
+        unsigned long long p = phase;
+        if (++arrived == alive) {
+            release();
+            return;
+        }
+        cv.wait(lk, [&] { return phase != p; });
+    }
+    void release() {
+        arrived = 0;
+        phase++;
+        cv.notify_all();
+    }
+    // finish marks the calling thread done with the current block and waits
+    // until all are, so that the next block starts with fresh shared memory.
+    void finish() {
+        std::unique_lock<std::mutex> lk(m);
+        unsigned long long b = block;
+        if (--alive == 0) {
+            alive = n;
+            arrived = 0;
+            block++;
+            cv.notify_all();
+            return;
+        }
+        if (arrived > 0 && arrived == alive) release();
+        cv.wait(lk, [&] { return block != b; });
+    }
+};
+
+BlockBarrier* current;      // barrier of the running launch
+std::mutex launch_mu;       // one launch at a time (shared memory is static)
+
+template <typename T>
+struct code;
+template <> struct code<int> { static constexpr char c = 'i'; };
+template <> struct code<unsigned int> { static constexpr char c = 'u'; };
+template <> struct code<unsigned long long> { static constexpr char c = 'U'; };
+template <> struct code<float> { static constexpr char c = 'f'; };
+template <> struct code<float*> { static constexpr char c = 'F'; };
+template <> struct code<const float*> { static constexpr char c = 'F'; };
+template <> struct code<unsigned int*> { static constexpr char c = 'W'; };
+template <> struct code<const unsigned int*> { static constexpr char c = 'W'; };
+
+// call unpacks a cuLaunchKernel-style parameter array (args[i] points at
+// the value of parameter i) into a typed call of kernel f.
+template <typename... A, size_t... I>
+void call(void (*f)(A...), void** args, std::index_sequence<I...>) {
+    f(*static_cast<A*>(args[I])...);
+}
+
+template <typename... A>
+constexpr size_t sizeof_args(void (*)(A...)) {
+    return sizeof...(A);
+}
+
+template <typename... A>
+std::string signature(void (*)(A...)) {
+    return std::string{code<A>::c...};
+}
+
+struct Entry {
+    const char* name;
+    void (*run)(void**);
+    std::string sig;
+};
+
+#define KERNEL(f) Entry{#f, [](void** a) { call(f, a, std::make_index_sequence<sizeof_args(f)>{}); }, signature(f)}
+
+const std::vector<Entry>& table() {
+    static const std::vector<Entry> t = {
+        KERNEL(gemm_f32),
+        KERNEL(col_sum_f32),
+        KERNEL(sq_diff_partial_f32),
+        KERNEL(sum_f32),
+        KERNEL(free_energy_f32),
+        KERNEL(sgd_update_f32),
+        KERNEL(bernoulli_f32),
+        KERNEL(philox_fill_f32),
+    };
+    return t;
+}
+
+const Entry* find(const char* name) {
+    for (const Entry& e : table())
+        if (std::strcmp(e.name, name) == 0) return &e;
+    return nullptr;
+}
+
+}  // namespace
+
+void __syncthreads() { current->sync(); }
+
+extern "C" {
+
+// emu_signature writes the argument codes of kernel name (see
+// kernels.ArgType.Code) into buf; returns 0, or -1 if there is no such kernel.
+int emu_signature(const char* name, char* buf, int buflen) {
+    const Entry* e = find(name);
+    if (!e) return -1;
+    std::snprintf(buf, buflen, "%s", e->sig.c_str());
+    return 0;
+}
+
+// emu_kernel_names writes the compiled kernels' names, space-separated.
+void emu_kernel_names(char* buf, int buflen) {
+    std::string s;
+    for (const Entry& e : table()) {
+        if (!s.empty()) s += ' ';
+        s += e.name;
+    }
+    std::snprintf(buf, buflen, "%s", s.c_str());
+}
+
+// emu_launch runs kernel name over grid g and block b with a
+// cuLaunchKernel-style parameter array. Returns 0, -1 for an unknown kernel,
+// -2 for a bad shape. Aborts the process if threads cannot be started.
+int emu_launch(const char* name, int gx, int gy, int gz, int bx, int by, int bz, void** args) {
+    const Entry* e = find(name);
+    if (!e) return -1;
+    if (gx < 1 || gy < 1 || gz < 1 || bx < 1 || by < 1 || bz < 1 || bx * by * bz > 1024) return -2;
+    std::lock_guard<std::mutex> lk(launch_mu);
+    gridDim = dim3{(unsigned)gx, (unsigned)gy, (unsigned)gz};
+    blockDim = dim3{(unsigned)bx, (unsigned)by, (unsigned)bz};
+    const int n = bx * by * bz;
+    const long long blocks = (long long)gx * gy * gz;
+    BlockBarrier bar;
+    bar.n = bar.alive = n;
+    current = &bar;
+    auto worker = [&](int t) {
+        threadIdx = uint3{(unsigned)(t % bx), (unsigned)(t / bx % by), (unsigned)(t / (bx * by))};
+        for (long long b = 0; b < blocks; b++) {
+            blockIdx = uint3{(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / ((long long)gx * gy))};
+            e->run(args);
+            bar.finish();
+        }
+    };
+    std::vector<std::thread> threads;
+    threads.reserve(n);
+    try {
+        for (int t = 0; t < n; t++) threads.emplace_back(worker, t);
+    } catch (...) {
+        // Cannot happen halfway safely: the started threads wait for the
+        // others at the first barrier. Report and abort the process.
+        std::fprintf(stderr, "emu: cannot start %d threads\n", n);
+        std::abort();
+    }
+    for (auto& th : threads) th.join();
+    current = nullptr;
+    return 0;
+}
+
+}  // extern "C"

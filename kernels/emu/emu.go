@@ -1,0 +1,164 @@
+// Package emu runs the CUDA kernels of package kernels on the CPU: the very
+// same kernels/*.cu sources, compiled as C++ under a small header
+// (cuda_emu.h) that maps threadIdx/blockIdx/__syncthreads/__shared__/atomics
+// to std::threads and a barrier. Tests of the kernels and of the whole CUDA
+// backend run through it on machines without a GPU.
+//
+// Two APIs: Launch, which takes Go slices as device buffers (for kernel
+// tests), and Driver, a kernels.Driver whose device memory is C heap memory
+// (for the backend).
+//
+// Execution: a launch runs its blocks one at a time (shared memory is static
+// storage), each with one OS thread per CUDA thread; launches are serialised.
+// It is slow — use small problems — and exact: integer and float semantics
+// are those of the GPU except expf/log1pf, which come from the C library
+// (see cuda_emu.h). The C++ is compiled with fp-contract=off (a pragma in emu.cc) to match the
+// PTX, which is built with -fmad=false.
+package emu
+
+/*
+#cgo CXXFLAGS: -std=c++17 -O2 -fno-fast-math -Wno-unknown-pragmas -I${SRCDIR}/..
+#cgo LDFLAGS: -lm -lpthread
+#include <stdlib.h>
+int emu_signature(const char* name, char* buf, int buflen);
+void emu_kernel_names(char* buf, int buflen);
+int emu_launch(const char* name, int gx, int gy, int gz, int bx, int by, int bz, void** args);
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"unsafe"
+
+	"github.com/rbmgpu/rbmgpu/kernels"
+)
+
+// Signature returns the argument codes of the compiled kernel (see
+// kernels.ArgType.Code), as the C++ compiler sees its parameter list.
+func Signature(kernel string) (string, error) {
+	name := C.CString(kernel)
+	defer C.free(unsafe.Pointer(name))
+	var buf [128]C.char
+	if C.emu_signature(name, &buf[0], C.int(len(buf))) != 0 {
+		return "", fmt.Errorf("emu: kernel %q is not compiled into the emulator", kernel)
+	}
+	return C.GoString(&buf[0]), nil
+}
+
+// KernelNames returns the kernels compiled into the emulator.
+func KernelNames() []string {
+	var buf [4096]C.char
+	C.emu_kernel_names(&buf[0], C.int(len(buf)))
+	return strings.Fields(C.GoString(&buf[0]))
+}
+
+// Launch runs kernel over grid and block, like cuLaunchKernel followed by a
+// synchronise. args follow the kernel's parameter list (kernels.Lookup):
+// int32, uint32, uint64 and float32 for scalars; for pointers a []float32 or
+// []uint32 (host memory stands in for device memory), a kernels.DevicePtr
+// from Driver, or nil for NULL. An empty slice is NULL too. Slices are not
+// bounds-checked: the kernel must stay within them, as on a GPU.
+//
+// Unlike Driver.Launch, block need not be the table's block: tests may use
+// smaller ones where a kernel allows it (see the .cu comments).
+func Launch(kernel string, grid, block kernels.Dim3, args ...any) error {
+	if err := kernels.CheckGrid(kernel, grid); err != nil {
+		return err
+	}
+	return launch(kernel, grid, block, args, isHostPtr)
+}
+
+func isHostPtr(v any, t kernels.ArgType) bool {
+	switch v.(type) {
+	case nil, kernels.DevicePtr:
+		return true
+	case []float32:
+		return t == kernels.PtrFloat32
+	case []uint32:
+		return t == kernels.PtrUint32
+	}
+	return false
+}
+
+func launch(kernel string, grid, block kernels.Dim3, args []any, isPtr func(any, kernels.ArgType) bool) error {
+	k, err := kernels.CheckArgs(kernel, args, isPtr)
+	if err != nil {
+		return err
+	}
+	if err := checkSignature(k); err != nil {
+		return err
+	}
+	if block.X < 1 || block.Y < 1 || block.Z < 1 || block.Threads() > 1024 {
+		return fmt.Errorf("emu: %s: invalid block %v", kernel, block)
+	}
+
+	// The parameter array lives in C memory: slot i (8 bytes) holds the
+	// value of argument i and params[i] points at slot i, as cuLaunchKernel's
+	// kernelParams. Go slices stored there are pinned for the launch.
+	n := len(args)
+	mem := C.malloc(C.size_t(16 * max(n, 1)))
+	defer C.free(mem)
+	slots := unsafe.Slice((*uint64)(mem), 2*max(n, 1))
+	params := unsafe.Slice((*unsafe.Pointer)(unsafe.Add(mem, 8*n)), n)
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	for i, v := range args {
+		slot := unsafe.Pointer(&slots[i])
+		params[i] = slot
+		switch v := v.(type) {
+		case int32:
+			*(*int32)(slot) = v
+		case uint32:
+			*(*uint32)(slot) = v
+		case uint64:
+			*(*uint64)(slot) = v
+		case float32:
+			*(*float32)(slot) = v
+		case nil:
+			*(*unsafe.Pointer)(slot) = nil
+		case kernels.DevicePtr:
+			*(*uint64)(slot) = uint64(v)
+		case []float32:
+			*(*unsafe.Pointer)(slot) = pinned(&pin, v)
+		case []uint32:
+			*(*unsafe.Pointer)(slot) = pinned(&pin, v)
+		}
+	}
+	name := C.CString(kernel)
+	defer C.free(unsafe.Pointer(name))
+	var p0 *unsafe.Pointer
+	if n > 0 {
+		p0 = &params[0]
+	}
+	rc := C.emu_launch(name, C.int(grid.X), C.int(grid.Y), C.int(grid.Z),
+		C.int(block.X), C.int(block.Y), C.int(block.Z), p0)
+	if rc != 0 {
+		return fmt.Errorf("emu: %s: launch failed (code %d)", kernel, int(rc))
+	}
+	return nil
+}
+
+// pinned pins the backing array of s and returns its address (nil if empty).
+func pinned[T any](pin *runtime.Pinner, s []T) unsafe.Pointer {
+	if len(s) == 0 {
+		return nil
+	}
+	p := unsafe.Pointer(unsafe.SliceData(s))
+	pin.Pin(p)
+	return p
+}
+
+// checkSignature makes sure the Go launch table and the compiled .cu agree
+// on the parameter list, so a stale table cannot smash a parameter.
+func checkSignature(k kernels.Kernel) error {
+	got, err := Signature(k.Name)
+	if err != nil {
+		return err
+	}
+	if want := k.Signature(); got != want {
+		return fmt.Errorf("emu: %s: compiled signature %q, launch table %q", k.Name, got, want)
+	}
+	return nil
+}
