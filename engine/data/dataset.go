@@ -147,11 +147,17 @@ func (d *Dataset) BinarizeStochastic(seed uint64) error {
 		}
 	}
 	s := kernels.Stream{Seed: seed, Op: BinarizeOp, Step: 0}
-	for i, v := range d.X {
-		if s.Uniform(uint64(i)) < v {
-			d.X[i] = 1
-		} else {
-			d.X[i] = 0
+	// One Philox block gives the uniforms of elements 4b … 4b+3, the same
+	// words Uniform(i) would compute one at a time (4× fewer Philox calls).
+	for b := 0; 4*b < len(d.X); b++ {
+		w := s.Block(uint32(b))
+		for j := 0; j < 4 && 4*b+j < len(d.X); j++ {
+			i := 4*b + j
+			if kernels.ToUniform(w[j]) < d.X[i] {
+				d.X[i] = 1
+			} else {
+				d.X[i] = 0
+			}
 		}
 	}
 	return nil

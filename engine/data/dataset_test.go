@@ -75,7 +75,7 @@ func TestBinarizeStochastic(t *testing.T) {
 	// exact contract with the Philox stream
 	s := kernels.Stream{Seed: 42, Op: 0xB1A5}
 	orig := make1()
-	for i := 0; i < 100; i++ {
+	for i := range n {
 		want := float32(0)
 		if s.Uniform(uint64(i)) < orig.X[i] {
 			want = 1
