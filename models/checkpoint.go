@@ -1,0 +1,202 @@
+package models
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/rbmgpu/rbmgpu/models/safetensors"
+)
+
+// FormatVersion is the checkpoint layout this build writes and the newest
+// it reads. Bump it when the meaning of a tensor or metadata field changes.
+const FormatVersion = 1
+
+// KindRBM is Meta.Kind of a Bernoulli–Bernoulli RBM checkpoint.
+const KindRBM = "rbm"
+
+// MetaKey is the "__metadata__" key of a checkpoint holding Meta as JSON.
+// The keys "kind" and "format_version" repeat two of its fields as plain
+// strings so that tools that only list metadata see them.
+const MetaKey = "rbmgpu"
+
+// Meta describes a checkpoint: what model it holds, how far training got
+// and how to continue it reproducibly.
+type Meta struct {
+	FormatVersion   int             `json:"format_version"`             // layout version, FormatVersion when written
+	Kind            string          `json:"kind"`                       // model kind, KindRBM
+	Visible         int             `json:"visible"`                    // V
+	Hidden          int             `json:"hidden"`                     // H
+	Epoch           int             `json:"epoch"`                      // completed epochs
+	Seed            uint64          `json:"seed"`                       // run seed of every Philox stream
+	RNGStep         uint64          `json:"rng_step"`                   // Philox step counter reached
+	Hyper           json.RawMessage `json:"hyper,omitempty"`            // trainer hyperparameters, opaque here
+	DataFingerprint string          `json:"data_fingerprint,omitempty"` // identifies the training data
+}
+
+// Names of the parameter tensors of an RBM checkpoint.
+const (
+	TensorW     = "W"     // [V H] float32, row-major
+	TensorVBias = "vbias" // [V]
+	TensorHBias = "hbias" // [H]
+)
+
+// SaveRBM writes m to path as a safetensors file: tensors "W" [V H],
+// "vbias" [V] and "hbias" [H] plus extra (for example "velocity.W" or
+// "chains"), all F32, and metadata {"rbmgpu": Meta as JSON, "kind",
+// "format_version"}. Zero FormatVersion, empty Kind and zero Visible/Hidden
+// in meta are filled in; values that contradict m are an error. The write
+// is atomic (see safetensors.Write) and deterministic: the same arguments
+// always give the same bytes.
+func SaveRBM(path string, m *RBM, meta Meta, extra []safetensors.Tensor) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("save RBM checkpoint: %s: %s", path, fmt.Sprintf(format, args...))
+	}
+	if err := m.Validate(); err != nil {
+		return fail("%v", err)
+	}
+	if meta.FormatVersion == 0 {
+		meta.FormatVersion = FormatVersion
+	}
+	if meta.Kind == "" {
+		meta.Kind = KindRBM
+	}
+	if meta.Visible == 0 && meta.Hidden == 0 {
+		meta.Visible, meta.Hidden = m.V, m.H
+	}
+	switch {
+	case meta.FormatVersion != FormatVersion:
+		return fail("meta format_version %d: this build writes %d", meta.FormatVersion, FormatVersion)
+	case meta.Kind != KindRBM:
+		return fail("meta kind %q: want %q", meta.Kind, KindRBM)
+	case meta.Visible != m.V || meta.Hidden != m.H:
+		return fail("meta sizes %d×%d differ from the model's %d×%d", meta.Visible, meta.Hidden, m.V, m.H)
+	case meta.Epoch < 0:
+		return fail("meta epoch %d is negative", meta.Epoch)
+	}
+	if len(meta.Hyper) > 0 {
+		// Compact it so that equal hyperparameters give equal bytes.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, meta.Hyper); err != nil {
+			return fail("meta hyper is not valid JSON: %v", err)
+		}
+		meta.Hyper = buf.Bytes()
+	}
+	js, err := json.Marshal(meta)
+	if err != nil {
+		return fail("meta: %v", err)
+	}
+	tensors := []safetensors.Tensor{
+		{Name: TensorW, Shape: []int{m.V, m.H}, Data: m.W},
+		{Name: TensorVBias, Shape: []int{m.V}, Data: m.VBias},
+		{Name: TensorHBias, Shape: []int{m.H}, Data: m.HBias},
+	}
+	for _, t := range extra {
+		if t.Name == TensorW || t.Name == TensorVBias || t.Name == TensorHBias {
+			return fail("extra tensor %q: name is reserved for the parameters", t.Name)
+		}
+		tensors = append(tensors, t)
+	}
+	md := map[string]string{
+		MetaKey:          string(js),
+		"kind":           meta.Kind,
+		"format_version": strconv.Itoa(meta.FormatVersion),
+	}
+	if err := safetensors.Write(path, tensors, md); err != nil {
+		return fmt.Errorf("save RBM checkpoint: %w", err)
+	}
+	return nil
+}
+
+// LoadRBM reads an RBM checkpoint written by SaveRBM. It checks the format
+// version (a newer one is refused with a message saying so), the kind, that
+// "W", "vbias" and "hbias" exist with shapes [V H], [V], [H] matching the
+// metadata, that every tensor is F32 and that every value is finite (the
+// error names the tensor and index). It returns the model, its metadata and
+// the other tensors by name (empty, not nil, when there are none).
+func LoadRBM(path string) (*RBM, Meta, map[string]safetensors.Tensor, error) {
+	var meta Meta
+	fail := func(format string, args ...any) (*RBM, Meta, map[string]safetensors.Tensor, error) {
+		return nil, Meta{}, nil, fmt.Errorf("load RBM checkpoint: %s: %s", path, fmt.Sprintf(format, args...))
+	}
+	tensors, md, err := safetensors.Read(path)
+	if err != nil {
+		return nil, Meta{}, nil, fmt.Errorf("load RBM checkpoint: %w", err)
+	}
+	js, ok := md[MetaKey]
+	if !ok {
+		return fail("metadata has no %q entry: not an rbmgpu checkpoint", MetaKey)
+	}
+	// Read the version first, alone: a newer layout may not even parse as
+	// today's Meta, and "upgrade" is the useful message then.
+	var version struct {
+		FormatVersion *int `json:"format_version"`
+	}
+	if err := json.Unmarshal([]byte(js), &version); err != nil {
+		return fail("metadata %q: %v", MetaKey, err)
+	}
+	switch {
+	case version.FormatVersion == nil:
+		return fail("metadata %q: format_version missing", MetaKey)
+	case *version.FormatVersion > FormatVersion:
+		return fail("format_version %d is newer than this build reads (%d); upgrade rbmgpu", *version.FormatVersion, FormatVersion)
+	case *version.FormatVersion < 1:
+		return fail("format_version %d is invalid", *version.FormatVersion)
+	}
+	if err := json.Unmarshal([]byte(js), &meta); err != nil {
+		return fail("metadata %q: %v", MetaKey, err)
+	}
+	if meta.Kind != KindRBM {
+		return fail("kind %q: want %q", meta.Kind, KindRBM)
+	}
+	V, H := meta.Visible, meta.Hidden
+	if V < 1 || H < 1 || V > maxParams/H {
+		return fail("metadata sizes visible=%d hidden=%d are invalid", V, H)
+	}
+	if meta.Epoch < 0 {
+		return fail("metadata epoch %d is negative", meta.Epoch)
+	}
+	// Every tensor: F32 and finite.
+	for name, t := range tensors {
+		if t.DType != "F32" {
+			return fail("tensor %q: dtype %s, want F32", name, t.DType)
+		}
+		if i := firstNonFinite(t.Data); i >= 0 {
+			return fail("tensor %q: element %d is %v", name, i, t.Data[i])
+		}
+	}
+	want := []struct {
+		name  string
+		shape []int
+	}{{TensorW, []int{V, H}}, {TensorVBias, []int{V}}, {TensorHBias, []int{H}}}
+	for _, w := range want {
+		t, ok := tensors[w.name]
+		if !ok {
+			return fail("tensor %q missing", w.name)
+		}
+		if !equalInts(t.Shape, w.shape) {
+			return fail("tensor %q: shape %v, metadata says %v", w.name, t.Shape, w.shape)
+		}
+	}
+	m := &RBM{V: V, H: H, W: tensors[TensorW].Data, VBias: tensors[TensorVBias].Data, HBias: tensors[TensorHBias].Data}
+	extras := make(map[string]safetensors.Tensor, len(tensors)-3)
+	for name, t := range tensors {
+		if name != TensorW && name != TensorVBias && name != TensorHBias {
+			extras[name] = t
+		}
+	}
+	return m, meta, extras, nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
