@@ -141,8 +141,12 @@ func TestLoadRBMRejects(t *testing.T) {
 		{"no metadata", func() { writeRaw(t, path, params(), nil) }, "not an rbmgpu checkpoint"},
 		{"bad json", func() { writeRaw(t, path, params(), md(`{"format_version":1,`)) }, "unexpected end"},
 		{"no version", func() { writeRaw(t, path, params(), md(`{"kind":"rbm"}`)) }, "format_version missing"},
-		{"newer version", func() { writeRaw(t, path, params(), md(strings.Replace(goodMeta, `"format_version":1`, `"format_version":7`, 1))) }, "format_version 7 is newer than this build reads (1); upgrade"},
-		{"zero version", func() { writeRaw(t, path, params(), md(strings.Replace(goodMeta, `"format_version":1`, `"format_version":0`, 1))) }, "format_version 0 is invalid"},
+		{"newer version", func() {
+			writeRaw(t, path, params(), md(strings.Replace(goodMeta, `"format_version":1`, `"format_version":7`, 1)))
+		}, "format_version 7 is newer than this build reads (1); upgrade"},
+		{"zero version", func() {
+			writeRaw(t, path, params(), md(strings.Replace(goodMeta, `"format_version":1`, `"format_version":0`, 1)))
+		}, "format_version 0 is invalid"},
 		{"kind", func() { writeRaw(t, path, params(), md(strings.Replace(goodMeta, `"rbm"`, `"gbrbm"`, 1))) }, `kind "gbrbm"`},
 		{"sizes", func() { writeRaw(t, path, params(), md(strings.Replace(goodMeta, `"hidden":3`, `"hidden":0`, 1))) }, "hidden=0"},
 		{"shape vs meta", func() { writeRaw(t, path, params(), md(strings.Replace(goodMeta, `"hidden":3`, `"hidden":2`, 1))) }, `tensor "W": shape [2 3], metadata says [2 2]`},
