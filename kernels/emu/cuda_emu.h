@@ -2,11 +2,12 @@
 // and run on CPU threads. Included by emu.cc before the .cu files.
 //
 // Execution model (see emu.cc): a launch runs its blocks one at a time, in
-// order of linear block index; each block runs blockDim.x*y*z std::threads,
-// one per CUDA thread, and __syncthreads() is a barrier over them. Because
-// __shared__ is mapped to `static`, all threads of the running block share
-// it — and so would two blocks or two launches running at once, which is
-// why blocks are sequential and launches are serialised by a global lock.
+// order of linear block index; within a block each CUDA thread is a fiber
+// (ucontext) on the calling OS thread, resumed in threadIdx order, and
+// __syncthreads() switches back to the scheduler — a barrier over the block.
+// Because __shared__ is mapped to `static`, all threads of the running block
+// share it — and so would two blocks or two launches running at once, which
+// is why blocks are sequential and launches are serialised by a global lock.
 //
 // Semantics kept: integer ops are the same; float + - * / are IEEE single
 // precision, unfused (compile with -ffp-contract=off; the PTX is built with
@@ -41,8 +42,9 @@ struct dim3 {
     unsigned int x, y, z;
 };
 
-// Per-CUDA-thread coordinates live in thread-local storage of the std::thread
-// running that CUDA thread; the launch shape is global (fixed during a launch).
+// The scheduler sets threadIdx/blockIdx before resuming each fiber; the launch
+// shape is fixed during a launch. (thread_local so that nothing breaks if a
+// future scheduler spreads blocks over OS threads.)
 inline thread_local uint3 threadIdx;
 inline thread_local uint3 blockIdx;
 inline dim3 blockDim;
@@ -60,7 +62,8 @@ inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : 
 
 // Atomics: GCC builtins on the host, sequentially consistent (stronger than
 // CUDA's relaxed device atomics, which is fine for emulation). They return
-// the old value, as in CUDA.
+// the old value, as in CUDA. With fibers the interleaving is deterministic, so
+// atomics give the same result every run here — unlike on a GPU.
 inline int atomicAdd(int* p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
 inline unsigned int atomicAdd(unsigned int* p, unsigned int v) {
     return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);

@@ -15,61 +15,42 @@
 #include "cu_gemm.h"
 #include "cu_reduce.h"
 
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
-#include <thread>
+#include <ucontext.h>
 #include <utility>
 #include <vector>
 
 namespace {
 
-// BlockBarrier is __syncthreads for the threads of the running block, plus
-// the end-of-block rendezvous. Threads that have finished the block count as
-// arrived, so the remaining ones are not left waiting.
-struct BlockBarrier {
-    std::mutex m;
-    std::condition_variable cv;
-    int n = 0;          // threads per block
-    int alive = 0;      // threads still running the current block
-    int arrived = 0;    // threads waiting at the current __syncthreads
-    unsigned long long phase = 0;  // bumped when a __syncthreads releases
-    unsigned long long block = 0;  // bumped when every thread finished the block
+// Each CUDA thread of the running block is a fiber (a ucontext with its own
+// stack) on the one OS thread that called emu_launch. The scheduler resumes
+// the fibers in threadIdx order; a fiber runs until it calls
+// __syncthreads() or returns, so after one round every live thread is
+// waiting at the barrier and the next round releases them all — barrier
+// semantics, where a thread that has returned counts as arrived. Fibers cost
+// a context switch per thread per barrier instead of an OS thread each, and
+// the interleaving is deterministic (so are atomics' results).
+constexpr size_t kFiberStack = 64 << 10;
 
-    void sync() {
-        std::unique_lock<std::mutex> lk(m);
-        unsigned long long p = phase;
-        if (++arrived == alive) {
-            release();
-            return;
-        }
-        cv.wait(lk, [&] { return phase != p; });
-    }
-    void release() {
-        arrived = 0;
-        phase++;
-        cv.notify_all();
-    }
-    // finish marks the calling thread done with the current block and waits
-    // until all are, so that the next block starts with fresh shared memory.
-    void finish() {
-        std::unique_lock<std::mutex> lk(m);
-        unsigned long long b = block;
-        if (--alive == 0) {
-            alive = n;
-            arrived = 0;
-            block++;
-            cv.notify_all();
-            return;
-        }
-        if (arrived > 0 && arrived == alive) release();
-        cv.wait(lk, [&] { return block != b; });
-    }
+struct Fiber {
+    ucontext_t ctx;
+    bool done;
 };
 
-BlockBarrier* current;      // barrier of the running launch
+ucontext_t sched_ctx;        // the scheduler's context
+Fiber* fibers;               // the running block's fibers
+int cur;                     // index of the running fiber
+void (*cur_run)(void**);     // kernel of the running launch
+void** cur_args;             // and its parameter array
+
+void fiber_main() {
+    cur_run(cur_args);
+    fibers[cur].done = true;  // uc_link returns to the scheduler
+}
+
 std::mutex launch_mu;       // one launch at a time (shared memory is static)
 
 template <typename T>
@@ -130,7 +111,7 @@ const Entry* find(const char* name) {
 
 }  // namespace
 
-void __syncthreads() { current->sync(); }
+void __syncthreads() { swapcontext(&fibers[cur].ctx, &sched_ctx); }
 
 extern "C" {
 
@@ -155,7 +136,7 @@ void emu_kernel_names(char* buf, int buflen) {
 
 // emu_launch runs kernel name over grid g and block b with a
 // cuLaunchKernel-style parameter array. Returns 0, -1 for an unknown kernel,
-// -2 for a bad shape. Aborts the process if threads cannot be started.
+// -2 for a bad shape.
 int emu_launch(const char* name, int gx, int gy, int gz, int bx, int by, int bz, void** args) {
     const Entry* e = find(name);
     if (!e) return -1;
@@ -165,29 +146,34 @@ int emu_launch(const char* name, int gx, int gy, int gz, int bx, int by, int bz,
     blockDim = dim3{(unsigned)bx, (unsigned)by, (unsigned)bz};
     const int n = bx * by * bz;
     const long long blocks = (long long)gx * gy * gz;
-    BlockBarrier bar;
-    bar.n = bar.alive = n;
-    current = &bar;
-    auto worker = [&](int t) {
-        threadIdx = uint3{(unsigned)(t % bx), (unsigned)(t / bx % by), (unsigned)(t / (bx * by))};
-        for (long long b = 0; b < blocks; b++) {
-            blockIdx = uint3{(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / ((long long)gx * gy))};
-            e->run(args);
-            bar.finish();
+    std::vector<Fiber> fs(n);
+    std::vector<char> stacks((size_t)n * kFiberStack);
+    fibers = fs.data();
+    cur_run = e->run;
+    cur_args = args;
+    for (long long b = 0; b < blocks; b++) {
+        blockIdx = uint3{(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / ((long long)gx * gy))};
+        for (int t = 0; t < n; t++) {
+            Fiber& f = fs[t];
+            f.done = false;
+            getcontext(&f.ctx);
+            f.ctx.uc_stack.ss_sp = stacks.data() + (size_t)t * kFiberStack;
+            f.ctx.uc_stack.ss_size = kFiberStack;
+            f.ctx.uc_link = &sched_ctx;
+            makecontext(&f.ctx, fiber_main, 0);
         }
-    };
-    std::vector<std::thread> threads;
-    threads.reserve(n);
-    try {
-        for (int t = 0; t < n; t++) threads.emplace_back(worker, t);
-    } catch (...) {
-        // Cannot happen halfway safely: the started threads wait for the
-        // others at the first barrier. Report and abort the process.
-        std::fprintf(stderr, "emu: cannot start %d threads\n", n);
-        std::abort();
+        for (int live = n; live > 0;) {  // one round per __syncthreads
+            live = 0;
+            for (int t = 0; t < n; t++) {
+                if (fs[t].done) continue;
+                cur = t;
+                threadIdx = uint3{(unsigned)(t % bx), (unsigned)(t / bx % by), (unsigned)(t / (bx * by))};
+                swapcontext(&sched_ctx, &fs[t].ctx);
+                if (!fs[t].done) live++;
+            }
+        }
     }
-    for (auto& th : threads) th.join();
-    current = nullptr;
+    fibers = nullptr;
     return 0;
 }
 

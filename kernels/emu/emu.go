@@ -1,7 +1,7 @@
 // Package emu runs the CUDA kernels of package kernels on the CPU: the very
 // same kernels/*.cu sources, compiled as C++ under a small header
 // (cuda_emu.h) that maps threadIdx/blockIdx/__syncthreads/__shared__/atomics
-// to std::threads and a barrier. Tests of the kernels and of the whole CUDA
+// to fibers and a barrier. Tests of the kernels and of the whole CUDA
 // backend run through it on machines without a GPU.
 //
 // Two APIs: Launch, which takes Go slices as device buffers (for kernel
@@ -9,8 +9,9 @@
 // (for the backend).
 //
 // Execution: a launch runs its blocks one at a time (shared memory is static
-// storage), each with one OS thread per CUDA thread; launches are serialised.
-// It is slow — use small problems — and exact: integer and float semantics
+// storage); the CUDA threads of a block are fibers on the calling OS thread,
+// switched at __syncthreads; launches are serialised. It is slow — use small
+// problems — and exact: integer and float semantics
 // are those of the GPU except expf/log1pf, which come from the C library
 // (see cuda_emu.h). The C++ is compiled with fp-contract=off (a pragma in emu.cc) to match the
 // PTX, which is built with -fmad=false.
