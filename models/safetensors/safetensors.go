@@ -352,7 +352,7 @@ func Decode(b []byte) (map[string]Tensor, map[string]string, error) {
 	}
 	entries, meta, err := parseHeader(header)
 	if err != nil {
-		return nil, nil, fmt.Errorf("header: %w", err)
+		return nil, nil, err
 	}
 
 	// Tiling check: sorted by begin, each tensor must start where the
@@ -391,10 +391,14 @@ func Decode(b []byte) (map[string]Tensor, map[string]string, error) {
 // into a map) so that duplicate keys, which a map would silently merge, are
 // rejected.
 func parseHeader(header []byte) ([]entry, map[string]string, error) {
+	// Errors about the JSON as a whole say "header"; errors about one
+	// tensor start with the tensor's name instead.
+	hdr := func(err error) ([]entry, map[string]string, error) {
+		return nil, nil, fmt.Errorf("header: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(header))
-	dec.UseNumber()
 	if _, err := dec.Token(); err != nil { // '{', checked by the caller
-		return nil, nil, err
+		return hdr(err)
 	}
 	var entries []entry
 	var meta map[string]string
@@ -402,24 +406,24 @@ func parseHeader(header []byte) ([]entry, map[string]string, error) {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, nil, err
+			return hdr(err)
 		}
 		key, ok := tok.(string)
 		if !ok {
-			return nil, nil, fmt.Errorf("unexpected %v", tok)
+			return hdr(fmt.Errorf("unexpected %v", tok))
 		}
 		if seen[key] {
-			return nil, nil, fmt.Errorf("key %q appears twice", key)
+			return hdr(fmt.Errorf("key %q appears twice", key))
 		}
 		seen[key] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, fmt.Errorf("key %q: %w", key, err)
+			return hdr(fmt.Errorf("key %q: %w", key, err))
 		}
 		if key == metadataKey {
 			m, err := parseMetadata(raw)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", metadataKey, err)
+				return hdr(fmt.Errorf("%s: %w", metadataKey, err))
 			}
 			meta = m
 			continue
@@ -431,12 +435,12 @@ func parseHeader(header []byte) ([]entry, map[string]string, error) {
 		entries = append(entries, e)
 	}
 	if _, err := dec.Token(); err != nil { // '}'
-		return nil, nil, err
+		return hdr(err)
 	}
 	// Only the space padding may follow the object.
 	rest := header[dec.InputOffset():]
 	if len(bytes.Trim(rest, " ")) != 0 {
-		return nil, nil, errors.New("unexpected bytes after the JSON object (only space padding is allowed)")
+		return hdr(errors.New("unexpected bytes after the JSON object (only space padding is allowed)"))
 	}
 	return entries, meta, nil
 }

@@ -208,6 +208,16 @@ func TestReadRejectsCorruptFiles(t *testing.T) {
 	}
 }
 
+func TestReadErrorExactText(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	os.WriteFile(path, rawFile(`{"W":{"dtype":"F32","shape":[4,5],"data_offsets":[0,8]}}`, make([]byte, 8)), 0o644)
+	_, _, err := Read(path)
+	want := path + `: tensor "W": data_offsets [0 8] hold 8 bytes, shape [4 5] F32 needs 80`
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v\nwant  %s", err, want)
+	}
+}
+
 func TestReadConvertsDTypes(t *testing.T) {
 	le := binary.LittleEndian
 	var data []byte
