@@ -146,11 +146,24 @@ func TestLoadIDXFiles(t *testing.T) {
 	_, err = Load(bomb, LoadOptions{})
 	wantErr(t, err, bomb+": truncated: header says 47040000 bytes of data, more than the compressed input can hold")
 
-	badgz := append(gz(t, img), 0)
-	badgz[len(badgz)-6] ^= 0xff // corrupt the CRC
+	badgz := gz(t, img)
+	badgz[len(badgz)-6] ^= 0xff // corrupt the CRC-32 in the gzip trailer
 	bad := writeFile(t, dir, "crc.idx.gz", badgz)
 	_, err = Load(bad, LoadOptions{})
-	wantErr(t, err, bad+": ")
+	wantErr(t, err, bad+": gzip: invalid checksum")
+
+	junk := writeFile(t, dir, "junk.idx.gz", append(gz(t, img), 1, 2, 3))
+	_, err = Load(junk, LoadOptions{})
+	wantErr(t, err, junk+": gzip: compressed stream is cut short or followed by bytes that are not gzip")
+
+	full := gz(t, img)
+	cut := writeFile(t, dir, "cut.idx.gz", full[:len(full)-5])
+	_, err = Load(cut, LoadOptions{})
+	wantErr(t, err, cut+": gzip: compressed stream is cut short")
+
+	notgz := writeFile(t, dir, "h.idx.gz", []byte{0x1f, 0x8b, 1})
+	_, err = Load(notgz, LoadOptions{})
+	wantErr(t, err, notgz+": gzip header: unexpected EOF")
 
 	_, err = LoadIDXLabels(cases[0].img)
 	wantErr(t, err, cases[0].img+": labels shape [3 2 2], want (N,) or (N, 1)")

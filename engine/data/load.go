@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -211,7 +213,7 @@ func openInput(path string) (*input, error) {
 		zr.Multistream(true)
 		in.gz = true
 		in.bound = compressedBound(size)
-		br = bufio.NewReaderSize(zr, 64<<10)
+		br = bufio.NewReaderSize(gzipErrs{zr}, 64<<10)
 	} else {
 		in.bound = bound{n: size, exact: true}
 	}
@@ -235,4 +237,24 @@ func openInput(path string) (*input, error) {
 // Close closes the underlying file; it is safe to call twice.
 func (in *input) Close() error {
 	return in.f.Close()
+}
+
+// gzipErrs labels errors from a gzip stream. A compressed stream that ends
+// early (or trailing bytes that are not another gzip member) surface from
+// compress/gzip as a bare io.ErrUnexpectedEOF, which would read as "the data
+// is shorter than the header says"; say what is really wrong instead.
+type gzipErrs struct{ r io.Reader }
+
+var errGzipCut = errors.New("gzip: compressed stream is cut short or followed by bytes that are not gzip")
+
+func (g gzipErrs) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		err = errGzipCut
+	case !strings.HasPrefix(err.Error(), "gzip: "):
+		err = fmt.Errorf("gzip: %w", err)
+	}
+	return n, err
 }
