@@ -34,7 +34,7 @@ func TestLogZEnumerationsAgree(t *testing.T) {
 	for _, tc := range []struct {
 		v, h  int
 		scale float32
-	}{{12, 9, 0.5}, {15, 14, 2}, {30, 11, 0.3}, {11, 16, 5}} {
+	}{{12, 9, 0.5}, {15, 14, 2}, {30, 11, 0.3}, {11, 16, 5}, {784, 12, 0.05}, {50, 10, 10}} {
 		m := randomRBM(tc.v, tc.h, tc.scale, uint64(tc.v+tc.h))
 		mt := transpose(m)
 		e1, _ := m.enumerate()
