@@ -83,6 +83,11 @@ func sizeHint(r io.Reader) bound {
 // (2^34 float32s = 64 GiB); past this a header is certainly corrupt.
 const maxElements = 1 << 34
 
+// maxPrealloc is the most values (1 GiB of float32) allocated ahead of the
+// data for an input whose size is only bounded, not known; Fashion-MNIST's
+// 47 million pixels stay under it.
+const maxPrealloc = 1 << 28
+
 // numel multiplies dims with overflow checks and returns the element count,
 // or ok=false when a dimension is negative or the product exceeds
 // maxElements.
@@ -106,7 +111,8 @@ func numel(dims []int) (n int64, ok bool) {
 
 // readElems decodes n elements of type t from r into a new []float32.
 // b bounds the bytes r can deliver; the byte count is checked against it
-// before anything is allocated. When b is unknown the slice grows as data
+// before anything is allocated. When b is unknown (or only a loose bound
+// and the array is over maxPrealloc values) the slice grows as data
 // arrives, so a lying header costs at most about twice the data actually
 // present. rowLen, when > 0, lets error messages give (sample, feature) next
 // to the flat element index. After the data the reader must be at EOF:
@@ -123,10 +129,15 @@ func readElems(r io.Reader, name string, n int64, t dtype, b bound, rowLen int) 
 	if b.exact && need < b.n {
 		return nil, errorf(name, "%d bytes of trailing data after the %d bytes of data the header describes", b.n-need, need)
 	}
+	// Allocate the final slice up front when the size is trustworthy: always
+	// for an exact size, and for a compressed input (bounded only by the
+	// 1032:1 deflate limit) up to maxPrealloc values. Otherwise grow with the
+	// data actually decoded.
 	var dst []float32
-	if b.n >= 0 {
+	switch {
+	case b.exact, b.n >= 0 && n <= maxPrealloc:
 		dst = make([]float32, 0, n)
-	} else {
+	default:
 		dst = make([]float32, 0, min(n, 1<<16))
 	}
 	buf := make([]byte, min(need, 64<<10)) // a multiple of every element size
