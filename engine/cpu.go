@@ -1,0 +1,255 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/models"
+)
+
+// CPU is the CPU backend: it runs the step graph with gorgonia's tape
+// machine, compiled once per program.
+type CPU struct{}
+
+// Name implements Backend.
+func (CPU) Name() string { return "cpu" }
+
+// Compile implements Backend.
+func (CPU) Compile(cfg graph.StepConfig, seed uint64) (Program, error) {
+	rng := &graph.RNG{Seed: seed}
+	step, err := graph.BuildCDStep(cfg, rng)
+	if err != nil {
+		return nil, err
+	}
+	cfg = step.Config
+	V, H, B, C := cfg.Visible, cfg.Hidden, cfg.Batch, cfg.NegativeRows()
+	p := &cpuProgram{
+		step:     step,
+		v0:       dense(B, V),
+		w:        dense(V, H),
+		vbias:    dense(V),
+		hbias:    dense(H),
+		velW:     make([]float32, V*H),
+		velVBias: make([]float32, V),
+		velHBias: make([]float32, H),
+	}
+	binds := []struct {
+		n *G.Node
+		t *tensor.Dense
+	}{{step.V0, p.v0}, {step.W, p.w}, {step.VBias, p.vbias}, {step.HBias, p.hbias}}
+	if cfg.Persistent {
+		p.chain = dense(C, V)
+		binds = append(binds, struct {
+			n *G.Node
+			t *tensor.Dense
+		}{step.Chain, p.chain})
+	}
+	for _, b := range binds {
+		if err := G.Let(b.n, b.t); err != nil {
+			return nil, fmt.Errorf("cpu backend: bind %s: %w", b.n.Name(), err)
+		}
+	}
+	p.vm = G.NewTapeMachine(step.Graph)
+	return p, nil
+}
+
+func dense(shape ...int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
+}
+
+type cpuProgram struct {
+	step                       *graph.CDStep
+	vm                         G.VM
+	v0, w, vbias, hbias, chain *tensor.Dense
+	velW, velVBias, velHBias   []float32
+	hiddenMean                 []float32
+	reconSum                   float64
+	reconN                     int
+}
+
+func f32(t *tensor.Dense) []float32 { return t.Data().([]float32) }
+
+func (p *cpuProgram) SetModel(m *models.RBM) error {
+	cfg := p.step.Config
+	if m.V != cfg.Visible || m.H != cfg.Hidden {
+		return fmt.Errorf("cpu backend: model is %d×%d, program is %d×%d", m.V, m.H, cfg.Visible, cfg.Hidden)
+	}
+	copy(f32(p.w), m.W)
+	copy(f32(p.vbias), m.VBias)
+	copy(f32(p.hbias), m.HBias)
+	return nil
+}
+
+func (p *cpuProgram) Model(dst *models.RBM) error {
+	cfg := p.step.Config
+	if dst.V != cfg.Visible || dst.H != cfg.Hidden || len(dst.W) != cfg.Visible*cfg.Hidden ||
+		len(dst.VBias) != cfg.Visible || len(dst.HBias) != cfg.Hidden {
+		return fmt.Errorf("cpu backend: destination model is %d×%d, program is %d×%d", dst.V, dst.H, cfg.Visible, cfg.Hidden)
+	}
+	copy(dst.W, f32(p.w))
+	copy(dst.VBias, f32(p.vbias))
+	copy(dst.HBias, f32(p.hbias))
+	return nil
+}
+
+func (p *cpuProgram) SetState(s TrainState) error {
+	cfg := p.step.Config
+	check := func(name string, got, want int) error {
+		if got != want {
+			return fmt.Errorf("cpu backend: state %s has %d values, want %d", name, got, want)
+		}
+		return nil
+	}
+	if err := check("velocity W", len(s.VelW), cfg.Visible*cfg.Hidden); err != nil {
+		return err
+	}
+	if err := check("velocity vbias", len(s.VelVBias), cfg.Visible); err != nil {
+		return err
+	}
+	if err := check("velocity hbias", len(s.VelHBias), cfg.Hidden); err != nil {
+		return err
+	}
+	if p.chain != nil {
+		if err := check("chains", len(s.Chains), cfg.NegativeRows()*cfg.Visible); err != nil {
+			return err
+		}
+		copy(f32(p.chain), s.Chains)
+	}
+	if s.HiddenMean != nil {
+		if err := check("hidden mean", len(s.HiddenMean), cfg.Hidden); err != nil {
+			return err
+		}
+		p.hiddenMean = append(p.hiddenMean[:0], s.HiddenMean...)
+	} else {
+		p.hiddenMean = nil
+	}
+	copy(p.velW, s.VelW)
+	copy(p.velVBias, s.VelVBias)
+	copy(p.velHBias, s.VelHBias)
+	p.step.RNG.Step = s.RNGStep
+	return nil
+}
+
+func (p *cpuProgram) State() (TrainState, error) {
+	s := TrainState{
+		VelW:     append([]float32(nil), p.velW...),
+		VelVBias: append([]float32(nil), p.velVBias...),
+		VelHBias: append([]float32(nil), p.velHBias...),
+		RNGStep:  p.step.RNG.Step,
+	}
+	if p.chain != nil {
+		s.Chains = append([]float32(nil), f32(p.chain)...)
+	}
+	if p.hiddenMean != nil {
+		s.HiddenMean = append([]float32(nil), p.hiddenMean...)
+	}
+	return s, nil
+}
+
+func (p *cpuProgram) Step(batch []float32, u Update) error {
+	cfg := p.step.Config
+	if len(batch) != cfg.Batch*cfg.Visible {
+		return fmt.Errorf("cpu backend: batch has %d values, want %d×%d", len(batch), cfg.Batch, cfg.Visible)
+	}
+	copy(f32(p.v0), batch)
+	defer p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		return fmt.Errorf("cpu backend: run step graph: %w", err)
+	}
+	p.step.RNG.Step++
+	gw, err := values(p.step.GradW)
+	if err != nil {
+		return err
+	}
+	gvb, err := values(p.step.GradVBias)
+	if err != nil {
+		return err
+	}
+	ghb, err := values(p.step.GradHBias)
+	if err != nil {
+		return err
+	}
+	hmean, err := values(p.step.HMean)
+	if err != nil {
+		return err
+	}
+	recon, err := values(p.step.ReconErr)
+	if err != nil {
+		return err
+	}
+	p.reconSum += float64(recon[0])
+	p.reconN++
+	if u.SparsityCost != 0 {
+		if p.hiddenMean == nil {
+			p.hiddenMean = append([]float32(nil), hmean...)
+		}
+		for j, m := range hmean {
+			p.hiddenMean[j] = 0.9*p.hiddenMean[j] + 0.1*m
+		}
+	}
+	ApplyUpdate(f32(p.w), p.velW, gw, u.LR, u.Momentum, u.WeightDecay)
+	ApplyUpdate(f32(p.vbias), p.velVBias, gvb, u.LR, u.Momentum, 0)
+	if u.SparsityCost != 0 {
+		// The bias step with the sparsity term folded into the gradient;
+		// ghb belongs to the graph's output tensor, which the next run
+		// overwrites, so adjusting it in place is safe.
+		for j := range ghb {
+			ghb[j] += u.SparsityCost * (u.SparsityTarget - p.hiddenMean[j])
+		}
+	}
+	ApplyUpdate(f32(p.hbias), p.velHBias, ghb, u.LR, u.Momentum, 0)
+	if p.chain != nil {
+		nc, err := values(p.step.NewChain)
+		if err != nil {
+			return err
+		}
+		copy(f32(p.chain), nc)
+	}
+	return nil
+}
+
+func values(n *G.Node) ([]float32, error) {
+	v := n.Value()
+	if v == nil {
+		return nil, fmt.Errorf("cpu backend: node %s has no value after the run", n.Name())
+	}
+	switch t := v.(type) {
+	case *tensor.Dense:
+		return t.Data().([]float32), nil
+	case *G.F32:
+		return []float32{float32(*t)}, nil
+	}
+	return nil, fmt.Errorf("cpu backend: node %s holds %T, want float32 values", n.Name(), v)
+}
+
+// ApplyUpdate performs, element by element,
+//
+//	vel[i] = momentum·vel[i] + lr·(grad[i] − decay·param[i])
+//	param[i] += vel[i]
+//
+// the reference that the CUDA update kernel reproduces.
+func ApplyUpdate(param, vel, grad []float32, lr, momentum, decay float32) {
+	for i := range param {
+		v := momentum*vel[i] + lr*(grad[i]-decay*param[i])
+		vel[i] = v
+		param[i] += v
+	}
+}
+
+func (p *cpuProgram) ReconError() (float64, error) {
+	if p.reconN == 0 {
+		return math.NaN(), nil
+	}
+	r := p.reconSum / float64(p.reconN)
+	p.reconSum, p.reconN = 0, 0
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return r, fmt.Errorf("reconstruction error is %v", r)
+	}
+	return r, nil
+}
+
+func (p *cpuProgram) Close() error { return p.vm.Close() }
