@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rbmgpu/rbmgpu/engine"
+)
+
+func newDevicesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "devices",
+		Short: "List the compute devices this build can use",
+		Long: `devices lists the CPU (always available) and, in a build with -tags cuda,
+every CUDA device with its memory and compute capability. The first line of
+each entry is the value to pass to --device.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "cpu      %d cores, %s/%s, BLAS: %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, engine.BLASName())
+			if !engine.CUDAAvailable() {
+				fmt.Fprintln(out, "cuda     not available: this binary was built without CUDA support (rebuild with -tags cuda)")
+				return nil
+			}
+			devs, err := engine.CUDADevices()
+			if err != nil {
+				fmt.Fprintf(out, "cuda     unavailable: %v\n", err)
+				return nil
+			}
+			if len(devs) == 0 {
+				fmt.Fprintln(out, "cuda     no CUDA devices found")
+			}
+			for _, d := range devs {
+				fmt.Fprintf(out, "cuda:%d   %s, %.1f GiB, compute capability %d.%d\n", d.Ordinal, d.Name, float64(d.Memory)/(1<<30), d.Major, d.Minor)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,124 @@
+// Command rbmgpu trains and inspects Boltzmann machines.
+//
+//	rbmgpu train     train an RBM (CD-k / PCD-k) on a data set
+//	rbmgpu devices   list the compute devices this build can use
+//	rbmgpu version   print the version and build configuration
+//
+// Exit status: 0 on success, 1 when a command fails, 2 for usage errors
+// (bad flags, impossible settings), 130 when interrupted (after saving).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at link time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// usageError marks mistakes in how the command was called: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// interrupted is returned after a clean stop on SIGINT/SIGTERM: exit status 130.
+var errInterrupted = errors.New("interrupted")
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "rbmgpu",
+		Short: "Train Boltzmann machines on GPUs and CPUs",
+		Long: `rbmgpu trains restricted Boltzmann machines with contrastive divergence
+(CD-k) or persistent contrastive divergence (PCD-k), on an NVIDIA GPU when the
+binary is built with -tags cuda, and on the CPU everywhere.
+
+Start with:
+  rbmgpu train                       # bars-and-stripes 4x4, built in, seconds
+  rbmgpu train --data train-images-idx3-ubyte.gz --hidden 500 --cd 1 --out runs/fmnist`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())}
+	})
+	root.AddCommand(newTrainCmd(), newDevicesCmd(), newVersionCmd())
+	return root
+}
+
+// run executes the command line and returns the exit status; every error
+// is printed as one line, never as a panic trace.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "rbmgpu: internal error: %v (please report it)\n", r)
+			code = 1
+		}
+	}()
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errInterrupted) {
+		return 130
+	}
+	fmt.Fprintf(stderr, "rbmgpu: %s\n", oneLine(err.Error()))
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		if cmd != nil && cmd.HasParent() {
+			_ = cmd // the message already names the command
+		}
+		return 2
+	}
+	return 1
+}
+
+// isCobraUsage recognises cobra's own argument errors (unknown command,
+// wrong number of arguments), which it does not route through the flag
+// error function.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "unknown flag", "unknown shorthand", "invalid argument"} {
+		if len(msg) >= len(p) && contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// oneLine keeps an error message on one line.
+func oneLine(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r == '\n' || r == '\r' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

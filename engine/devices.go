@@ -1,0 +1,26 @@
+package engine
+
+import "errors"
+
+// DeviceInfo describes one CUDA device.
+type DeviceInfo struct {
+	Ordinal      int    // the N of cuda:N
+	Name         string // e.g. "NVIDIA H100 80GB HBM3"
+	Memory       int64  // total device memory in bytes
+	Major, Minor int    // compute capability
+}
+
+// cudaDevices is set by the cuda-tagged build.
+var cudaDevices func() ([]DeviceInfo, error)
+
+// CUDADevices lists the CUDA devices visible to this process; an error when
+// the build has no CUDA support or the driver cannot be loaded.
+func CUDADevices() ([]DeviceInfo, error) {
+	if cudaDevices == nil {
+		return nil, errors.New("this binary was built without CUDA support")
+	}
+	return cudaDevices()
+}
+
+// BLASName says which BLAS the CPU backend multiplies matrices with.
+func BLASName() string { return "gonum (pure Go)" }
