@@ -110,8 +110,8 @@ func bas(t *testing.T, r, c int) *data.Dataset {
 }
 
 // BASConfig is the PCD setting used for the bars-and-stripes figure.
-var basConfig = Config{Hidden: 64, Persistent: true, K: 5, Chains: 200, Epochs: 1200, Batch: 30,
-	LR: 0.1, Schedule: LinearSchedule{Final: 0}, Momentum: 0.5, Seed: 1, EvalEvery: 200}
+var basConfig = Config{Hidden: 64, Persistent: true, K: 10, Chains: 100, Epochs: 1500, Batch: 10,
+	LR: 0.05, Schedule: LinearSchedule{Final: 0}, Momentum: 0.5, Seed: 1, EvalEvery: 500}
 
 // PCD on bars-and-stripes 4×4 (30 patterns) gets within 0.6 nats of the
 // optimum average log-likelihood −log 30 ≈ −3.401.

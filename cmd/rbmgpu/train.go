@@ -92,7 +92,7 @@ Interrupt with Ctrl-C: the run is saved and can be continued with
 	fl.IntVar(&f.CD, "cd", 0, "train with CD-K (K Gibbs steps from the data); default CD-1")
 	fl.IntVar(&f.PCD, "pcd", 0, "train with PCD-K (K Gibbs steps of persistent chains)")
 	fl.IntVar(&f.Chains, "chains", 0, "number of persistent chains for PCD (default: the batch size)")
-	fl.IntVar(&f.Epochs, "epochs", 0, "passes over the data (default 100 for bas, 10 for files)")
+	fl.IntVar(&f.Epochs, "epochs", 0, "passes over the data (default 300 for bas, 10 for files)")
 	fl.IntVar(&f.Batch, "batch", 0, "mini-batch size (default 10 for bas, 100 for files)")
 	fl.Float64Var(&f.LR, "lr", 0, "learning rate (default 0.1 for bas, 0.05 for files)")
 	fl.StringVar(&f.Schedule, "lr-schedule", "constant", "constant | linear[:FINAL] (to FINAL·lr) | exp:GAMMA (lr·GAMMA^epoch)")
@@ -123,7 +123,7 @@ func (f *trainFlags) dataDefaults() {
 			}
 		}
 	}
-	pick(&f.Epochs, 100, 10)
+	pick(&f.Epochs, 300, 10)
 	pick(&f.Batch, 10, 100)
 	if f.LR == 0 {
 		f.LR = 0.05
@@ -278,6 +278,15 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if f.Resume != "" {
 		if err := resumeFlags(cmd, f); err != nil {
 			return err
+		}
+	}
+	// Zero means "the data set's default" for these flags; typed by the
+	// user, it is a mistake.
+	for _, name := range []string{"epochs", "batch", "lr"} {
+		if fl := cmd.Flags().Lookup(name); fl.Changed {
+			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
+				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())
+			}
 		}
 	}
 	f.dataDefaults()
