@@ -77,7 +77,14 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
 	for p in "${PKGS[@]}"; do
 		deb=$(ls -t "$DEBS"/"${p}"_*.deb | head -1)
 		log "extracting $(basename "$deb")"
-		dpkg-deb -x "$deb" "$PREFIX"
+		if [[ $p == nvidia-cuda-dev ]]; then
+			# 2.7 GB of CUDA libraries nothing here links: take only the
+			# headers and the libcuda.so stub (for cgo link checks).
+			dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$PREFIX" --wildcards \
+				'./usr/include/*' './usr/lib/x86_64-linux-gnu/stubs/libcuda.so'
+		else
+			dpkg-deb -x "$deb" "$PREFIX"
+		fi
 	done
 	# Debian's nvcc.profile is a link to /etc/nvcc.profile with absolute /usr
 	# paths; give the relocated nvcc its own profile pointing into the prefix.
@@ -89,12 +96,7 @@ PATH += $PREFIX/usr/lib/nvidia-cuda-toolkit/bin:$PREFIX/usr/bin:
 INCLUDES += "-I$PREFIX/usr/include" \$(_SPACE_)
 LIBRARIES =+ \$(_SPACE_) -L$PREFIX/usr/lib/x86_64-linux-gnu/stubs -L$PREFIX/usr/lib/x86_64-linux-gnu
 PROFILE
-	# The dev package carries 2.7 GB of static and shared CUDA libraries that
-	# nothing here links; keep only the libcuda.so stub (for cgo link checks).
-	find "$PREFIX/usr/lib/x86_64-linux-gnu" -maxdepth 1 -type f \( -name '*.a' -o -name '*.so*' \) -delete
-	find "$PREFIX/usr/lib/x86_64-linux-gnu" -maxdepth 1 -type l -delete
-	find "$PREFIX/usr/lib/x86_64-linux-gnu/stubs" -type f ! -name libcuda.so -delete
-	rm -rf "$PREFIX/usr/lib/x86_64-linux-gnu/cuda-gdb" "$PREFIX/usr/lib/nvidia-cuda-toolkit/compute-sanitizer"
+	rm -rf "$PREFIX/usr/lib/nvidia-cuda-toolkit/compute-sanitizer"   # 15 MB, unused
 	rm -f "$DEBS"/*.deb   # 0.9 GB, not needed once unpacked
 	touch "$PREFIX/.complete"
 fi
