@@ -10,8 +10,10 @@
 #
 # Nothing is installed through dpkg: the .deb files are fetched with
 # `apt-get download` into a private folder (this image empties apt's own
-# archive cache on every `apt-get update`) and unpacked with `dpkg-deb -x`
-# into the prefix, so no NVIDIA driver or 1.6 GB toolkit install is needed.
+# archive cache on every `apt-get update`) and unpacked with dpkg-deb into
+# the prefix (165 MB), so no NVIDIA driver or 1.6 GB toolkit install is
+# needed. A fresh run takes about 1.5-3 minutes on a 2-core machine, mostly
+# downloading 860 MB of .debs and decompressing them; a repeat run is instant.
 # nvcc 11.8 wants a host gcc <= 11 even for -ptx (it preprocesses with it), so
 # gcc-11/g++-11 are installed from bookworm main if missing.
 #
