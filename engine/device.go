@@ -1,0 +1,332 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/rbmgpu/rbmgpu/engine/lower"
+	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/kernels"
+	"github.com/rbmgpu/rbmgpu/models"
+)
+
+// DeviceBackend executes step graphs lowered to the kernel launch table
+// (package engine/lower) on a kernels.Driver: the real CUDA driver, the
+// CPU emulator of the CUDA sources, or any other implementation. All state
+// — parameters, momentum, chains, the data batch, every intermediate —
+// lives in one device allocation made at Compile; the host synchronises
+// only in ReconError, Model and State.
+type DeviceBackend struct {
+	Driver kernels.Driver
+	Label  string // Name(), e.g. "cuda:0" or "emu"
+}
+
+// Name implements Backend.
+func (b *DeviceBackend) Name() string { return b.Label }
+
+// Compile implements Backend: build the graph, lower it, plan the memory.
+func (b *DeviceBackend) Compile(cfg graph.StepConfig, seed uint64) (Program, error) {
+	rng := &graph.RNG{Seed: seed}
+	step, err := graph.BuildCDStep(cfg, rng)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := lower.Lower(step)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Label, err)
+	}
+	cfg = step.Config
+	p := &devProgram{drv: b.Driver, label: b.Label, step: step, plan: plan, offsets: map[*lower.Buffer]int{}}
+	V, H := cfg.Visible, cfg.Hidden
+	// State beside the plan's own buffers.
+	extra := func(name string, n int) *lower.Buffer {
+		buf := &lower.Buffer{ID: -1, Name: name, Rows: 1, Cols: n, Kind: lower.Input}
+		p.extras = append(p.extras, buf)
+		return buf
+	}
+	p.velW, p.velVB, p.velHB = extra("velocity.W", V*H), extra("velocity.vbias", V), extra("velocity.hbias", H)
+	p.hiddenMean, p.target, p.reconAcc = extra("hidden_mean", H), extra("sparsity_target", H), extra("recon_acc", 1)
+	all := append(append([]*lower.Buffer(nil), plan.Buffers...), p.extras...)
+	const align = 256 // bytes: cudaMalloc alignment, so every buffer is coalescing-friendly
+	total := 0
+	for _, buf := range all {
+		p.offsets[buf] = total
+		total += (4*buf.Len() + align - 1) / align * align
+	}
+	base, err := b.Driver.Alloc(total)
+	if err != nil {
+		return nil, fmt.Errorf("%s: allocate %d bytes of device memory: %w", b.Label, total, err)
+	}
+	p.base, p.bytes = base, total
+	// Zero everything once: momentum starts at zero and the accumulators too.
+	if err := b.Driver.CopyHtoD(base, make([]byte, total)); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("%s: clear device memory: %w", b.Label, err)
+	}
+	p.args = make([][]any, len(plan.Launches))
+	for i, l := range plan.Launches {
+		args := make([]any, len(l.Args))
+		for j, a := range l.Args {
+			switch {
+			case a.Buf != nil:
+				args[j] = p.ptr(a.Buf)
+			case a.Null:
+				args[j] = kernels.DevicePtr(0)
+			case a.IsStep:
+				args[j] = uint64(0)
+			default:
+				args[j] = a.Value
+			}
+		}
+		p.args[i] = args
+	}
+	for _, name := range []string{"v0", "W", "vbias", "hbias"} {
+		if plan.Inputs[name] == nil {
+			p.Close()
+			return nil, fmt.Errorf("%s: lowered plan has no input %q", b.Label, name)
+		}
+	}
+	return p, nil
+}
+
+type devProgram struct {
+	drv     kernels.Driver
+	label   string
+	step    *graph.CDStep
+	plan    *lower.Plan
+	base    kernels.DevicePtr
+	bytes   int
+	offsets map[*lower.Buffer]int
+	extras  []*lower.Buffer
+	args    [][]any
+
+	velW, velVB, velHB, hiddenMean, target, reconAcc *lower.Buffer
+
+	hiddenMeanSet bool
+	reconN        int
+	closed        bool
+}
+
+func (p *devProgram) ptr(b *lower.Buffer) kernels.DevicePtr {
+	return p.base + kernels.DevicePtr(p.offsets[b])
+}
+
+func (p *devProgram) upload(b *lower.Buffer, x []float32) error {
+	if len(x) != b.Len() {
+		return fmt.Errorf("%s: %s has %d values, want %d", p.label, b.Name, len(x), b.Len())
+	}
+	if err := p.drv.CopyHtoD(p.ptr(b), kernels.Float32Bytes(x)); err != nil {
+		return fmt.Errorf("%s: upload %s: %w", p.label, b.Name, err)
+	}
+	return nil
+}
+
+func (p *devProgram) download(dst []float32, b *lower.Buffer) error {
+	if len(dst) != b.Len() {
+		return fmt.Errorf("%s: %s has %d values, destination %d", p.label, b.Name, b.Len(), len(dst))
+	}
+	if err := p.drv.CopyDtoH(kernels.Float32Bytes(dst), p.ptr(b)); err != nil {
+		return fmt.Errorf("%s: download %s: %w", p.label, b.Name, err)
+	}
+	return nil
+}
+
+func (p *devProgram) SetModel(m *models.RBM) error {
+	cfg := p.step.Config
+	if m.V != cfg.Visible || m.H != cfg.Hidden {
+		return fmt.Errorf("%s: model is %d×%d, program is %d×%d", p.label, m.V, m.H, cfg.Visible, cfg.Hidden)
+	}
+	if err := p.upload(p.plan.Inputs["W"], m.W); err != nil {
+		return err
+	}
+	if err := p.upload(p.plan.Inputs["vbias"], m.VBias); err != nil {
+		return err
+	}
+	return p.upload(p.plan.Inputs["hbias"], m.HBias)
+}
+
+func (p *devProgram) Model(dst *models.RBM) error {
+	if err := p.download(dst.W, p.plan.Inputs["W"]); err != nil {
+		return err
+	}
+	if err := p.download(dst.VBias, p.plan.Inputs["vbias"]); err != nil {
+		return err
+	}
+	return p.download(dst.HBias, p.plan.Inputs["hbias"])
+}
+
+func (p *devProgram) SetState(s TrainState) error {
+	if err := p.upload(p.velW, s.VelW); err != nil {
+		return err
+	}
+	if err := p.upload(p.velVB, s.VelVBias); err != nil {
+		return err
+	}
+	if err := p.upload(p.velHB, s.VelHBias); err != nil {
+		return err
+	}
+	if chain := p.plan.Inputs["chain"]; chain != nil {
+		if err := p.upload(chain, s.Chains); err != nil {
+			return err
+		}
+	}
+	p.hiddenMeanSet = s.HiddenMean != nil
+	if p.hiddenMeanSet {
+		if err := p.upload(p.hiddenMean, s.HiddenMean); err != nil {
+			return err
+		}
+	}
+	p.step.RNG.Step = s.RNGStep
+	return nil
+}
+
+func (p *devProgram) State() (TrainState, error) {
+	cfg := p.step.Config
+	s := TrainState{
+		VelW:     make([]float32, cfg.Visible*cfg.Hidden),
+		VelVBias: make([]float32, cfg.Visible),
+		VelHBias: make([]float32, cfg.Hidden),
+		RNGStep:  p.step.RNG.Step,
+	}
+	for _, d := range []struct {
+		dst []float32
+		b   *lower.Buffer
+	}{{s.VelW, p.velW}, {s.VelVBias, p.velVB}, {s.VelHBias, p.velHB}} {
+		if err := p.download(d.dst, d.b); err != nil {
+			return s, err
+		}
+	}
+	if chain := p.plan.Inputs["chain"]; chain != nil {
+		s.Chains = make([]float32, chain.Len())
+		if err := p.download(s.Chains, chain); err != nil {
+			return s, err
+		}
+	}
+	if p.hiddenMeanSet {
+		s.HiddenMean = make([]float32, cfg.Hidden)
+		if err := p.download(s.HiddenMean, p.hiddenMean); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// colSum launches out = alpha·Σ_rows X + beta·out over an M×N view; with
+// M = 1 it is an axpby, which is how the program copies and accumulates
+// vectors without kernels of their own.
+func (p *devProgram) colSum(M, N int, alpha float32, x *lower.Buffer, beta float32, out *lower.Buffer) error {
+	return p.drv.Launch(kernels.ColSumF32, kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
+		int32(M), int32(N), alpha, p.ptr(x), beta, p.ptr(out))
+}
+
+func (p *devProgram) sgd(param, vel, grad *lower.Buffer, u Update, decay float32) error {
+	n := param.Len()
+	return p.drv.Launch(kernels.SGDUpdateF32, kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
+		int32(n), p.ptr(param), p.ptr(vel), p.ptr(grad), u.LR, u.Momentum, decay)
+}
+
+func (p *devProgram) Step(batch []float32, u Update) error {
+	if p.closed {
+		return fmt.Errorf("%s: program is closed", p.label)
+	}
+	if err := p.upload(p.plan.Inputs["v0"], batch); err != nil {
+		return err
+	}
+	for i, l := range p.plan.Launches {
+		args := p.args[i]
+		for j, a := range l.Args {
+			if a.IsStep {
+				args[j] = p.step.RNG.Step
+			}
+		}
+		if err := p.drv.Launch(l.Kernel, l.Grid, l.Block, args...); err != nil {
+			return fmt.Errorf("%s: launch %d (%s: %s): %w", p.label, i, l.Kernel, l.Note, err)
+		}
+	}
+	p.step.RNG.Step++
+	out := p.plan.Outputs
+	H := p.step.Config.Hidden
+	if u.SparsityCost != 0 {
+		// q ← 0.9 q + 0.1 mean p(h|v0) (q ← mean on the first step), then
+		// grad_c += cost·target − cost·q; all as axpby launches.
+		beta, alpha := float32(0.9), float32(0.1)
+		if !p.hiddenMeanSet {
+			beta, alpha = 0, 1
+			p.hiddenMeanSet = true
+		}
+		target := make([]float32, H)
+		for j := range target {
+			target[j] = u.SparsityTarget
+		}
+		if err := p.upload(p.target, target); err != nil {
+			return err
+		}
+		for _, c := range []struct {
+			alpha float32
+			x     *lower.Buffer
+			beta  float32
+			out   *lower.Buffer
+		}{
+			{alpha, out["HMean"], beta, p.hiddenMean},
+			{-u.SparsityCost, p.hiddenMean, 1, out["GradHBias"]},
+			{u.SparsityCost, p.target, 1, out["GradHBias"]},
+		} {
+			if err := p.colSum(1, H, c.alpha, c.x, c.beta, c.out); err != nil {
+				return fmt.Errorf("%s: sparsity: %w", p.label, err)
+			}
+		}
+	}
+	in := p.plan.Inputs
+	if err := p.sgd(in["W"], p.velW, out["GradW"], u, u.WeightDecay); err != nil {
+		return fmt.Errorf("%s: update W: %w", p.label, err)
+	}
+	if err := p.sgd(in["vbias"], p.velVB, out["GradVBias"], u, 0); err != nil {
+		return fmt.Errorf("%s: update vbias: %w", p.label, err)
+	}
+	if err := p.sgd(in["hbias"], p.velHB, out["GradHBias"], u, 0); err != nil {
+		return fmt.Errorf("%s: update hbias: %w", p.label, err)
+	}
+	if chain := in["chain"]; chain != nil {
+		if err := p.colSum(1, chain.Len(), 1, out["NewChain"], 0, chain); err != nil {
+			return fmt.Errorf("%s: carry chains: %w", p.label, err)
+		}
+	}
+	if err := p.colSum(1, 1, 1, out["ReconErr"], 1, p.reconAcc); err != nil {
+		return fmt.Errorf("%s: accumulate reconstruction error: %w", p.label, err)
+	}
+	p.reconN++
+	return nil
+}
+
+func (p *devProgram) ReconError() (float64, error) {
+	if p.reconN == 0 {
+		return math.NaN(), nil
+	}
+	if err := p.drv.Synchronize(); err != nil {
+		return math.NaN(), fmt.Errorf("%s: %w", p.label, err)
+	}
+	acc := []float32{0}
+	if err := p.download(acc, p.reconAcc); err != nil {
+		return math.NaN(), err
+	}
+	r := float64(acc[0]) / float64(p.reconN)
+	p.reconN = 0
+	if err := p.upload(p.reconAcc, []float32{0}); err != nil {
+		return r, err
+	}
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return r, fmt.Errorf("reconstruction error is %v", r)
+	}
+	return r, nil
+}
+
+func (p *devProgram) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if p.base != 0 {
+		return p.drv.Free(p.base)
+	}
+	return nil
+}

@@ -1,0 +1,637 @@
+// Package lower turns a step graph (package graph) into a Plan: a fixed
+// list of kernel launches from the launch table in package kernels over a
+// fixed set of buffers. It is the scheduler of the CUDA backend (and of any
+// other executor of the launch table): graph in, fused kernels out.
+//
+// The walk is symbolic. Every gorgonia node gets a value that is either a
+// materialised buffer or a lazy expression that has not been given a kernel
+// yet:
+//
+//	lin    Σ αₜ·termₜ: matrix products, column sums, sums of squared
+//	       differences; scaling (⊙ c, ÷ c) folds into the α's and a
+//	       difference concatenates the terms; materialising writes all
+//	       terms into one buffer (first with β = 0, then β = 1)
+//	act    a product plus a row-broadcast bias: the pre-activation
+//	prob   σ(act): materialised by one gemm_f32 with the bias, sigmoid,
+//	       probability write and — when a sampling node reads it — the
+//	       Bernoulli sample fused into the epilogue
+//
+// so that matmul → bias → sigmoid → sample is one launch and a gradient
+// v0ᵀp0/B − vkᵀpk/C is two launches into the same buffer. Ops the walk does
+// not know are an error that names them.
+package lower
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/kernels"
+)
+
+// BufferKind says who writes a buffer.
+type BufferKind int
+
+// Buffer kinds.
+const (
+	Input BufferKind = iota // written by the host before a run (data, parameters, chains)
+	Temp                    // written by a launch of the plan
+)
+
+// Buffer is one float32 array of the plan, Rows×Cols, row-major.
+type Buffer struct {
+	ID         int
+	Name       string
+	Rows, Cols int
+	Kind       BufferKind
+}
+
+// Len returns the number of float32 elements.
+func (b *Buffer) Len() int { return b.Rows * b.Cols }
+
+// Arg is one launch argument: a buffer (pointer parameter), a scalar, or
+// the RNG step counter, filled in at run time.
+type Arg struct {
+	Buf    *Buffer // non-nil: a pointer to this buffer
+	Null   bool    // a NULL pointer
+	Value  any     // int32, uint32, uint64 or float32 scalar
+	IsStep bool    // the graph's RNG step (uint64), known only at run time
+}
+
+// Launch is one kernel launch of the plan.
+type Launch struct {
+	Kernel      string
+	Grid, Block kernels.Dim3
+	Args        []Arg
+	Note        string // what it computes, for plan dumps
+}
+
+// Plan is the lowered step: its buffers, its launches in order, and where
+// the graph's inputs and outputs live.
+type Plan struct {
+	Buffers  []*Buffer
+	Launches []Launch
+	Inputs   map[string]*Buffer // by input node name: "v0", "W", "vbias", "hbias", "chain"
+	Outputs  map[string]*Buffer // "GradW", "GradVBias", "GradHBias", "HMean", "ReconErr", "NewChain"
+}
+
+// String lists the launches, one per line.
+func (p *Plan) String() string {
+	var b strings.Builder
+	for i, l := range p.Launches {
+		fmt.Fprintf(&b, "%2d %-20s %s\n", i, l.Kernel, l.Note)
+	}
+	return b.String()
+}
+
+type bufVal struct {
+	b     *Buffer
+	trans bool // the node is the transpose of b
+}
+
+type constVal float64
+
+type biasVal struct{ b *Buffer } // a vector repeated along rows
+
+type termKind int
+
+const (
+	gemmTerm termKind = iota
+	colSumTerm
+	sqDiffTerm
+)
+
+type term struct {
+	kind  termKind
+	alpha float64
+	a, b  bufVal // gemm operands; colsum input in a; sq-diff operands
+}
+
+// lin is Σ α·term; all terms produce the same shape.
+type lin struct {
+	terms      []term
+	rows, cols int
+}
+
+type act struct {
+	t    term // a gemm term
+	bias *Buffer
+	node *G.Node
+}
+
+type prob struct {
+	act
+	node *G.Node // the sigmoid node
+}
+
+type lowerer struct {
+	step     *graph.CDStep
+	plan     *Plan
+	vals     map[int64]any
+	nodes    map[int64]*G.Node
+	users    map[int64][]*G.Node
+	sampled  map[int64]*Buffer // sampling node id → its fused sample buffer
+	nextName int
+}
+
+// Lower builds the plan of s.
+func Lower(s *graph.CDStep) (*Plan, error) {
+	sorted, err := G.Sort(s.Graph)
+	if err != nil {
+		return nil, fmt.Errorf("lower: %w", err)
+	}
+	l := &lowerer{
+		step:    s,
+		plan:    &Plan{Inputs: map[string]*Buffer{}, Outputs: map[string]*Buffer{}},
+		vals:    map[int64]any{},
+		nodes:   map[int64]*G.Node{},
+		users:   map[int64][]*G.Node{},
+		sampled: map[int64]*Buffer{},
+	}
+	for _, n := range sorted {
+		l.nodes[n.ID()] = n
+		for _, c := range l.children(n) {
+			l.users[c.ID()] = append(l.users[c.ID()], n)
+		}
+	}
+	for i := len(sorted) - 1; i >= 0; i-- { // G.Sort puts roots first
+		n := sorted[i]
+		v, err := l.lowerNode(n)
+		if err != nil {
+			return nil, fmt.Errorf("lower: node %s: %w", n.Name(), err)
+		}
+		l.vals[n.ID()] = v
+	}
+	outs := []struct {
+		name string
+		n    *G.Node
+	}{{"GradW", s.GradW}, {"GradVBias", s.GradVBias}, {"GradHBias", s.GradHBias}, {"HMean", s.HMean}, {"ReconErr", s.ReconErr}}
+	if s.NewChain != nil {
+		outs = append(outs, struct {
+			name string
+			n    *G.Node
+		}{"NewChain", s.NewChain})
+	}
+	for _, o := range outs {
+		b, err := l.buffer(o.n)
+		if err != nil {
+			return nil, fmt.Errorf("lower: output %s: %w", o.name, err)
+		}
+		l.plan.Outputs[o.name] = b.b
+	}
+	return l.plan, nil
+}
+
+func (l *lowerer) children(n *G.Node) []*G.Node {
+	var out []*G.Node
+	it := l.step.Graph.From(n.ID())
+	for it.Next() {
+		out = append(out, it.Node().(*G.Node))
+	}
+	return out
+}
+
+func (l *lowerer) newBuffer(name string, rows, cols int, kind BufferKind) *Buffer {
+	b := &Buffer{ID: len(l.plan.Buffers), Name: name, Rows: rows, Cols: cols, Kind: kind}
+	l.plan.Buffers = append(l.plan.Buffers, b)
+	return b
+}
+
+// shape2 returns a node's shape as rows×cols (vectors are one row, scalars 1×1).
+func shape2(n *G.Node) (int, int, error) {
+	s := n.Shape()
+	switch len(s) {
+	case 0:
+		return 1, 1, nil
+	case 1:
+		return 1, s[0], nil
+	case 2:
+		return s[0], s[1], nil
+	}
+	return 0, 0, fmt.Errorf("shape %v: only scalars, vectors and matrices are supported", s)
+}
+
+func (l *lowerer) lowerNode(n *G.Node) (any, error) {
+	ch := l.children(n)
+	op := n.Op()
+	if op == nil { // an input
+		if n.Dtype() != tensor.Float32 {
+			return nil, fmt.Errorf("input of type %v, want float32", n.Dtype())
+		}
+		r, c, err := shape2(n)
+		if err != nil {
+			return nil, err
+		}
+		b := l.newBuffer(n.Name(), r, c, Input)
+		l.plan.Inputs[n.Name()] = b
+		return bufVal{b: b}, nil
+	}
+	if sop, ok := op.(*graph.SampleOp); ok {
+		return l.lowerSample(n, sop, ch)
+	}
+	name := op.String()
+	typ := fmt.Sprintf("%T", op)
+	switch {
+	case strings.HasSuffix(typ, "constantScalar"):
+		v, err := scalarValue(n.Value())
+		return constVal(v), err
+	case strings.HasPrefix(name, "SizeOf="):
+		v, err := strconv.Atoi(strings.TrimPrefix(name, "SizeOf="))
+		return constVal(v), err
+	case strings.HasPrefix(name, "Reshape("):
+		b, err := l.buffer(ch[0])
+		if err != nil {
+			return nil, err
+		}
+		if b.trans || (b.b.Rows != 1 && n.Shape()[0] != 1) {
+			return nil, fmt.Errorf("reshape %v → %v is not a row view", ch[0].Shape(), n.Shape())
+		}
+		return b, nil
+	case strings.HasPrefix(name, "Repeat0"):
+		b, err := l.buffer(ch[0])
+		if err != nil || b.b.Rows != 1 {
+			return nil, fmt.Errorf("repeat of something other than a row vector")
+		}
+		return biasVal{b.b}, nil
+	case strings.HasPrefix(name, "Aᵀ"):
+		b, err := l.buffer(ch[0])
+		if err != nil {
+			return nil, err
+		}
+		b.trans = !b.trans
+		return b, nil
+	case name == "A × B":
+		a, err := l.buffer(ch[0])
+		if err != nil {
+			return nil, err
+		}
+		b, err := l.buffer(ch[1])
+		if err != nil {
+			return nil, err
+		}
+		r, c, _ := shape2(n)
+		return lin{terms: []term{{kind: gemmTerm, alpha: 1, a: a, b: b}}, rows: r, cols: c}, nil
+	case name == "sigmoid":
+		a, ok := l.vals[ch[0].ID()].(act)
+		if !ok {
+			return nil, errors.New("sigmoid of something other than a product plus bias (no standalone sigmoid kernel)")
+		}
+		return prob{act: a, node: n}, nil
+	case name == "square":
+		return l.vals[ch[0].ID()], nil // kept lazy; Σ of it is checked below
+	case strings.HasPrefix(name, "Σ["):
+		return l.lowerSum(n, name, ch[0])
+	case strings.HasPrefix(name, "+ "), strings.HasPrefix(name, "- "), strings.HasPrefix(name, "⊙ "), strings.HasPrefix(name, "÷ "):
+		return l.lowerBinary(n, name[:strings.IndexByte(name, ' ')], ch[0], ch[1])
+	}
+	return nil, fmt.Errorf("unsupported op %q (%s)", name, typ)
+}
+
+func scalarValue(v G.Value) (float64, error) {
+	switch x := v.(type) {
+	case *G.F32:
+		return float64(*x), nil
+	case *G.F64:
+		return float64(*x), nil
+	}
+	return 0, fmt.Errorf("constant of type %T", v)
+}
+
+func (l *lowerer) lowerBinary(n *G.Node, sym string, x, y *G.Node) (any, error) {
+	a, b := l.vals[x.ID()], l.vals[y.ID()]
+	switch sym {
+	case "⊙":
+		if c, ok := a.(constVal); ok {
+			return scale(b, float64(c))
+		}
+		if c, ok := b.(constVal); ok {
+			return scale(a, float64(c))
+		}
+		return nil, errors.New("elementwise product of two tensors is not supported (no kernel)")
+	case "÷":
+		if c, ok := b.(constVal); ok && c != 0 {
+			return scale(a, 1/float64(c))
+		}
+		return nil, errors.New("division by a tensor is not supported (no kernel)")
+	case "+":
+		if bias, ok := b.(biasVal); ok {
+			p, ok := a.(lin)
+			if !ok || len(p.terms) != 1 || p.terms[0].kind != gemmTerm || p.terms[0].alpha != 1 {
+				return nil, errors.New("bias added to something other than a matrix product")
+			}
+			return act{t: p.terms[0], bias: bias.b, node: n}, nil
+		}
+		return combine(a, b, 1)
+	case "-":
+		// The difference of two materialised buffers only feeds square → Σ.
+		ab, aok := a.(bufVal)
+		bb, bok := b.(bufVal)
+		if aok || bok {
+			if !aok {
+				m, err := l.buffer(x)
+				if err != nil {
+					return nil, err
+				}
+				ab = m
+			}
+			if !bok {
+				m, err := l.buffer(y)
+				if err != nil {
+					return nil, err
+				}
+				bb = m
+			}
+			if ab.trans || bb.trans {
+				return nil, errors.New("difference of transposed tensors")
+			}
+			r, c, _ := shape2(n)
+			return lin{terms: []term{{kind: sqDiffTerm, alpha: 1, a: ab, b: bb}}, rows: r, cols: c}, nil
+		}
+		return combine(a, b, -1)
+	}
+	return nil, fmt.Errorf("unsupported binary op %s", sym)
+}
+
+// scale multiplies a lazy linear combination by c.
+func scale(v any, c float64) (any, error) {
+	switch x := v.(type) {
+	case constVal:
+		return constVal(float64(x) * c), nil
+	case lin:
+		out := lin{rows: x.rows, cols: x.cols, terms: append([]term(nil), x.terms...)}
+		for i := range out.terms {
+			out.terms[i].alpha *= c
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("scaling %T is not supported (no kernel)", v)
+}
+
+func combine(a, b any, sign float64) (any, error) {
+	x, ok1 := a.(lin)
+	y, ok2 := b.(lin)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("sum/difference of %T and %T is not supported", a, b)
+	}
+	if x.rows*x.cols != y.rows*y.cols {
+		return nil, errors.New("sum/difference of different shapes")
+	}
+	out := lin{rows: x.rows, cols: x.cols, terms: append([]term(nil), x.terms...)}
+	for _, t := range y.terms {
+		t.alpha *= sign
+		out.terms = append(out.terms, t)
+	}
+	return out, nil
+}
+
+func (l *lowerer) lowerSum(n *G.Node, name string, x *G.Node) (any, error) {
+	switch name {
+	case "Σ[0]":
+		b, err := l.buffer(x)
+		if err != nil {
+			return nil, err
+		}
+		if b.trans {
+			return nil, errors.New("column sums of a transposed tensor")
+		}
+		return lin{terms: []term{{kind: colSumTerm, alpha: 1, a: b}}, rows: 1, cols: b.b.Cols}, nil
+	case "Σ[0 1]":
+		v, ok := l.vals[x.ID()].(lin)
+		if !ok || len(v.terms) != 1 || v.terms[0].kind != sqDiffTerm || !strings.HasPrefix(x.Op().String(), "square") {
+			return nil, errors.New("a full sum is supported only of a squared difference")
+		}
+		return lin{terms: v.terms, rows: 1, cols: 1}, nil
+	}
+	return nil, fmt.Errorf("unsupported reduction %s", name)
+}
+
+// buffer returns the materialised value of node n, emitting its launches
+// the first time.
+func (l *lowerer) buffer(n *G.Node) (bufVal, error) {
+	switch v := l.vals[n.ID()].(type) {
+	case bufVal:
+		return v, nil
+	case lin:
+		b, err := l.materialiseLin(n, v)
+		if err != nil {
+			return bufVal{}, err
+		}
+		l.vals[n.ID()] = bufVal{b: b}
+		return bufVal{b: b}, nil
+	case prob:
+		b, err := l.materialiseProb(v)
+		if err != nil {
+			return bufVal{}, err
+		}
+		return bufVal{b: b}, nil
+	case nil:
+		return bufVal{}, fmt.Errorf("node %s has no value yet", n.Name())
+	}
+	return bufVal{}, fmt.Errorf("node %s (%T) cannot be materialised", n.Name(), l.vals[n.ID()])
+}
+
+func (l *lowerer) name(prefix string) string {
+	l.nextName++
+	return fmt.Sprintf("%s%d", prefix, l.nextName)
+}
+
+// gemmDims returns M, N, K of op(A)·op(B) and checks they fit.
+func gemmDims(t term) (M, N, K int, err error) {
+	ar, ac := t.a.b.Rows, t.a.b.Cols
+	if t.a.trans {
+		ar, ac = ac, ar
+	}
+	br, bc := t.b.b.Rows, t.b.b.Cols
+	if t.b.trans {
+		br, bc = bc, br
+	}
+	if ac != br {
+		return 0, 0, 0, fmt.Errorf("matrix product %d×%d · %d×%d", ar, ac, br, bc)
+	}
+	return ar, bc, ac, nil
+}
+
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func bufArg(b *Buffer) Arg { return Arg{Buf: b} }
+
+var null = Arg{Null: true}
+
+func (l *lowerer) gemmLaunch(t term, beta float64, C *Buffer, flags int32, bias, P, S *Buffer, op uint32, note string) error {
+	M, N, K, err := gemmDims(t)
+	if err != nil {
+		return err
+	}
+	opt := func(b *Buffer) Arg {
+		if b == nil {
+			return null
+		}
+		return bufArg(b)
+	}
+	var seed Arg = Arg{Value: uint64(0)}
+	stepArg := Arg{Value: uint64(0)}
+	if flags&kernels.GemmSample != 0 {
+		seed = Arg{Value: l.step.RNG.Seed}
+		stepArg = Arg{IsStep: true}
+	}
+	l.plan.Launches = append(l.plan.Launches, Launch{
+		Kernel: kernels.GemmF32, Grid: kernels.GemmGrid(M, N), Block: kernels.Dim3{X: kernels.GemmTile, Y: kernels.GemmTile, Z: 1},
+		Args: []Arg{
+			{Value: int32(M)}, {Value: int32(N)}, {Value: int32(K)}, {Value: float32(t.alpha)},
+			bufArg(t.a.b), bufArg(t.b.b), {Value: float32(beta)}, opt(C),
+			{Value: b2i(t.a.trans)}, {Value: b2i(t.b.trans)}, {Value: flags}, opt(bias), opt(P), opt(S),
+			seed, {Value: op}, stepArg,
+		},
+		Note: note,
+	})
+	return nil
+}
+
+func (l *lowerer) materialiseLin(n *G.Node, v lin) (*Buffer, error) {
+	out := l.newBuffer(l.name("t"), v.rows, v.cols, Temp)
+	for i, t := range v.terms {
+		beta := 0.0
+		if i > 0 {
+			beta = 1
+		}
+		switch t.kind {
+		case gemmTerm:
+			M, N, _, err := gemmDims(t)
+			if err != nil {
+				return nil, err
+			}
+			if M*N != out.Len() {
+				return nil, errors.New("product shape differs from its sum's")
+			}
+			if err := l.gemmLaunch(t, beta, out, 0, nil, nil, nil, 0,
+				fmt.Sprintf("%s %s= %g·%s%s·%s%s", out.Name, plusEq(beta), t.alpha, t.a.b.Name, tick(t.a.trans), t.b.b.Name, tick(t.b.trans))); err != nil {
+				return nil, err
+			}
+		case colSumTerm:
+			x := t.a.b
+			if x.Cols != out.Len() {
+				return nil, errors.New("column sum width differs from its output's")
+			}
+			l.plan.Launches = append(l.plan.Launches, Launch{
+				Kernel: kernels.ColSumF32, Grid: kernels.ColSumGrid(x.Cols), Block: kernels.Dim3{X: 32, Y: 8, Z: 1},
+				Args: []Arg{{Value: int32(x.Rows)}, {Value: int32(x.Cols)}, {Value: float32(t.alpha)}, bufArg(x), {Value: float32(beta)}, bufArg(out)},
+				Note: fmt.Sprintf("%s %s= %g·colsum(%s)", out.Name, plusEq(beta), t.alpha, x.Name),
+			})
+		case sqDiffTerm:
+			if len(v.terms) != 1 || out.Len() != 1 {
+				return nil, errors.New("a squared difference must be summed on its own")
+			}
+			nel := t.a.b.Len()
+			if t.b.b.Len() != nel {
+				return nil, errors.New("squared difference of different sizes")
+			}
+			grid := kernels.SqDiffGrid(nel)
+			partial := l.newBuffer(l.name("partial"), 1, grid.X, Temp)
+			l.plan.Launches = append(l.plan.Launches,
+				Launch{
+					Kernel: kernels.SqDiffPartialF32, Grid: grid, Block: kernels.Dim3{X: kernels.ReduceMaxThreads, Y: 1, Z: 1},
+					Args: []Arg{{Value: int32(nel)}, bufArg(t.a.b), bufArg(t.b.b), bufArg(partial)},
+					Note: fmt.Sprintf("%s = blocksums (%s − %s)²", partial.Name, t.a.b.Name, t.b.b.Name),
+				},
+				Launch{
+					Kernel: kernels.SumF32, Grid: kernels.Dim3{X: 1, Y: 1, Z: 1}, Block: kernels.Dim3{X: kernels.ReduceMaxThreads, Y: 1, Z: 1},
+					Args: []Arg{{Value: int32(grid.X)}, bufArg(partial), {Value: float32(t.alpha)}, bufArg(out)},
+					Note: fmt.Sprintf("%s = %g·Σ %s", out.Name, t.alpha, partial.Name),
+				})
+		}
+	}
+	return out, nil
+}
+
+func plusEq(beta float64) string {
+	if beta == 0 {
+		return ""
+	}
+	return "+"
+}
+
+func tick(t bool) string {
+	if t {
+		return "ᵀ"
+	}
+	return ""
+}
+
+// materialiseProb emits the fused gemm of σ(A·B + bias), writing the
+// probabilities and, for every sampling node reading them, the sample.
+func (l *lowerer) materialiseProb(p prob) (*Buffer, error) {
+	if v, ok := l.vals[p.node.ID()].(bufVal); ok {
+		return v.b, nil
+	}
+	M, N, _, err := gemmDims(p.t)
+	if err != nil {
+		return nil, err
+	}
+	P := l.newBuffer(l.name("p"), M, N, Temp)
+	flags := int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmNoC)
+	var S *Buffer
+	var op uint32
+	var samplers []*G.Node
+	for _, u := range l.users[p.node.ID()] {
+		if _, ok := u.Op().(*graph.SampleOp); ok {
+			samplers = append(samplers, u)
+		}
+	}
+	if len(samplers) > 1 {
+		return nil, errors.New("more than one sample of the same probabilities")
+	}
+	note := fmt.Sprintf("%s = σ(%s%s·%s%s + %s)", P.Name, p.t.a.b.Name, tick(p.t.a.trans), p.t.b.b.Name, tick(p.t.b.trans), p.bias.Name)
+	if len(samplers) == 1 {
+		sop := samplers[0].Op().(*graph.SampleOp)
+		S = l.newBuffer(l.name("s"), M, N, Temp)
+		op = sop.ID
+		flags |= kernels.GemmSample
+		l.sampled[samplers[0].ID()] = S
+		note += fmt.Sprintf("; %s ~ Bernoulli (sampler %d)", S.Name, op)
+	}
+	if p.bias.Len() != N {
+		return nil, fmt.Errorf("bias of %d values for %d columns", p.bias.Len(), N)
+	}
+	if err := l.gemmLaunch(p.t, 0, nil, flags, p.bias, P, S, op, note); err != nil {
+		return nil, err
+	}
+	l.vals[p.node.ID()] = bufVal{b: P}
+	return P, nil
+}
+
+func (l *lowerer) lowerSample(n *G.Node, sop *graph.SampleOp, ch []*G.Node) (any, error) {
+	if len(ch) != 1 {
+		return nil, errors.New("sampling needs one input")
+	}
+	if p, ok := l.vals[ch[0].ID()].(prob); ok {
+		if _, err := l.materialiseProb(p); err != nil {
+			return nil, err
+		}
+	}
+	if S, ok := l.sampled[n.ID()]; ok {
+		return bufVal{b: S}, nil
+	}
+	// Not fused: a standalone Bernoulli launch.
+	in, err := l.buffer(ch[0])
+	if err != nil {
+		return nil, err
+	}
+	S := l.newBuffer(l.name("s"), in.b.Rows, in.b.Cols, Temp)
+	nel := in.b.Len()
+	l.plan.Launches = append(l.plan.Launches, Launch{
+		Kernel: kernels.BernoulliF32, Grid: kernels.ElementwiseGrid(nel), Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
+		Args: []Arg{{Value: int32(nel)}, bufArg(in.b), bufArg(S), {Value: l.step.RNG.Seed}, {Value: sop.ID}, {IsStep: true}},
+		Note: fmt.Sprintf("%s ~ Bernoulli(%s) (sampler %d)", S.Name, in.b.Name, sop.ID),
+	})
+	return bufVal{b: S}, nil
+}
