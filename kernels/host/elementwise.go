@@ -1,0 +1,153 @@
+package host
+
+import (
+	"github.com/rbmgpu/rbmgpu/kernels"
+)
+
+// The elementwise kernels (elementwise.cu) are grid-stride loops: every
+// element is independent, so the grid does not matter and the host splits
+// n into fixed chunks run in parallel.
+
+// elemChunk is the elements per task: a multiple of 4 (a Philox block), big
+// enough that the task counter is noise.
+const elemChunk = 1 << 14
+
+type elemKind uint8
+
+const (
+	elemSGD elemKind = iota
+	elemBernoulli
+	elemPhilox
+)
+
+// elemJob is one elementwise launch.
+type elemJob struct {
+	d                   *Driver
+	kind                elemKind
+	n                   int
+	param, vel, grad    []float32
+	lr, momentum, decay float32
+	P, S, U             []float32
+	W                   []uint32
+	rng                 kernels.Stream
+	ctr                 counter
+}
+
+func (j *elemJob) run(int) {
+	tasks := (j.n + elemChunk - 1) / elemChunk
+	for t := j.ctr.take(tasks); t >= 0; t = j.ctr.take(tasks) {
+		lo, hi := t*elemChunk, min((t+1)*elemChunk, j.n)
+		switch j.kind {
+		case elemSGD:
+			// The package's twin is the bit-exact definition.
+			kernels.SGDUpdate(j.param[lo:hi], j.vel[lo:hi], j.grad[lo:hi], j.lr, j.momentum, j.decay)
+		case elemBernoulli:
+			var ph philoxRun
+			ph.init(j.rng, uint64(lo))
+			P, S := j.P[lo:hi], j.S[lo:hi]
+			for i, p := range P {
+				s := float32(0)
+				if ph.uniform(uint64(lo+i)) < p {
+					s = 1
+				}
+				S[i] = s
+			}
+		case elemPhilox:
+			var ph philoxRun
+			ph.init(j.rng, uint64(lo))
+			for i := lo; i < hi; i++ {
+				w := ph.word(uint64(i))
+				if j.U != nil {
+					j.U[i] = float32(w>>8) * (1.0 / 16777216.0)
+				}
+				if j.W != nil {
+					j.W[i] = w
+				}
+			}
+		}
+	}
+}
+
+// runElem runs the prepared elementwise job, in parallel when it is big
+// enough to pay for waking the workers.
+func (d *Driver) runElem() {
+	j := &d.ew
+	j.ctr.reset()
+	if j.n <= elemChunk {
+		j.run(0)
+	} else {
+		d.pool.do(j)
+	}
+	j.param, j.vel, j.grad, j.P, j.S, j.U, j.W = nil, nil, nil, nil, nil, nil, nil
+}
+
+func (d *Driver) launchSGD(args []any) error {
+	const name = kernels.SGDUpdateF32
+	n32 := args[0].(int32)
+	if err := dims(name, n32); err != nil {
+		return err
+	}
+	n := int(n32)
+	j := &d.ew
+	var err error
+	if j.param, err = d.floats(name, "param", devPtr(args[1]), n); err != nil {
+		return err
+	}
+	if j.vel, err = d.floats(name, "vel", devPtr(args[2]), n); err != nil {
+		return err
+	}
+	if j.grad, err = d.floats(name, "grad", devPtr(args[3]), n); err != nil {
+		return err
+	}
+	j.kind, j.n = elemSGD, n
+	j.lr, j.momentum, j.decay = args[4].(float32), args[5].(float32), args[6].(float32)
+	d.runElem()
+	return nil
+}
+
+func (d *Driver) launchBernoulli(args []any) error {
+	const name = kernels.BernoulliF32
+	n32 := args[0].(int32)
+	if err := dims(name, n32); err != nil {
+		return err
+	}
+	n := int(n32)
+	j := &d.ew
+	var err error
+	if j.P, err = d.floats(name, "P", devPtr(args[1]), n); err != nil {
+		return err
+	}
+	if j.S, err = d.floats(name, "S", devPtr(args[2]), n); err != nil {
+		return err
+	}
+	j.kind, j.n = elemBernoulli, n
+	j.rng = kernels.Stream{Seed: args[3].(uint64), Op: args[4].(uint32), Step: args[5].(uint64)}
+	d.runElem()
+	return nil
+}
+
+func (d *Driver) launchPhiloxFill(args []any) error {
+	const name = kernels.PhiloxFillF32
+	n32 := args[0].(int32)
+	if err := dims(name, n32); err != nil {
+		return err
+	}
+	n := int(n32)
+	j := &d.ew
+	var err error
+	// U and W may each be NULL: the kernel tests for it.
+	if p := devPtr(args[1]); p != 0 {
+		if j.U, err = d.floats(name, "U", p, n); err != nil {
+			return err
+		}
+	}
+	if p := devPtr(args[2]); p != 0 {
+		if j.W, err = d.uint32s(name, "W", p, n); err != nil {
+			return err
+		}
+	}
+	j.kind, j.n = elemPhilox, n
+	j.rng = kernels.Stream{Seed: args[3].(uint64), Op: args[4].(uint32), Step: args[5].(uint64)}
+	d.runElem()
+	return nil
+}
