@@ -66,6 +66,15 @@ type Program interface {
 	Close() error
 }
 
+// BatchStepper is implemented by programs that run several steps per data
+// upload (device backends). The trainer then hands over up to MaxBatches
+// consecutive mini-batches at once; the result equals that many Step calls.
+type BatchStepper interface {
+	MaxBatches() int
+	// StepBatches runs n steps on batches, n mini-batches of B×V back to back.
+	StepBatches(batches []float32, n int, u Update) error
+}
+
 // ParseDevice checks a --device value: "auto", "cpu", "cuda" or "cuda:N".
 // It returns the kind ("auto", "cpu" or "cuda") and the device ordinal.
 func ParseDevice(s string) (kind string, ordinal int, err error) {

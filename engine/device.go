@@ -46,6 +46,11 @@ func (b *DeviceBackend) Compile(cfg graph.StepConfig, seed uint64) (Program, err
 	}
 	p.velW, p.velVB, p.velHB = extra("velocity.W", V*H), extra("velocity.vbias", V), extra("velocity.hbias", H)
 	p.hiddenMean, p.target, p.reconAcc = extra("hidden_mean", H), extra("sparsity_target", H), extra("recon_acc", 1)
+	// Data arrive in chunks of up to ChunkBatches mini-batches (at most
+	// 256 MiB): one host→device copy per chunk instead of one synchronous
+	// copy per step, which would stall the host on every step's kernels.
+	p.chunkBatches = max(1, min(ChunkBatches, (256<<20)/(4*cfg.Batch*V)))
+	p.chunk = extra("data_chunk", p.chunkBatches*cfg.Batch*V)
 	all := append(append([]*lower.Buffer(nil), plan.Buffers...), p.extras...)
 	const align = 256 // bytes: cudaMalloc alignment, so every buffer is coalescing-friendly
 	total := 0
@@ -80,6 +85,13 @@ func (b *DeviceBackend) Compile(cfg graph.StepConfig, seed uint64) (Program, err
 		}
 		p.args[i] = args
 	}
+	for i, l := range plan.Launches {
+		for j, a := range l.Args {
+			if a.Buf == plan.Inputs["v0"] {
+				p.v0Args = append(p.v0Args, [2]int{i, j})
+			}
+		}
+	}
 	for _, name := range []string{"v0", "W", "vbias", "hbias"} {
 		if plan.Inputs[name] == nil {
 			p.Close()
@@ -101,6 +113,10 @@ type devProgram struct {
 	args    [][]any
 
 	velW, velVB, velHB, hiddenMean, target, reconAcc *lower.Buffer
+	chunk                                            *lower.Buffer
+	chunkBatches                                     int
+	v0Args                                           [][2]int // (launch, argument) pairs that point at v0
+	targetSet                                        float32
 
 	hiddenMeanSet bool
 	reconN        int
@@ -225,12 +241,51 @@ func (p *devProgram) sgd(param, vel, grad *lower.Buffer, u Update, decay float32
 		int32(n), p.ptr(param), p.ptr(vel), p.ptr(grad), u.LR, u.Momentum, decay)
 }
 
-func (p *devProgram) Step(batch []float32, u Update) error {
-	if p.closed {
-		return fmt.Errorf("%s: program is closed", p.label)
+// ChunkBatches is the most mini-batches a DeviceBackend program uploads
+// in one copy (see StepBatches).
+const ChunkBatches = 64
+
+// MaxBatches implements BatchStepper.
+func (p *devProgram) MaxBatches() int { return p.chunkBatches }
+
+// StepBatches implements BatchStepper: one upload of n consecutive
+// mini-batches, then n steps reading them in place.
+func (p *devProgram) StepBatches(batches []float32, n int, u Update) error {
+	cfg := p.step.Config
+	size := cfg.Batch * cfg.Visible
+	if n < 1 || n > p.chunkBatches || len(batches) != n*size {
+		return fmt.Errorf("%s: %d values for %d batches of %d×%d (at most %d batches)", p.label, len(batches), n, cfg.Batch, cfg.Visible, p.chunkBatches)
 	}
+	if err := p.drv.CopyHtoD(p.ptr(p.chunk), kernels.Float32Bytes(batches)); err != nil {
+		return fmt.Errorf("%s: upload data: %w", p.label, err)
+	}
+	defer p.pointV0(p.ptr(p.plan.Inputs["v0"]))
+	for i := 0; i < n; i++ {
+		p.pointV0(p.ptr(p.chunk) + kernels.DevicePtr(4*i*size))
+		if err := p.run(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *devProgram) pointV0(at kernels.DevicePtr) {
+	for _, ij := range p.v0Args {
+		p.args[ij[0]][ij[1]] = at
+	}
+}
+
+func (p *devProgram) Step(batch []float32, u Update) error {
 	if err := p.upload(p.plan.Inputs["v0"], batch); err != nil {
 		return err
+	}
+	return p.run(u)
+}
+
+// run launches one step on the data v0's arguments point at.
+func (p *devProgram) run(u Update) error {
+	if p.closed {
+		return fmt.Errorf("%s: program is closed", p.label)
 	}
 	for i, l := range p.plan.Launches {
 		args := p.args[i]
@@ -254,12 +309,15 @@ func (p *devProgram) Step(batch []float32, u Update) error {
 			beta, alpha = 0, 1
 			p.hiddenMeanSet = true
 		}
-		target := make([]float32, H)
-		for j := range target {
-			target[j] = u.SparsityTarget
-		}
-		if err := p.upload(p.target, target); err != nil {
-			return err
+		if p.targetSet != u.SparsityTarget {
+			target := make([]float32, H)
+			for j := range target {
+				target[j] = u.SparsityTarget
+			}
+			if err := p.upload(p.target, target); err != nil {
+				return err
+			}
+			p.targetSet = u.SparsityTarget
 		}
 		for _, c := range []struct {
 			alpha float32

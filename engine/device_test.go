@@ -3,8 +3,8 @@ package engine
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/rbmgpu/rbmgpu/graph"
