@@ -191,6 +191,12 @@ func (j *gemmJob) packB(jp int) {
 	j0 := jp * nr
 	cols := min(nr, N-j0)
 	if !j.transB { // B is K x N: each panel row is a contiguous run
+		if cols == nr { // a 64-byte move per k, not a memmove call
+			for k := 0; k < K; k++ {
+				*(*[nr]float32)(dst[k*nr:]) = *(*[nr]float32)(j.B[k*N+j0:])
+			}
+			return
+		}
 		for k := 0; k < K; k++ {
 			d := dst[k*nr : k*nr+nr]
 			copy(d, j.B[k*N+j0:k*N+j0+cols])
@@ -280,27 +286,31 @@ func (j *gemmJob) tile(ws *workerScratch, ip, jp int) {
 	}
 }
 
-// epilogue computes p = sigmoid(x) (or x) for a run of outputs starting at
-// element index e0 and writes P = p and S = [u(e0+c) < p] where asked.
+// epilogue computes p = sigmoid(x) (or x) for a run of at most nr outputs
+// starting at element index e0 and writes P = p and S = [u(e0+c) < p] where
+// asked (P, S nil otherwise).
 func epilogue(x []float32, sigmoid bool, P, S []float32, rng kernels.Stream, e0 uint64) {
-	var ph philoxRun
-	if S != nil {
-		ph.init(rng, e0)
-	}
-	for c, v := range x {
-		p := v
-		if sigmoid {
-			p = sigmoidf(v)
-		}
+	var buf [nr]float32
+	p := x
+	if sigmoid {
+		p = buf[:len(x)]
 		if P != nil {
-			P[c] = p
+			p = P
 		}
-		if S != nil {
-			s := float32(0)
-			if ph.uniform(e0+uint64(c)) < p {
-				s = 1
-			}
-			S[c] = s
+		sigmoidVec(x, p)
+	} else if P != nil {
+		copy(P, x)
+	}
+	if S == nil {
+		return
+	}
+	var ph philoxRun
+	ph.init(rng, e0)
+	for c, pc := range p {
+		s := float32(0)
+		if ph.uniform(e0+uint64(c)) < pc {
+			s = 1
 		}
+		S[c] = s
 	}
 }

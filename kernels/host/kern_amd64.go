@@ -50,3 +50,23 @@ func ptr(s []float32) *float32 {
 	}
 	return (*float32)(unsafe.Pointer(unsafe.SliceData(s)))
 }
+
+// sigmoid8 is the AVX2 twin of sigmoidf over n elements, n a multiple of 8
+// (sigmoid_amd64.s).
+//
+//go:noescape
+func sigmoid8(x, p *float32, n int)
+
+// sigmoidVec writes sigmoidf(x[i]) to p[i] (len(p) >= len(x)).
+func sigmoidVec(x, p []float32) {
+	n := 0
+	if useAsm {
+		n = len(x) &^ 7
+		if n > 0 {
+			sigmoid8(&x[0], &p[0], n)
+		}
+	}
+	for i := n; i < len(x); i++ {
+		p[i] = sigmoidf(x[i])
+	}
+}

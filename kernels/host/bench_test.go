@@ -1,0 +1,171 @@
+package host
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/rbmgpu/rbmgpu/kernels"
+)
+
+// Napkin maths for the benchmarks: an M x N x K GEMM is 2MNK flops. One
+// CD-1 step of a 784 x 500 RBM at batch 100 runs five of them (v W, h W^T,
+// v W again, two gradient products: 5 * 2*100*784*500 = 392 MFLOP, 3.9
+// MFLOP per sample); the target is 15,000 samples/s, ~60 GFLOP/s.
+
+// gemmShape is one of the CD-1 step's products.
+type gemmShape struct {
+	name           string
+	M, N, K        int
+	transA, transB bool
+}
+
+var cd1Shapes = []gemmShape{
+	{"VW", 100, 500, 784, false, false}, // hidden pre-activations: V (100x784) W (784x500)
+	{"HWt", 100, 784, 500, false, true}, // visible: H (100x500) W^T
+	{"VtH", 784, 500, 100, true, false}, // weight gradient: V^T (784x100) H (100x500)
+}
+
+func benchGemm(b *testing.B, s gemmShape, flags int) {
+	d := newDev(b, gomaxprocs())
+	r := rand.New(rand.NewPCG(1, 2))
+	M, N, K := s.M, s.N, s.K
+	pA, pB := d.put(randSlice(r, M*K, -1, 1)), d.put(randSlice(r, K*N, -1, 1))
+	pC, pBias := d.put(make([]float32, M*N)), d.put(randSlice(r, N, -1, 1))
+	pP, pS := d.put(make([]float32, M*N)), d.put(make([]float32, M*N))
+	args := []any{int32(M), int32(N), int32(K), float32(1), pA, pB, float32(0), pC,
+		b2i(s.transA), b2i(s.transB), int32(flags), pBias, pP, pS, uint64(7), uint32(1), uint64(0)}
+	grid, block := kernels.GemmGrid(M, N), kernels.Dim3{X: 16, Y: 16, Z: 1}
+	if err := d.Launch(kernels.GemmF32, grid, block, args...); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := d.Launch(kernels.GemmF32, grid, block, args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(2*float64(M*N*K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// The three GEMM shapes of a CD-1 step, plain (C = A B).
+func BenchmarkGemm784x500B100(b *testing.B)    { benchGemm(b, cd1Shapes[0], 0) }
+func BenchmarkGemmHWt784x500B100(b *testing.B) { benchGemm(b, cd1Shapes[1], 0) }
+func BenchmarkGemmVtH784x500B100(b *testing.B) { benchGemm(b, cd1Shapes[2], 0) }
+
+// The hidden conditional with the whole fused epilogue.
+func BenchmarkGemmSample784x500B100(b *testing.B) {
+	benchGemm(b, cd1Shapes[0], kernels.GemmBias|kernels.GemmSigmoid|kernels.GemmWriteP|kernels.GemmSample|kernels.GemmNoC)
+}
+
+// gonum's pure-Go Sgemm on the same shapes, for comparison.
+func benchGonum(b *testing.B, s gemmShape) {
+	r := rand.New(rand.NewPCG(1, 2))
+	M, N, K := s.M, s.N, s.K
+	A, B, C := randSlice(r, M*K, -1, 1), randSlice(r, K*N, -1, 1), make([]float32, M*N)
+	tA, tB, lda, ldb := blas.NoTrans, blas.NoTrans, K, N
+	if s.transA {
+		tA, lda = blas.Trans, M
+	}
+	if s.transB {
+		tB, ldb = blas.Trans, K
+	}
+	var impl gonum.Implementation
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		impl.Sgemm(tA, tB, M, N, K, 1, A, lda, B, ldb, 0, C, N)
+	}
+	b.ReportMetric(2*float64(M*N*K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkGonumSgemm784x500B100(b *testing.B)    { benchGonum(b, cd1Shapes[0]) }
+func BenchmarkGonumSgemmHWt784x500B100(b *testing.B) { benchGonum(b, cd1Shapes[1]) }
+func BenchmarkGonumSgemmVtH784x500B100(b *testing.B) { benchGonum(b, cd1Shapes[2]) }
+
+// cd1Plan is the launch sequence of one CD-1 step (what the engine's
+// lowering emits), with every argument list boxed once.
+type cd1Plan struct {
+	launches []cd1Launch
+	step     *uint64 // not used by the kernels' args; steps advance via the rng args below
+}
+
+type cd1Launch struct {
+	kernel string
+	grid   kernels.Dim3
+	block  kernels.Dim3
+	args   []any
+}
+
+// newCD1 allocates a batch-B CD-1 step of an nv x nh RBM on d: data V0,
+// parameters W, b, c with velocities, and every intermediate.
+func newCD1(d dev, B, nv, nh int) []cd1Launch {
+	r := rand.New(rand.NewPCG(3, 4))
+	V0 := make([]float32, B*nv)
+	for i := range V0 {
+		V0[i] = float32(r.IntN(2))
+	}
+	pV0 := d.put(V0)
+	pW, pb, pc := d.put(randSlice(r, nv*nh, -0.01, 0.01)), d.put(make([]float32, nv)), d.put(make([]float32, nh))
+	pvW, pvb, pvc := d.put(make([]float32, nv*nh)), d.put(make([]float32, nv)), d.put(make([]float32, nh))
+	pdW, pdb, pdc := d.put(make([]float32, nv*nh)), d.put(make([]float32, nv)), d.put(make([]float32, nh))
+	pH0p, pH0s := d.put(make([]float32, B*nh)), d.put(make([]float32, B*nh))
+	pV1p, pV1s := d.put(make([]float32, B*nv)), d.put(make([]float32, B*nv))
+	pH1p := d.put(make([]float32, B*nh))
+	gemmBlk := kernels.Dim3{X: 16, Y: 16, Z: 1}
+	colBlk := kernels.Dim3{X: 32, Y: 8, Z: 1}
+	ewBlk := kernels.Dim3{X: 256, Y: 1, Z: 1}
+	const sample = kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample | kernels.GemmNoC
+	const prob = kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmNoC
+	inv := 1 / float32(B)
+	var nilp kernels.DevicePtr
+	gemm := func(M, N, K int, alpha float32, A, Bm kernels.DevicePtr, beta float32, C kernels.DevicePtr,
+		tA, tB int32, flags int, bias, P, S kernels.DevicePtr, op uint32) cd1Launch {
+		return cd1Launch{kernels.GemmF32, kernels.GemmGrid(M, N), gemmBlk, []any{int32(M), int32(N), int32(K),
+			alpha, A, Bm, beta, C, tA, tB, int32(flags), bias, P, S, uint64(42), op, uint64(0)}}
+	}
+	colSum := func(M, N int, alpha float32, X kernels.DevicePtr, beta float32, out kernels.DevicePtr) cd1Launch {
+		return cd1Launch{kernels.ColSumF32, kernels.ColSumGrid(N), colBlk, []any{int32(M), int32(N), alpha, X, beta, out}}
+	}
+	sgd := func(n int, p, v, g kernels.DevicePtr) cd1Launch {
+		return cd1Launch{kernels.SGDUpdateF32, kernels.ElementwiseGrid(n), ewBlk,
+			[]any{int32(n), p, v, g, float32(0.1), float32(0.5), float32(1e-4)}}
+	}
+	return []cd1Launch{
+		gemm(B, nh, nv, 1, pV0, pW, 0, nilp, 0, 0, sample, pc, pH0p, pH0s, 1),   // h0 ~ p(h | v0)
+		gemm(B, nv, nh, 1, pH0s, pW, 0, nilp, 0, 1, sample, pb, pV1p, pV1s, 2),  // v1 ~ p(v | h0)
+		gemm(B, nh, nv, 1, pV1s, pW, 0, nilp, 0, 0, prob, pc, pH1p, nilp, 3),    // p(h | v1)
+		gemm(nv, nh, B, inv, pV0, pH0p, 0, pdW, 1, 0, 0, nilp, nilp, nilp, 0),   // dW = v0^T h0 / B
+		gemm(nv, nh, B, -inv, pV1s, pH1p, 1, pdW, 1, 0, 0, nilp, nilp, nilp, 0), // dW -= v1^T h1 / B
+		colSum(B, nv, inv, pV0, 0, pdb), colSum(B, nv, -inv, pV1s, 1, pdb),      // db
+		colSum(B, nh, inv, pH0p, 0, pdc), colSum(B, nh, -inv, pH1p, 1, pdc), // dc
+		sgd(nv*nh, pW, pvW, pdW), sgd(nv, pb, pvb, pdb), sgd(nh, pc, pvc, pdc), // updates
+	}
+}
+
+// BenchmarkCD1Step784x500B100 chains the launches of one CD-1 step of a
+// 784 x 500 RBM at batch 100 and reports samples/s (the number).
+func BenchmarkCD1Step784x500B100(b *testing.B) {
+	const B, nv, nh = 100, 784, 500
+	d := newDev(b, gomaxprocs())
+	plan := newCD1(d, B, nv, nh)
+	run := func() {
+		for _, l := range plan {
+			if err := d.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	run() // warm-up: scratch buffers grow here
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run()
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(B*b.N)/sec, "samples/s")
+	b.ReportMetric(5*2*float64(B*nv*nh)*float64(b.N)/sec/1e9, "GFLOP/s")
+}
