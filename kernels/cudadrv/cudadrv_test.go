@@ -3,76 +3,520 @@
 package cudadrv
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/kernels/emu"
 )
 
-// On a GPU: the same launches through the CUDA driver and the emulator give
-// the same bits (gemm C, Philox words, SGD update), and P within a few ulps
-// (CUDA's expf vs the C library's). Skipped where no device opens.
-func TestGPUMatchesEmulator(t *testing.T) {
-	gpu, err := New(0)
-	if err != nil {
-		t.Skip(err)
+// Three layers of tests:
+//
+//   - TestNoDriver: where libcuda.so.1 is missing or cuInit fails, New,
+//     Devices and DriverVersion return one-line errors wrapping ErrNoDriver
+//     (no crash, no exit). Skipped where a working driver is present.
+//   - TestFakeDriver: the whole package against testdata/fakecuda.c, a host
+//     stand-in for libcuda.so.1 built with cc and loaded in a child test
+//     process through LD_LIBRARY_PATH: symbol loading, context push/pop
+//     balance on every thread, concurrency, parameter marshalling (as the
+//     driver reads it, by PTX parameter size), out-of-memory and JIT-log
+//     errors, Close. Runs everywhere cc does.
+//   - TestGPU*: on a real GPU, every kernel through the CUDA driver against
+//     the emulator (kernels/emu). Skipped where no driver loads.
+
+const childEnv = "CUDADRV_FAKE_CHILD" // set in the child processes of TestFakeDriver
+
+func TestNoDriver(t *testing.T) {
+	_, err := Devices()
+	if err == nil {
+		t.Skip("a CUDA driver is present")
 	}
-	defer gpu.Close()
-	cpu := emu.NewDriver()
-	defer cpu.Close()
-	r := rand.New(rand.NewPCG(1, 2))
-	M, N, K := 67, 129, 45
-	A, B, bias := rnd(r, M*K), rnd(r, K*N), rnd(r, N)
-	flags := int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample)
-	var outs [2][3][]float32
-	for di, d := range []kernels.Driver{gpu, cpu} {
-		up := func(s []float32) kernels.DevicePtr {
-			p, err := d.Alloc(4 * len(s))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.CopyHtoD(p, kernels.Float32Bytes(s)); err != nil {
-				t.Fatal(err)
-			}
-			return p
-		}
-		dA, dB, dBias, dC, dP, dS := up(A), up(B), up(bias), up(make([]float32, M*N)), up(make([]float32, M*N)), up(make([]float32, M*N))
-		// transB = 1 reads the K x N buffer as N x K: only the indexing changes.
-		if err := d.Launch(kernels.GemmF32, kernels.GemmGrid(M, N), kernels.Dim3{X: 16, Y: 16, Z: 1},
-			int32(M), int32(N), int32(K), float32(1), dA, dB, float32(0), dC, int32(0), int32(1), flags,
-			dBias, dP, dS, uint64(3), uint32(4), uint64(5)); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Synchronize(); err != nil {
-			t.Fatal(err)
-		}
-		for i, p := range []kernels.DevicePtr{dC, dP, dS} {
-			outs[di][i] = make([]float32, M*N)
-			if err := d.CopyDtoH(kernels.Float32Bytes(outs[di][i]), p); err != nil {
-				t.Fatal(err)
-			}
-		}
+	if !errors.Is(err, ErrNoDriver) {
+		t.Fatalf("Devices: %v: does not wrap ErrNoDriver", err)
 	}
-	for i := 0; i < M*N; i++ {
-		if math.Float32bits(outs[0][0][i]) != math.Float32bits(outs[1][0][i]) {
-			t.Fatalf("C[%d]: gpu %v emu %v", i, outs[0][0][i], outs[1][0][i])
-		}
-		if d := math.Abs(float64(outs[0][1][i] - outs[1][1][i])); d > 4.0/(1<<24) {
-			t.Fatalf("P[%d]: gpu %v emu %v", i, outs[0][1][i], outs[1][1][i])
-		}
-		u := kernels.Stream{Seed: 3, Op: 4, Step: 5}.Uniform(uint64(i))
-		if outs[0][2][i] != kernels.Bernoulli(u, outs[0][1][i]) {
-			t.Fatalf("S[%d]: gpu %v, u=%v p=%v", i, outs[0][2][i], u, outs[0][1][i])
-		}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "CUDA driver not available: ") || strings.Contains(msg, "\n") {
+		t.Errorf("Devices: %q: want one line starting with %q", msg, "CUDA driver not available: ")
+	}
+	want := "libcuda.so.1"
+	if os.Getenv("FAKECUDA_NODEVICE") == "1" {
+		want = "cuInit: CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)"
+	}
+	if !strings.Contains(msg, want) {
+		t.Errorf("Devices: %q: want it to mention %q", msg, want)
+	}
+	t.Log(msg)
+	// The failure is remembered: every entry point returns it again.
+	d, err2 := New(0)
+	if d != nil || err2 == nil || err2.Error() != msg || !errors.Is(err2, ErrNoDriver) {
+		t.Errorf("New(0) = %v, %v; want nil, %q", d, err2, msg)
+	}
+	if v, err2 := DriverVersion(); err2 == nil || err2.Error() != msg {
+		t.Errorf("DriverVersion() = %d, %v; want %q", v, err2, msg)
 	}
 }
 
-func rnd(r *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = 2*r.Float32() - 1
+// TestFakeDriver builds testdata/fakecuda.c as libcuda.so.1 and runs
+// TestFakeDriverChild, and TestNoDriver with cuInit failing, in child
+// processes that load it.
+func TestFakeDriver(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		t.Skip("in a child process")
 	}
-	return s
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler to build the fake libcuda.so.1")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command(cc, "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o", filepath.Join(dir, "libcuda.so.1"),
+		"testdata/fakecuda.c", "-lpthread").CombinedOutput(); err != nil {
+		t.Fatalf("building fake libcuda.so.1: %v\n%s", err, out)
+	}
+	for _, c := range []struct{ test, extra string }{
+		{"TestFakeDriverChild", ""},
+		{"TestNoDriver", "FAKECUDA_NODEVICE=1"},
+	} {
+		t.Run(c.test, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^"+c.test+"$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), childEnv+"=1",
+				"LD_LIBRARY_PATH="+dir+string(os.PathListSeparator)+os.Getenv("LD_LIBRARY_PATH"),
+				"FAKECUDA_LOG="+filepath.Join(dir, "launches.log"))
+			if c.extra != "" {
+				cmd.Env = append(cmd.Env, c.extra)
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "--- PASS: "+c.test) {
+				t.Fatalf("child %s: %v\n%s", c.test, err, out)
+			}
+			if testing.Verbose() {
+				t.Logf("child output:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestFakeDriverChild runs only as a child of TestFakeDriver.
+func TestFakeDriverChild(t *testing.T) {
+	if os.Getenv(childEnv) == "" {
+		t.Skip("run by TestFakeDriver")
+	}
+	logPath := os.Getenv("FAKECUDA_LOG")
+	if v, err := DriverVersion(); err != nil || v != 12040 {
+		t.Fatalf("DriverVersion() = %d, %v", v, err)
+	}
+	devs, err := Devices()
+	want := []Device{{Ordinal: 0, Name: "Fake CUDA Device", Memory: 1 << 30, Major: 9, Minor: 0}}
+	if err != nil || len(devs) != 1 || devs[0] != want[0] {
+		t.Fatalf("Devices() = %+v, %v; want %+v", devs, err, want)
+	}
+	for _, o := range []int{-1, 1} {
+		if _, err := New(o); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("no device %d", o)) {
+			t.Errorf("New(%d): %v", o, err)
+		}
+	}
+	d, err := New(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Device() != want[0] {
+		t.Errorf("Device() = %+v", d.Device())
+	}
+
+	t.Run("copies", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for g := range 16 {
+			wg.Go(func() {
+				errs <- roundTrip(d, 1000+g)
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+	})
+
+	t.Run("oom", func(t *testing.T) {
+		p, err := d.Alloc(1 << 29)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Free(p)
+		_, err = d.Alloc(3 << 30)
+		if err == nil || !strings.Contains(err.Error(), "Alloc(3221225472 bytes) on device 0: out of device memory (0.50 GiB free of 1.00 GiB)") {
+			t.Errorf("Alloc(3 GiB): %v", err)
+		}
+		if _, err := d.Alloc(-1); err == nil {
+			t.Error("Alloc(-1): no error")
+		}
+	})
+
+	t.Run("jit log", func(t *testing.T) {
+		_, err := d.ctx.loadModule([]byte(".version 7.8\nBROKEN\n"))
+		want := "cuModuleLoadDataEx: CUDA_ERROR_INVALID_PTX (a PTX JIT compilation failed): JIT log: " +
+			"ptxas application ptx input, line 2; error   : syntax error; ptxas fatal   : Ptx assembly aborted"
+		if err == nil || err.Error() != want {
+			t.Errorf("loadModule(broken): %v\nwant %s", err, want)
+		}
+	})
+
+	t.Run("launch", func(t *testing.T) {
+		os.Remove(logPath)
+		// Every scalar type, a negative int, a NULL pointer, and the
+		// largest values, as cuLaunchKernel reads them.
+		args := []any{int32(-3), int32(5), int32(7), float32(1.5),
+			kernels.DevicePtr(0x1122334455667788), kernels.DevicePtr(8), float32(-2), kernels.DevicePtr(16),
+			int32(0), int32(1), int32(kernels.GemmBias), nil,
+			kernels.DevicePtr(24), kernels.DevicePtr(32),
+			uint64(math.MaxUint64), uint32(0xcafebabe), uint64(1 << 40)}
+		if err := d.Launch(kernels.GemmF32, kernels.Dim3{X: 3, Y: 2, Z: 1}, kernels.Dim3{X: 16, Y: 16, Z: 1}, args...); err != nil {
+			t.Fatal(err)
+		}
+		want := "gemm_f32 3 2 1 16 16 1 0 0 fffffffd 00000005 00000007 3fc00000 1122334455667788 0000000000000008 " +
+			"c0000000 0000000000000010 00000000 00000001 00000001 0000000000000000 0000000000000018 0000000000000020 " +
+			"ffffffffffffffff cafebabe 0000010000000000"
+		if lines := readLines(t, logPath); len(lines) != 1 || lines[0] != want {
+			t.Errorf("launch recorded as\n%q\nwant\n%q", lines, want)
+		}
+		bad := []struct {
+			name        string
+			kernel      string
+			grid, block kernels.Dim3
+			args        []any
+			want        string
+		}{
+			{"unknown kernel", "nope", d1(1), d1(1), nil, "unknown kernel"},
+			{"arg count", kernels.GemmF32, d1(1), kernels.Dim3{X: 16, Y: 16, Z: 1}, args[:3], "3 arguments, want 17"},
+			{"arg type", kernels.SumF32, d1(1), d1(256), []any{int32(1), []float32{1}, float32(1), kernels.DevicePtr(8)}, "argument 1 (X) is []float32"},
+			{"block", kernels.SumF32, d1(1), d1(128), []any{int32(1), kernels.DevicePtr(8), float32(1), kernels.DevicePtr(8)}, "block"},
+			{"grid", kernels.SumF32, kernels.Dim3{X: 1, Y: 0, Z: 1}, d1(256), []any{int32(1), kernels.DevicePtr(8), float32(1), kernels.DevicePtr(8)}, "invalid grid"},
+		}
+		for _, b := range bad {
+			if err := d.Launch(b.kernel, b.grid, b.block, b.args...); err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("%s: %v, want an error mentioning %q", b.name, err, b.want)
+			}
+		}
+		if lines := readLines(t, logPath); len(lines) != 1 {
+			t.Errorf("rejected launches reached the driver: %q", lines[1:])
+		}
+		// Launches from many goroutines (so many OS threads): the fake
+		// driver fails any call without a current context and any push onto
+		// a non-empty context stack.
+		var wg sync.WaitGroup
+		var failed sync.Once
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 50 {
+					err := d.Launch(kernels.SumF32, d1(1), d1(256), int32(g*100+i), kernels.DevicePtr(8), float32(1), kernels.DevicePtr(16))
+					if err == nil {
+						err = d.Synchronize()
+					}
+					if err != nil {
+						failed.Do(func() { t.Error(err) })
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if lines := readLines(t, logPath); len(lines) != 1+8*50 {
+			t.Errorf("%d launches recorded, want %d", len(lines), 1+8*50)
+		}
+	})
+
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := d.Alloc(4); err == nil || err.Error() != "cudadrv: driver closed" {
+		t.Errorf("Alloc after Close: %v", err)
+	}
+	if err := d.Launch(kernels.SumF32, d1(1), d1(256), int32(1), kernels.DevicePtr(8), float32(1), kernels.DevicePtr(16)); err == nil {
+		t.Error("Launch after Close: no error")
+	}
+}
+
+// roundTrip copies n float32 to the device and back.
+func roundTrip(d *Driver, n int) error {
+	src := make([]float32, n)
+	for i := range src {
+		src[i] = float32(i) * 0.5
+	}
+	p, err := d.Alloc(4 * n)
+	if err != nil {
+		return err
+	}
+	defer d.Free(p)
+	if err := d.CopyHtoD(p, kernels.Float32Bytes(src)); err != nil {
+		return err
+	}
+	dst := make([]float32, n)
+	if err := d.CopyDtoH(kernels.Float32Bytes(dst), p); err != nil {
+		return err
+	}
+	for i := range dst {
+		if dst[i] != src[i] {
+			return fmt.Errorf("round trip of %d floats: [%d] = %v, want %v", n, i, dst[i], src[i])
+		}
+	}
+	return nil
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		lines = append(lines, s.Text())
+	}
+	return lines
+}
+
+func d1(x int) kernels.Dim3 { return kernels.Dim3{X: x, Y: 1, Z: 1} }
+
+// openGPU returns a Driver on device 0, skipping the test where no driver
+// loads; any other failure (e.g. the PTX does not JIT) fails it.
+func openGPU(t *testing.T) *Driver {
+	t.Helper()
+	if os.Getenv(childEnv) != "" {
+		t.Skip("fake driver")
+	}
+	d, err := New(0)
+	if errors.Is(err, ErrNoDriver) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return d
+}
+
+// buf is a reference to the i-th buffer of a gpuCase in its argument list.
+type buf int
+
+// gpuCase is one launch run on the GPU and on the emulator from the same
+// buffers; afterwards every buffer must agree within ulps units in the last
+// place (0: bit for bit).
+type gpuCase struct {
+	name        string
+	kernel      string
+	grid, block kernels.Dim3
+	bufs        [][]float32
+	args        []any // buf(i) for a buffer, else the scalar
+	ulps        int
+}
+
+// run launches c on d and returns the buffers afterwards.
+func (c gpuCase) run(t *testing.T, d kernels.Driver) [][]float32 {
+	t.Helper()
+	ptrs := make([]kernels.DevicePtr, len(c.bufs))
+	for i, b := range c.bufs {
+		p, err := d.Alloc(4 * len(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Free(p)
+		if err := d.CopyHtoD(p, kernels.Float32Bytes(b)); err != nil {
+			t.Fatal(err)
+		}
+		ptrs[i] = p
+	}
+	args := make([]any, len(c.args))
+	for i, a := range c.args {
+		if b, ok := a.(buf); ok {
+			args[i] = ptrs[b]
+		} else {
+			args[i] = a
+		}
+	}
+	if err := d.Launch(c.kernel, c.grid, c.block, args...); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Synchronize(); err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]float32, len(c.bufs))
+	for i, p := range ptrs {
+		out[i] = make([]float32, len(c.bufs[i]))
+		if err := d.CopyDtoH(kernels.Float32Bytes(out[i]), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// ulpDiff is the distance of a and b in units in the last place (NaNs and
+// sign changes count as far apart unless bitwise equal).
+func ulpDiff(a, b float32) int64 {
+	x, y := int64(math.Float32bits(a)), int64(math.Float32bits(b))
+	if x == y {
+		return 0
+	}
+	if (x < 0) != (y < 0) || a != a || b != b {
+		return math.MaxInt64
+	}
+	if x > y {
+		return x - y
+	}
+	return y - x
+}
+
+// On a GPU: every kernel of the launch table, through the CUDA driver and
+// through the emulator on the same inputs, gives the same bits — except
+// where expf/log1pf (sigmoid, softplus) may differ by a few ulps.
+func TestGPUMatchesEmulator(t *testing.T) {
+	gpu := openGPU(t)
+	t.Logf("device %+v", gpu.Device())
+	cpu := emu.NewDriver()
+	defer cpu.Close()
+	r := rand.New(rand.NewPCG(1, 2))
+	rnd := func(n int, lo, hi float32) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = lo + (hi-lo)*r.Float32()
+		}
+		return s
+	}
+	poison := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(math.NaN())
+		}
+		return s
+	}
+	M, N, K := 67, 129, 45
+	full := int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample)
+	g16 := kernels.Dim3{X: 16, Y: 16, Z: 1}
+	n := 10007
+	cases := []gpuCase{
+		{"gemm plain NN", kernels.GemmF32, kernels.GemmGrid(M, N), g16,
+			[][]float32{rnd(M*K, -1, 1), rnd(K*N, -1, 1), rnd(M*N, -1, 1)},
+			[]any{int32(M), int32(N), int32(K), float32(0.7), buf(0), buf(1), float32(0.3), buf(2),
+				int32(0), int32(0), int32(0), nil, nil, nil, uint64(0), uint32(0), uint64(0)}, 0},
+		{"gemm plain TT", kernels.GemmF32, kernels.GemmGrid(M, N), g16,
+			[][]float32{rnd(M*K, -1, 1), rnd(K*N, -1, 1), rnd(M*N, -1, 1)},
+			[]any{int32(M), int32(N), int32(K), float32(1), buf(0), buf(1), float32(0), buf(2),
+				int32(1), int32(1), int32(0), nil, nil, nil, uint64(0), uint32(0), uint64(0)}, 0},
+		// transB = 1 reads the K x N buffer as N x K: only the indexing changes.
+		{"gemm fused bias sigmoid sample", kernels.GemmF32, kernels.GemmGrid(M, N), g16,
+			[][]float32{rnd(M*K, -1, 1), rnd(K*N, -1, 1), rnd(N, -1, 1), poison(M * N), poison(M * N), poison(M * N)},
+			[]any{int32(M), int32(N), int32(K), float32(1), buf(0), buf(1), float32(0), buf(3),
+				int32(0), int32(1), full, buf(2), buf(4), buf(5), uint64(3), uint32(4), uint64(5)}, 4},
+		{"col_sum", kernels.ColSumF32, kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
+			[][]float32{rnd(M*N, -1, 1), rnd(N, -1, 1)},
+			[]any{int32(M), int32(N), float32(0.5), buf(0), float32(2), buf(1)}, 0},
+		{"sq_diff_partial", kernels.SqDiffPartialF32, kernels.SqDiffGrid(n), d1(kernels.ReduceMaxThreads),
+			[][]float32{rnd(n, -1, 1), rnd(n, -1, 1), poison(kernels.SqDiffGrid(n).X)},
+			[]any{int32(n), buf(0), buf(1), buf(2)}, 0},
+		{"sum", kernels.SumF32, d1(1), d1(kernels.ReduceMaxThreads),
+			[][]float32{rnd(n, -1, 1), poison(1)},
+			[]any{int32(n), buf(0), float32(0.25), buf(1)}, 0},
+		{"free_energy", kernels.FreeEnergyF32, kernels.FreeEnergyGrid(M), d1(kernels.ReduceMaxThreads),
+			[][]float32{rnd(M*K, 0, 1), rnd(K, -1, 1), rnd(M*N, -8, 8), poison(M)},
+			[]any{int32(M), int32(K), int32(N), buf(0), buf(1), buf(2), buf(3)}, 8},
+		{"sgd_update", kernels.SGDUpdateF32, kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock),
+			[][]float32{rnd(n, -1, 1), rnd(n, -0.1, 0.1), rnd(n, -0.5, 0.5)},
+			[]any{int32(n), buf(0), buf(1), buf(2), float32(0.037), float32(0.9), float32(2e-4)}, 0},
+		{"bernoulli", kernels.BernoulliF32, kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock),
+			[][]float32{rnd(n, 0, 1), poison(n)},
+			[]any{int32(n), buf(0), buf(1), uint64(9), uint32(3), uint64(11)}, 0},
+		// W holds uint32 words; compared as bits like the floats.
+		{"philox_fill", kernels.PhiloxFillF32, kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock),
+			[][]float32{poison(n), poison(n)},
+			[]any{int32(n), buf(0), buf(1), uint64(0x1234_5678_9abc_def0), uint32(7), uint64(1<<32 + 3)}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g, e := c.run(t, gpu), c.run(t, cpu)
+			for b := range g {
+				for i := range g[b] {
+					if ulpDiff(g[b][i], e[b][i]) > int64(c.ulps) {
+						t.Fatalf("buffer %d [%d]: gpu %v (%#08x) emu %v (%#08x), want within %d ulp",
+							b, i, g[b][i], math.Float32bits(g[b][i]), e[b][i], math.Float32bits(e[b][i]), c.ulps)
+					}
+				}
+			}
+			switch c.kernel {
+			case kernels.PhiloxFillF32: // and both equal the Go twin
+				s := kernels.Stream{Seed: 0x1234_5678_9abc_def0, Op: 7, Step: 1<<32 + 3}
+				for i := range n {
+					if math.Float32bits(g[1][i]) != s.Word(uint64(i)) || g[0][i] != s.Uniform(uint64(i)) {
+						t.Fatalf("philox %d: gpu %v %08x, Go %v %08x", i, g[0][i], math.Float32bits(g[1][i]), s.Uniform(uint64(i)), s.Word(uint64(i)))
+					}
+				}
+			case kernels.GemmF32:
+				if c.args[10] == full { // S from the GPU's own P and the Go stream
+					P, S := g[4], g[5]
+					for i := range P {
+						u := kernels.Stream{Seed: 3, Op: 4, Step: 5}.Uniform(uint64(i))
+						if S[i] != kernels.Bernoulli(u, P[i]) {
+							t.Fatalf("S[%d]: gpu %v, u=%v p=%v", i, S[i], u, P[i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// On a GPU: a request beyond the device's memory is a one-line error naming
+// the size; a JIT failure carries the JIT log; launches from many
+// goroutines work; Close twice is fine.
+func TestGPUErrorsAndConcurrency(t *testing.T) {
+	d := openGPU(t)
+	huge := 2 * d.Device().Memory
+	if _, err := d.Alloc(int(huge)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("Alloc(%d bytes)", huge)) ||
+		!strings.Contains(err.Error(), "out of device memory") {
+		t.Errorf("Alloc(%d): %v", huge, err)
+	} else {
+		t.Log(err)
+	}
+	if _, err := d.ctx.loadModule([]byte(".version 7.8\n.target sm_60\n.address_size 64\nthis is not ptx;\n")); err == nil ||
+		!strings.Contains(err.Error(), "JIT log: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("loadModule(garbage): %v, want a one-line error with the JIT log", err)
+	} else {
+		t.Log(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() { errs <- roundTrip(d, 1<<16+g) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if err := d.Synchronize(); err != nil {
+		t.Fatal(err)
+	}
 }
