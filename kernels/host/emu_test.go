@@ -1,0 +1,122 @@
+//go:build cgo
+
+package host
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/rbmgpu/rbmgpu/kernels"
+	"github.com/rbmgpu/rbmgpu/kernels/emu"
+)
+
+// Against the emulator, which runs the .cu sources: on the same launches
+// the host's gemm C must be bit-identical (same fmaf order) when the AVX2
+// kernel runs, P within 2 ulp (expf: glibc vs ours), S identical except
+// where u is within those ulps of p; the reductions follow the same trees,
+// so they must agree bit for bit except for fmaf double rounding (counted,
+// an ulp at most).
+
+func ulps(a, b float32) int64 {
+	d := int64(math.Float32bits(a)) - int64(math.Float32bits(b))
+	if d < 0 {
+		d = -d
+	}
+	return d
+}
+
+func TestGemmMatchesEmulator(t *testing.T) {
+	if !useAsm {
+		t.Skip("bit-identity needs the FMA micro-kernel")
+	}
+	d := newDev(t, 2)
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, c := range []gemmCase{
+		{M: 33, N: 70, K: 100, alpha: 1, flags: 31 &^ kernels.GemmNoC},
+		{M: 7, N: 513, K: 33, transB: true, alpha: -0.5, beta: 0.75, flags: kernels.GemmBias | kernels.GemmWriteP},
+		{M: 70, N: 33, K: 7, transA: true, alpha: 0.01, beta: 1, flags: kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample},
+		{M: 100, N: 100, K: 70, transA: true, transB: true, alpha: 2, flags: kernels.GemmSigmoid | kernels.GemmSample},
+	} {
+		g := gemmInputs(r, c)
+		C, P, S := gemmLaunch(d, c, g)
+		eC, eP, eS := clone(g.C0), poison(c.M*c.N), poison(c.M*c.N)
+		if err := emu.Launch(kernels.GemmF32, kernels.GemmGrid(c.M, c.N), kernels.Dim3{X: 16, Y: 16, Z: 1},
+			int32(c.M), int32(c.N), int32(c.K), c.alpha, g.A, g.B, c.beta, eC, b2i(c.transA), b2i(c.transB),
+			int32(c.flags), g.bias, eP, eS, g.rng.Seed, g.rng.Op, g.rng.Step); err != nil {
+			t.Fatal(err)
+		}
+		ties := 0
+		for i := range C {
+			if math.Float32bits(C[i]) != math.Float32bits(eC[i]) && !(math.IsNaN(float64(C[i])) && math.IsNaN(float64(eC[i]))) {
+				t.Fatalf("%+v: C[%d] = %v, emulator %v", c, i, C[i], eC[i])
+			}
+			if ulps(P[i], eP[i]) > 2 && !(math.IsNaN(float64(P[i])) && math.IsNaN(float64(eP[i]))) {
+				t.Fatalf("%+v: P[%d] = %v, emulator %v", c, i, P[i], eP[i])
+			}
+			if S[i] != eS[i] && !(math.IsNaN(float64(S[i])) && math.IsNaN(float64(eS[i]))) {
+				if u := g.rng.Uniform(uint64(i)); ulps(u, P[i]) > 2 {
+					t.Fatalf("%+v: S[%d] = %v, emulator %v", c, i, S[i], eS[i])
+				}
+				ties++
+			}
+		}
+		t.Logf("%+v: C bit-identical; samples differing at near-ties: %d", c, ties)
+	}
+}
+
+func TestReductionsMatchEmulator(t *testing.T) {
+	d := newDev(t, 2)
+	r := rand.New(rand.NewPCG(33, 34))
+	M, N := 100, 513
+	X := randSlice(r, M*N, -1, 1)
+	out0 := randSlice(r, N, -1, 1)
+	got, want := clone(out0), clone(out0)
+	pOut := d.put(got)
+	d.launch(kernels.ColSumF32, kernels.ColSumGrid(N), int32(M), int32(N), float32(0.01), d.put(X), float32(-1), pOut)
+	got = d.get(pOut, N)
+	if err := emu.Launch(kernels.ColSumF32, kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
+		int32(M), int32(N), float32(0.01), X, float32(-1), want); err != nil {
+		t.Fatal(err)
+	}
+	for j := range got {
+		if got[j] != want[j] {
+			t.Fatalf("col_sum[%d] = %v, emulator %v", j, got[j], want[j])
+		}
+	}
+
+	n := 78400
+	A, B := randSlice(r, n, 0, 1), randSlice(r, n, 0, 1)
+	g := kernels.SqDiffGrid(n)
+	part := make([]float32, g.X)
+	if err := emu.Launch(kernels.SqDiffPartialF32, g, kernels.Dim3{X: 256, Y: 1, Z: 1}, int32(n), A, B, part); err != nil {
+		t.Fatal(err)
+	}
+	pPart := d.put(poison(g.X))
+	d.launch(kernels.SqDiffPartialF32, g, int32(n), d.put(A), d.put(B), pPart)
+	hostPart, diff := d.get(pPart, g.X), 0
+	for i := range part {
+		if hostPart[i] != part[i] {
+			diff++
+			if ulps(hostPart[i], part[i]) > 4 {
+				t.Fatalf("partial[%d] = %v, emulator %v", i, hostPart[i], part[i])
+			}
+		}
+	}
+	t.Logf("sq_diff partials differing from the emulator (fmaf double rounding): %d of %d", diff, len(part))
+
+	Nv, Nh := 784, 500
+	V, vb, Xh := randSlice(r, 10*Nv, 0, 1), randSlice(r, Nv, -1, 1), randSlice(r, 10*Nh, -5, 5)
+	eF := make([]float32, 10)
+	if err := emu.Launch(kernels.FreeEnergyF32, kernels.FreeEnergyGrid(10), kernels.Dim3{X: 256, Y: 1, Z: 1},
+		int32(10), int32(Nv), int32(Nh), V, vb, Xh, eF); err != nil {
+		t.Fatal(err)
+	}
+	pF := d.put(poison(10))
+	d.launch(kernels.FreeEnergyF32, kernels.FreeEnergyGrid(10), int32(10), int32(Nv), int32(Nh), d.put(V), d.put(vb), d.put(Xh), pF)
+	for i, f := range d.get(pF, 10) {
+		if ulps(f, eF[i]) > 8 {
+			t.Fatalf("F[%d] = %v, emulator %v", i, f, eF[i])
+		}
+	}
+}
