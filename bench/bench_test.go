@@ -9,7 +9,8 @@ package bench
 // Environment:
 //
 //	RBMGPU_BENCH_DEVICE  backend, any value engine.NewBackend accepts: "cpu"
-//	                     (default), "cuda", "cuda:N", "auto". Benchmarks skip
+//	                     (default), "cuda", "cuda:N", "auto", or "emu" (the
+//	                     CUDA backend on the kernel emulator). Benchmarks skip
 //	                     when the backend cannot be opened (no CUDA in the
 //	                     build, no device) or cannot compile a configuration.
 //	RBMGPU_BENCH_BIG=1   also run, on the CPU, the configurations with a
@@ -34,6 +35,7 @@ import (
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/kernels/emu"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -105,6 +107,12 @@ func openBackend() (engine.Backend, string, error) {
 		deviceName = os.Getenv("RBMGPU_BENCH_DEVICE")
 		if deviceName == "" {
 			deviceName = "cpu"
+		}
+		if deviceName == "emu" {
+			// The CUDA backend's plan on the CPU emulator of the .cu sources:
+			// slow, but checks the harness and the GPU path without a GPU.
+			backend = &engine.DeviceBackend{Driver: emu.NewDriver(), Label: "emu"}
+			return
 		}
 		backend, backendErr = engine.NewBackend(deviceName)
 		if backendErr == nil && deviceName == "auto" {

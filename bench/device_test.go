@@ -1,0 +1,112 @@
+package bench
+
+import (
+	"math"
+	"os"
+	"testing"
+
+	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/models"
+)
+
+// The backend the benchmarks time (RBMGPU_BENCH_DEVICE) trains like the
+// CPU backend, through the public API only, on the benchmark shapes: after
+// a few steps with momentum and weight decay from the same model and seed,
+// the parameters agree with the CPU's. Both backends draw the same Philox
+// uniforms, so samples differ only where a probability lies within float32
+// rounding of its uniform; each such flip moves a handful of weights by
+// about LR/B. The test allows 0.1% of the weights off by more than 1e-5 and
+// none by more than 1e-3, and the reconstruction errors within 1e-4
+// relative. Skipped when RBMGPU_BENCH_DEVICE is unset or "cpu", or the
+// device cannot be opened; the GPU kit runs it (bench/gpu/run.sh).
+func TestDeviceMatchesCPU(t *testing.T) {
+	dev := os.Getenv("RBMGPU_BENCH_DEVICE")
+	if dev == "" || dev == "cpu" {
+		t.Skip("RBMGPU_BENCH_DEVICE is unset or cpu: nothing to compare")
+	}
+	be, _, err := openBackend()
+	if err != nil {
+		t.Skipf("backend %q: %v", dev, err)
+	}
+	for _, cfg := range []graph.StepConfig{
+		{Visible: 784, Hidden: 500, Batch: 128, K: 1},
+		{Visible: 784, Hidden: 500, Batch: 128, K: 10},
+		{Visible: 784, Hidden: 500, Batch: 100, K: 1, Persistent: true},
+		{Visible: 333, Hidden: 77, Batch: 45, K: 3}, // ragged: no dimension a multiple of a tile
+	} {
+		t.Run(stepCase{alg: map[bool]string{false: "CD", true: "PCD"}[cfg.Persistent], k: cfg.K,
+			v: cfg.Visible, h: cfg.Hidden, b: cfg.Batch}.name(), func(t *testing.T) {
+			const steps = 3
+			var ws [2]*models.RBM
+			var recon [2]float64
+			for i, b := range []engine.Backend{engine.CPU{}, be} {
+				ws[i], recon[i] = train(t, b, cfg, steps)
+			}
+			n := len(ws[0].W)
+			var off, maxd float64
+			for i := range ws[0].W {
+				d := math.Abs(float64(ws[0].W[i]) - float64(ws[1].W[i]))
+				if d > 1e-5 {
+					off++
+				}
+				maxd = max(maxd, d)
+			}
+			var maxb float64
+			for _, p := range [][2][]float32{{ws[0].VBias, ws[1].VBias}, {ws[0].HBias, ws[1].HBias}} {
+				for i := range p[0] {
+					maxb = max(maxb, math.Abs(float64(p[0][i])-float64(p[1][i])))
+				}
+			}
+			rel := math.Abs(recon[0]-recon[1]) / math.Abs(recon[0])
+			t.Logf("%s vs cpu after %d steps: W max |Δ| %.2e, %d of %d > 1e-5; biases max |Δ| %.2e; recon %.6f vs %.6f (rel %.1e)",
+				be.Name(), steps, maxd, int(off), n, maxb, recon[0], recon[1], rel)
+			if off > 1e-3*float64(n) || maxd > 1e-3 || maxb > 1e-3 || !(rel < 1e-4) {
+				t.Errorf("%s disagrees with the CPU backend", be.Name())
+			}
+		})
+	}
+}
+
+func train(t *testing.T, be engine.Backend, cfg graph.StepConfig, steps int) (*models.RBM, float64) {
+	t.Helper()
+	prog, err := be.Compile(cfg, 42)
+	if err != nil {
+		t.Fatalf("%s: %v", be.Name(), err)
+	}
+	defer prog.Close()
+	m, err := models.NewRBM(cfg.Visible, cfg.Hidden, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.SetModel(m); err != nil {
+		t.Fatal(err)
+	}
+	st := engine.TrainState{
+		VelW:     make([]float32, cfg.Visible*cfg.Hidden),
+		VelVBias: make([]float32, cfg.Visible),
+		VelHBias: make([]float32, cfg.Hidden),
+	}
+	batches := randomBatches(steps+1, cfg.Batch, cfg.Visible, 9)
+	if cfg.Persistent {
+		st.Chains = batches[steps][:cfg.NegativeRows()*cfg.Visible]
+	}
+	if err := prog.SetState(st); err != nil {
+		t.Fatal(err)
+	}
+	u := engine.Update{LR: 0.05, Momentum: 0.5, WeightDecay: 1e-3}
+	for i := range steps {
+		if err := prog.Step(batches[i], u); err != nil {
+			t.Fatalf("%s: step %d: %v", be.Name(), i, err)
+		}
+	}
+	r, err := prog.ReconError()
+	if err != nil {
+		t.Fatalf("%s: %v", be.Name(), err)
+	}
+	out, _ := models.NewRBM(cfg.Visible, cfg.Hidden, 1)
+	if err := prog.Model(out); err != nil {
+		t.Fatal(err)
+	}
+	return out, r
+}
