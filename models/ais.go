@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sync"
 
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/rbmgpu/rbmgpu/kernels"
@@ -189,8 +188,8 @@ type aisPlan struct {
 // Then log Ẑ = log Z_A + log mean_m w_m (see AISResult).
 //
 // All M runs advance together as an M×V matrix: the activations vW and hWᵀ
-// are float32 GEMMs (gonum blas32; binary inputs make the zero-skipping
-// kernel do about half the work), everything after them — β scaling,
+// are float32 GEMMs (gonum blas32 axpys over whole rows; binary inputs let
+// them skip about half the work), everything after them — β scaling,
 // sigmoids, log p* differences, the weights — is float64. Runs are split
 // into contiguous chunks, one goroutine each (GOMAXPROCS of them); a run's
 // uniforms are element run·V+i (or run·H+j) of the stream (Seed, op, k), and
@@ -343,28 +342,30 @@ func aisEstimate(logZBase float64, lw []float64) (logZ, lo, hi float64) {
 	return logZ, lo, hi
 }
 
-// gemmTile bounds the tiles handed to blas32.Gemm. gonum's Sgemm goes
-// parallel (spawning goroutines) at four 64×64 blocks of C; our workers are
-// already parallel, so tiles stay below that, and 64-deep k blocks keep a
-// 64×64 tile of the right-hand matrix in L1 while 64 rows stream past it.
+// gemmTile is the depth of the k blocks of gemmAcc: 64 rows of the
+// right-hand matrix (128 KB for 500 float32 columns) stay in L2 while every
+// row of the left-hand matrix streams past them.
 const gemmTile = 64
 
-// gemmAcc computes c += a·b for row-major a (m×k), b (k×n), c (m×n) with
-// serial tiled calls to blas32.Gemm. Each element of c is accumulated over
-// k in increasing order whatever the tiling, and gonum's kernel skips
-// zeros of a (most of a binary state), so binary inputs cost about half a
-// dense GEMM.
+// gemmAcc computes c += a·b for row-major a (m×k), b (k×n), c (m×n), in
+// the calling goroutine: for each k block and each row r of a, one
+// blas32.Axpy (gonum's SIMD kernel) adds a_rl·b_l to c_r for every nonzero
+// a_rl. Why not blas32.Gemm: gonum's Sgemm spawns goroutines on its own
+// (our workers are already parallel) and works on 64×64 tiles, where the
+// per-call overhead of its 64-long axpys and zero tests cost as much as the
+// arithmetic; full-width rows amortise it, and the binary states skip
+// about half the rows. Each element of c is accumulated over l in
+// increasing order, one multiply and one add at a time, so the result
+// does not depend on m (how runs are split among workers).
 func gemmAcc(m, n, k int, a, b, c []float32) {
-	for j0 := 0; j0 < n; j0 += gemmTile {
-		nj := min(gemmTile, n-j0)
-		for i0 := 0; i0 < m; i0 += gemmTile {
-			ni := min(gemmTile, m-i0)
-			cs := blas32.General{Rows: ni, Cols: nj, Stride: n, Data: c[i0*n+j0:]}
-			for l0 := 0; l0 < k; l0 += gemmTile {
-				nl := min(gemmTile, k-l0)
-				as := blas32.General{Rows: ni, Cols: nl, Stride: k, Data: a[i0*k+l0:]}
-				bs := blas32.General{Rows: nl, Cols: nj, Stride: n, Data: b[l0*n+j0:]}
-				blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, as, bs, 1, cs)
+	for l0 := 0; l0 < k; l0 += gemmTile {
+		l1 := min(l0+gemmTile, k)
+		for r := 0; r < m; r++ {
+			cr := blas32.Vector{N: n, Inc: 1, Data: c[r*n : (r+1)*n]}
+			for l, x := range a[r*k+l0 : r*k+l1] {
+				if x != 0 {
+					blas32.Axpy(x, blas32.Vector{N: n, Inc: 1, Data: b[(l0+l)*n : (l0+l+1)*n]}, cr)
+				}
 			}
 		}
 	}

@@ -10,10 +10,12 @@ import (
 // ImportSklearnNPZ reads the weights of a scikit-learn BernoulliRBM saved
 // as an NPZ archive, e.g.
 //
-//	numpy.savez(path, components_=rbm.components_,
+//	numpy.savez(path, components_=numpy.ascontiguousarray(rbm.components_),
 //	            intercept_hidden_=rbm.intercept_hidden_,
 //	            intercept_visible_=rbm.intercept_visible_)
 //
+// (a fitted components_ is stored in Fortran order, which the NPY reader
+// of engine/data rejects with an error that says so; the copy is C order)
 // and returns the same model as an RBM: scikit-learn's components_ is H×V
 // (one row per hidden unit), so
 //

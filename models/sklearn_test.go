@@ -164,6 +164,8 @@ func TestImportSklearnNPZErrors(t *testing.T) {
 // TestImportSklearnNPZFromSklearn fits a BernoulliRBM with the system's
 // scikit-learn (skipped when absent), saves it with numpy.savez and checks
 // our free energy against scikit-learn's _free_energy on the same rows.
+// A fitted components_ is Fortran-ordered, which engine/data's NPY reader
+// refuses, so the script saves a C-ordered copy (as the import's doc says).
 func TestImportSklearnNPZFromSklearn(t *testing.T) {
 	const py = "/usr/bin/python3"
 	if exec.Command(py, "-c", "import sklearn, numpy").Run() != nil {
@@ -176,8 +178,9 @@ from sklearn.neural_network import BernoulliRBM
 rng = np.random.RandomState(0)
 X = (rng.rand(40, 7) < 0.3).astype(np.float64)
 rbm = BernoulliRBM(n_components=5, n_iter=5, random_state=0).fit(X)
-np.savez(sys.argv[1], components_=rbm.components_, intercept_hidden_=rbm.intercept_hidden_,
-         intercept_visible_=rbm.intercept_visible_, X=X, F=rbm._free_energy(X))
+np.savez(sys.argv[1], components_=np.ascontiguousarray(rbm.components_),
+         intercept_hidden_=rbm.intercept_hidden_, intercept_visible_=rbm.intercept_visible_,
+         X=X, F=rbm._free_energy(X))
 `
 	path := filepath.Join(dir, "sk.npz")
 	if out, err := exec.Command(py, "-c", script, path).CombinedOutput(); err != nil {
