@@ -1,6 +1,7 @@
 // Command rbmgpu trains and inspects Boltzmann machines.
 //
 //	rbmgpu train     train an RBM (CD-k / PCD-k) on a data set
+//	rbmgpu eval      AIS log-likelihood, exact log Z, pseudo-likelihood
 //	rbmgpu devices   list the compute devices this build can use
 //	rbmgpu version   print the version and build configuration
 //
@@ -52,7 +53,7 @@ Start with:
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())}
 	})
-	root.AddCommand(newTrainCmd(), newDevicesCmd(), newVersionCmd())
+	root.AddCommand(newTrainCmd(), newEvalCmd(), newDevicesCmd(), newVersionCmd())
 	return root
 }
 

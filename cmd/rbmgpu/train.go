@@ -187,43 +187,9 @@ func (f *trainFlags) config() (engine.Config, error) {
 
 // loadData loads and preprocesses the data and splits off the held-out part.
 func (f *trainFlags) loadData() (train, val *data.Dataset, err error) {
-	d, err := data.Load(f.Data, data.LoadOptions{Labels: f.Labels, CSVHeader: data.CSVHeaderAuto})
+	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
 	if err != nil {
 		return nil, nil, err
-	}
-	if d.N == 0 || d.D == 0 {
-		return nil, nil, fmt.Errorf("%s: no data", f.Data)
-	}
-	var lo, hi float32 = d.X[0], d.X[0]
-	for _, x := range d.X {
-		lo, hi = min(lo, x), max(hi, x)
-	}
-	if lo < 0 || hi > 1 {
-		d.ScaleTo01()
-	}
-	mode, arg, hasArg := strings.Cut(f.Binarize, ":")
-	switch mode {
-	case "none":
-		if hasArg {
-			return nil, nil, usagef("train: --binarize none takes no argument")
-		}
-	case "threshold":
-		t := 0.5
-		if hasArg {
-			if t, err = strconv.ParseFloat(arg, 64); err != nil || !(t > 0 && t <= 1) {
-				return nil, nil, usagef("train: --binarize threshold:%s: want a threshold in (0, 1]", arg)
-			}
-		}
-		d.Binarize(float32(t))
-	case "stochastic":
-		if hasArg {
-			return nil, nil, usagef("train: --binarize stochastic takes no argument")
-		}
-		if err := d.BinarizeStochastic(f.Seed); err != nil {
-			return nil, nil, err
-		}
-	default:
-		return nil, nil, usagef("train: --binarize %q: want none, threshold[:T] or stochastic", f.Binarize)
 	}
 	if f.Val == 0 {
 		return d, nil, nil
@@ -233,6 +199,51 @@ func (f *trainFlags) loadData() (train, val *data.Dataset, err error) {
 		return nil, nil, usagef("train: --val %v: %v", f.Val, err)
 	}
 	return train, val, nil
+}
+
+// prepareData loads a data set and applies the preprocessing shared by
+// train and eval: min–max scaling into [0,1] when values fall outside it,
+// then the --binarize mode ("none", "threshold[:T]" or "stochastic").
+func prepareData(spec, labels, binarize string, seed uint64) (*data.Dataset, error) {
+	d, err := data.Load(spec, data.LoadOptions{Labels: labels, CSVHeader: data.CSVHeaderAuto})
+	if err != nil {
+		return nil, err
+	}
+	if d.N == 0 || d.D == 0 {
+		return nil, fmt.Errorf("%s: no data", spec)
+	}
+	var lo, hi float32 = d.X[0], d.X[0]
+	for _, x := range d.X {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	if lo < 0 || hi > 1 {
+		d.ScaleTo01()
+	}
+	mode, arg, hasArg := strings.Cut(binarize, ":")
+	switch mode {
+	case "none":
+		if hasArg {
+			return nil, usagef("--binarize none takes no argument")
+		}
+	case "threshold":
+		t := 0.5
+		if hasArg {
+			if t, err = strconv.ParseFloat(arg, 64); err != nil || !(t > 0 && t <= 1) {
+				return nil, usagef("--binarize threshold:%s: want a threshold in (0, 1]", arg)
+			}
+		}
+		d.Binarize(float32(t))
+	case "stochastic":
+		if hasArg {
+			return nil, usagef("--binarize stochastic takes no argument")
+		}
+		if err := d.BinarizeStochastic(seed); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, usagef("--binarize %q: want none, threshold[:T] or stochastic", binarize)
+	}
+	return d, nil
 }
 
 // resumable reads the flags saved with a run; explicitly set flags other

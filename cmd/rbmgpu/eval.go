@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/models"
+)
+
+type evalFlags struct {
+	Model    string
+	Data     string
+	Labels   string
+	Binarize string
+	N        int
+	AIS      bool
+	Runs     int
+	Betas    int
+	Exact    bool
+	PLL      bool
+	JSON     bool
+	Seed     uint64
+}
+
+func newEvalCmd() *cobra.Command {
+	f := &evalFlags{}
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate an RBM: AIS log-likelihood, exact log Z, pseudo-likelihood",
+		Long: `eval scores a trained RBM on a data set with the measures the literature uses:
+
+  --ais     annealed importance sampling (Salakhutdinov & Murray 2008): log Z with a
+            ±3σ interval and the average test log-likelihood −mean F(v) − log Z
+  --exact   the exact log Z by enumeration (when min(V, H) ≤ 20)
+  --pll     the exact pseudo-log-likelihood and scikit-learn's one-bit estimate
+
+--model is a run directory (its model.safetensors), a checkpoint file, or an NPZ
+of scikit-learn BernoulliRBM attributes (components_, intercept_hidden_,
+intercept_visible_), so scikit-learn's models and ours meet on one evaluator.
+For a run directory, --data and --binarize default to the run's own settings.
+With no measure chosen, eval reports --exact when the model is small enough,
+else --ais.`,
+		Example: `  rbmgpu eval --model runs/fmnist --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --ais
+  rbmgpu eval --model sklearn_rbm.npz --data test.npy --binarize threshold --ais --ais-runs 100 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.Model, "model", "", "run directory, model.safetensors, or scikit-learn NPZ (required)")
+	fl.StringVar(&f.Data, "data", "", "evaluation data (default: the run's training data)")
+	fl.StringVar(&f.Labels, "labels", "", "labels file for the data")
+	fl.StringVar(&f.Binarize, "binarize", "", "none | threshold[:T] | stochastic (default: the run's setting, else none)")
+	fl.IntVar(&f.N, "n", 0, "evaluate the first N samples only (0: all)")
+	fl.BoolVar(&f.AIS, "ais", false, "estimate log Z and the log-likelihood by AIS")
+	fl.IntVar(&f.Runs, "ais-runs", models.DefaultAISRuns, "AIS runs M")
+	fl.IntVar(&f.Betas, "ais-betas", 14500, "AIS β steps (schedule of Salakhutdinov & Murray scaled to this count)")
+	fl.BoolVar(&f.Exact, "exact", false, "exact log Z and log-likelihood by enumeration (min(V,H) ≤ 20)")
+	fl.BoolVar(&f.PLL, "pll", false, "pseudo-log-likelihood (exact, and scikit-learn's one-bit estimate)")
+	fl.BoolVar(&f.JSON, "json", false, "print one JSON object instead of text")
+	fl.Uint64Var(&f.Seed, "seed", 1, "seed of AIS and of the one-bit estimate")
+	return cmd
+}
+
+// evalResult is the --json output; absent measures are null.
+type evalResult struct {
+	Model     string   `json:"model"`
+	Data      string   `json:"data"`
+	Visible   int      `json:"visible"`
+	Hidden    int      `json:"hidden"`
+	N         int      `json:"n"`
+	LogZ      *float64 `json:"log_z"`
+	LogZLo    *float64 `json:"log_z_lo"`
+	LogZHi    *float64 `json:"log_z_hi"`
+	AvgLL     *float64 `json:"avg_ll"`
+	ExactLogZ *float64 `json:"exact_log_z"`
+	ExactLL   *float64 `json:"exact_avg_ll"`
+	PLL       *float64 `json:"pll"`
+	PLLOneBit *float64 `json:"pll_one_bit"`
+	AISRuns   int      `json:"ais_runs,omitempty"`
+	AISSteps  int      `json:"ais_steps,omitempty"`
+	AISSecs   float64  `json:"ais_seconds,omitempty"`
+}
+
+func num(x float64) *float64 {
+	if math.IsNaN(x) {
+		return nil
+	}
+	return &x
+}
+
+// loadModel reads an RBM from a run directory, a checkpoint or an NPZ and,
+// for a run, the flags it was trained with.
+func loadModel(path string) (*models.RBM, *trainFlags, string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("model: %w", err)
+	}
+	var run *trainFlags
+	file := path
+	if st.IsDir() {
+		file = filepath.Join(path, modelFile)
+		if b, err := os.ReadFile(filepath.Join(path, configFile)); err == nil {
+			run = &trainFlags{}
+			if err := json.Unmarshal(b, run); err != nil {
+				return nil, nil, "", fmt.Errorf("model: %s: %v", filepath.Join(path, configFile), err)
+			}
+		}
+	}
+	if strings.HasSuffix(strings.ToLower(file), ".npz") {
+		m, err := models.ImportSklearnNPZ(file)
+		return m, nil, file, err
+	}
+	snap, _, err := engine.LoadSnapshot(file)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return snap.Model, run, file, nil
+}
+
+func runEval(cmd *cobra.Command, f *evalFlags) error {
+	if f.Model == "" {
+		return usagef("eval: --model is required (a run directory, a checkpoint or a scikit-learn NPZ)")
+	}
+	if f.N < 0 || f.Runs < 1 || f.Betas < 1 {
+		return usagef("eval: --n, --ais-runs and --ais-betas must be positive")
+	}
+	m, run, file, err := loadModel(f.Model)
+	if err != nil {
+		return err
+	}
+	if run != nil {
+		if f.Data == "" {
+			f.Data, f.Labels = run.Data, run.Labels
+		}
+		if f.Binarize == "" {
+			f.Binarize = run.Binarize
+		}
+	}
+	if f.Data == "" {
+		return usagef("eval: --data is required for a model that is not a run directory")
+	}
+	if f.Binarize == "" {
+		f.Binarize = "none"
+	}
+	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
+	if err != nil {
+		return err
+	}
+	if d.D != m.V {
+		return fmt.Errorf("eval: %s has %d features, the model %d visible units", f.Data, d.D, m.V)
+	}
+	n := d.N
+	if f.N > 0 {
+		n = min(n, f.N)
+	}
+	x := d.X[:n*d.D]
+	small := min(m.V, m.H) <= models.MaxExactUnits
+	if !f.AIS && !f.Exact && !f.PLL {
+		f.Exact, f.AIS = small, !small
+	}
+	if f.Exact && !small {
+		return usagef("eval: --exact needs min(V, H) ≤ %d; this model is %d×%d (use --ais)", models.MaxExactUnits, m.V, m.H)
+	}
+	res := evalResult{Model: file, Data: f.Data, Visible: m.V, Hidden: m.H, N: n}
+	if f.Exact {
+		logZ, err := m.LogZ()
+		if err != nil {
+			return err
+		}
+		ll, err := m.LogLikelihood(x, n)
+		if err != nil {
+			return err
+		}
+		res.ExactLogZ, res.ExactLL = num(logZ), num(ll)
+	}
+	if f.AIS {
+		start := time.Now()
+		r, err := m.AIS(cmd.Context(), models.AISConfig{
+			Runs: f.Runs, Betas: models.Betas(f.Betas), Seed: f.Seed,
+			BaseVBias: models.BaseRateBias(x, n, m.V, 1),
+		})
+		if err != nil {
+			return fmt.Errorf("eval: AIS: %w", err)
+		}
+		res.AISSecs = time.Since(start).Seconds()
+		res.LogZ, res.LogZLo, res.LogZHi = num(r.LogZ), num(r.LogZLo), num(r.LogZHi)
+		res.AvgLL = num(m.AvgLogLikelihoodAIS(x, n, r))
+		res.AISRuns, res.AISSteps = r.Runs, r.Steps
+	}
+	if f.PLL {
+		pll, err := m.PseudoLogLikelihood(x, n)
+		if err != nil {
+			return err
+		}
+		one, err := m.PseudoLogLikelihoodOneBit(x, n, f.Seed)
+		if err != nil {
+			return err
+		}
+		res.PLL, res.PLLOneBit = num(pll), num(one)
+	}
+	out := cmd.OutOrStdout()
+	if f.JSON {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, string(b))
+		return nil
+	}
+	fmt.Fprintf(out, "model  %s: RBM %d×%d\ndata   %s: %d samples\n", file, m.V, m.H, f.Data, n)
+	if res.ExactLogZ != nil {
+		fmt.Fprintf(out, "exact log Z                 %.4f\nexact average log-lik.      %.4f\n", *res.ExactLogZ, *res.ExactLL)
+	}
+	if res.LogZ != nil {
+		lo, hi := "-inf", "+inf"
+		if res.LogZLo != nil && !math.IsInf(*res.LogZLo, 0) {
+			lo = fmt.Sprintf("%.4f", *res.LogZLo)
+		}
+		if res.LogZHi != nil && !math.IsInf(*res.LogZHi, 0) {
+			hi = fmt.Sprintf("%.4f", *res.LogZHi)
+		}
+		fmt.Fprintf(out, "AIS log Z                   %.4f  [%s, %s] (±3σ; %d runs × %d β, %.1fs)\n", *res.LogZ, lo, hi, res.AISRuns, res.AISSteps, res.AISSecs)
+		if res.AvgLL != nil {
+			fmt.Fprintf(out, "AIS average log-likelihood  %.4f\n", *res.AvgLL)
+		}
+	}
+	if res.PLL != nil {
+		fmt.Fprintf(out, "pseudo-log-likelihood       %.4f (exact)  %.4f (one-bit estimate, as scikit-learn)\n", *res.PLL, *res.PLLOneBit)
+	}
+	return nil
+}
