@@ -161,6 +161,12 @@ func (j *gemmJob) packA(ip int) {
 	i0 := ip * mr
 	rows := min(mr, M-i0)
 	if j.transA { // A is K x M: the panel's rows are contiguous in each row of A
+		if rows == mr { // a fixed-size move per k, not a memmove call
+			for k := 0; k < K; k++ {
+				*(*[mr]float32)(dst[k*mr:]) = *(*[mr]float32)(j.A[k*M+i0:])
+			}
+			return
+		}
 		for k := 0; k < K; k++ {
 			src := j.A[k*M+i0 : k*M+i0+rows]
 			d := dst[k*mr : k*mr+mr]

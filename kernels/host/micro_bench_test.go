@@ -14,8 +14,9 @@ func BenchmarkMicroKernel(b *testing.B) {
 	a, bb := randSlice(r, k*mr, -1, 1), randSlice(r, k*nr, -1, 1)
 	out := make([]float32, mr*nr)
 	b.ResetTimer()
+	cpu0 := cpuSeconds()
 	for i := 0; i < b.N; i++ {
 		microKernel(k, a, bb, out, nr, 1, 0, nil, 0, nil)
 	}
-	b.ReportMetric(2*mr*nr*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	reportRates(b, 2*mr*nr*k*float64(b.N), cpuSeconds()-cpu0, 1)
 }
