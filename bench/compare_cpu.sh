@@ -7,7 +7,8 @@
 #   sklearn: bench/peers/sklearn_rbm.py, BernoulliRBM 784x500, batch 100, one epoch
 #            over the first $SKLEARN_SAMPLES Fashion-MNIST images (synthetic if absent)
 # then prints every figure, the medians and the ratio ours/sklearn (samples/s;
-# both do 10·B·V·H FLOPs per mini-batch, see bench/README.md).
+# the ratio of the medians and the median of the per-round ratios, which is
+# steadier when the machine's load changes between rounds; both do 10·B·V·H FLOPs per mini-batch, see bench/README.md).
 #
 # Run from anywhere in the repository (needs Go and /usr/bin/python3 with
 # python3-sklearn: apt-get install -y python3-sklearn):
@@ -40,6 +41,7 @@ echo "compare_cpu: $rounds rounds; ours -benchtime $benchtime; sklearn $sk_sampl
 : >"$out/ours.txt"
 : >"$out/sklearn.jsonl"
 for r in $(seq 1 "$rounds"); do
+  echo "round $r: load $(cut -d' ' -f1-3 /proc/loadavg)"
   RBMGPU_BENCH_DEVICE=cpu "$bin" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" \
     | tee -a "$out/ours.txt" | grep '^BenchmarkStep' || { echo "compare_cpu: ours failed" >&2; exit 1; }
   "$py" bench/peers/sklearn_rbm.py --n-samples "$sk_samples" --batch-size 100 --n-components 500 \
@@ -62,5 +64,8 @@ print("| | samples/s per round | median |")
 print("|---|---|---|")
 print(f"| ours CD-1 784x500 B100 | {', '.join(f'{x:.0f}' for x in ours)} | {mo:.0f} |")
 print(f"| sklearn BernoulliRBM 784x500 B100 | {', '.join(f'{x:.0f}' for x in sk)} | {ms:.0f} |")
-print(f"ours/sklearn = {mo / ms:.3f}   (ours allocs/op: {', '.join(map(str, allocs))})")
+ratios = [o / s for o, s in zip(ours, sk)]
+print(f"ours/sklearn = {mo / ms:.3f} (ratio of medians); per round {', '.join(f'{r:.3f}' for r in ratios)}, "
+      f"median {statistics.median(ratios):.3f}")
+print(f"ours allocs/op: {', '.join(map(str, allocs))}")
 EOF

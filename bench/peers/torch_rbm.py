@@ -23,7 +23,8 @@ TF32 disabled and enabled, both reported.
 Needs a CUDA GPU and PyTorch (the device machine's python3 has both):
     python3 bench/peers/torch_rbm.py                          # the full matrix below
     python3 bench/peers/torch_rbm.py --k 1 --sizes 784x500 --batches 128 --modes eager
-Matrix by default: CD-1, CD-10 x 784x500, 4096x4096 x batch 128, 1024, 4096 x eager, compiled.
+Matrix by default: CD-1, CD-10 x 784x500, 4096x4096 x batch 128, 1024, 4096 x eager, compiled
+(GEMM ceilings first, then all eager, then all compiled; --budget-s skips what is left).
 """
 
 import argparse
@@ -150,6 +151,8 @@ def main():
     ap.add_argument("--from-host", action="store_true", help="copy a pageable host batch to the GPU every step")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 in the step's matrix products")
     ap.add_argument("--no-gemm", action="store_true", help="skip the GEMM ceilings")
+    ap.add_argument("--budget-s", type=float, default=0,
+                    help="skip (and report as skipped) configurations started after this many seconds; 0: no limit")
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--momentum", type=float, default=0.5)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
@@ -175,20 +178,33 @@ def main():
     except Exception:
         pass
 
-    for V, H in sizes:
-        for B in bs:
-            if not args.no_gemm:
+    t_start = time.perf_counter()
+
+    def over_budget():
+        return args.budget_s > 0 and time.perf_counter() - t_start > args.budget_s
+
+    # GEMM ceilings first, then every configuration eager, then compiled, so
+    # that a run cut short by --budget-s (or a timeout) has the cheap figures.
+    if not args.no_gemm:
+        for V, H in sizes:
+            for B in bs:
                 for tf32 in (False, True):
                     tf = gemm_ceiling(B, V, H, tf32, args.repeats)
                     emit({"peer": "torch-gemm", "M": B, "K": V, "N": H, "tf32": tf32, "tflop_per_sec": tf})
                     log(f"gemm [{B},{V}]x[{V},{H}] tf32={tf32}: {tf:.1f} TFLOP/s")
-            g = torch.Generator(device="cpu").manual_seed(args.seed)
-            host = [torch.randint(0, 2, (B, V), generator=g).float() for _ in range(4)]
-            batches = host if args.from_host else [x.cuda() for x in host]
-            for k in ks:
-                for mode in modes:
+    for mode in modes:
+        for V, H in sizes:
+            for B in bs:
+                g = torch.Generator(device="cpu").manual_seed(args.seed)
+                host = [torch.randint(0, 2, (B, V), generator=g).float() for _ in range(4)]
+                batches = host if args.from_host else [x.cuda() for x in host]
+                for k in ks:
                     rec = {"peer": "torch", "mode": mode, "alg": f"CD-{k}", "V": V, "H": H, "B": B,
                            "tf32": args.tf32, "from_host": args.from_host, "flops_per_step": step_flops(V, H, B, k)}
+                    if over_budget():
+                        rec["error"] = f"skipped: --budget-s {args.budget_s} spent"
+                        emit(rec)
+                        continue
                     torch.backends.cuda.matmul.allow_tf32 = args.tf32
                     model = fn = None
                     try:
@@ -222,7 +238,6 @@ def main():
                     emit(rec)
                     del model, fn
                     torch.cuda.empty_cache()
-
 
 if __name__ == "__main__":
     main()
