@@ -42,15 +42,17 @@ func (j *elemJob) run(int) {
 			// The package's twin is the bit-exact definition.
 			kernels.SGDUpdate(j.param[lo:hi], j.vel[lo:hi], j.grad[lo:hi], j.lr, j.momentum, j.decay)
 		case elemBernoulli:
-			var ph philoxRun
-			ph.init(j.rng, uint64(lo))
-			P, S := j.P[lo:hi], j.S[lo:hi]
-			for i, p := range P {
-				s := float32(0)
-				if ph.uniform(uint64(lo+i)) < p {
-					s = 1
+			var w [256]uint32
+			for b := lo; b < hi; b += len(w) {
+				P, S := j.P[b:min(b+len(w), hi)], j.S[b:min(b+len(w), hi)]
+				words(j.rng, uint64(b), w[:len(P)])
+				for i, p := range P {
+					s := float32(0)
+					if float32(w[i]>>8)*(1.0/16777216.0) < p {
+						s = 1
+					}
+					S[i] = s
 				}
-				S[i] = s
 			}
 		case elemPhilox:
 			var ph philoxRun

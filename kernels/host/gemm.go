@@ -310,11 +310,11 @@ func epilogue(x []float32, sigmoid bool, P, S []float32, rng kernels.Stream, e0 
 	if S == nil {
 		return
 	}
-	var ph philoxRun
-	ph.init(rng, e0)
+	var w [nr]uint32
+	words(rng, e0, w[:len(p)])
 	for c, pc := range p {
 		s := float32(0)
-		if ph.uniform(e0+uint64(c)) < pc {
+		if float32(w[c]>>8)*(1.0/16777216.0) < pc {
 			s = 1
 		}
 		S[c] = s

@@ -165,6 +165,22 @@ func TestPhiloxTwin(t *testing.T) {
 	}
 }
 
+// words (two interleaved blocks) equals the stream at any offset and length.
+func TestWords(t *testing.T) {
+	s := kernels.Stream{Seed: 1 << 40, Op: 7, Step: 1<<33 + 5}
+	for e0 := uint64(0); e0 < 9; e0++ {
+		for n := 0; n < 40; n++ {
+			w := make([]uint32, n)
+			words(s, e0, w)
+			for i := range w {
+				if w[i] != s.Word(e0+uint64(i)) {
+					t.Fatalf("e0=%d n=%d: word %d", e0, n, i)
+				}
+			}
+		}
+	}
+}
+
 // Bad launches and copies are errors, and nothing is written.
 func TestBoundsAndArgs(t *testing.T) {
 	d := newDev(t, 2)

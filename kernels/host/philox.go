@@ -45,3 +45,50 @@ func philox(c0, c1, c2, c3, k0, k1 uint32) [4]uint32 {
 	}
 	return [4]uint32{c0, c1, c2, c3}
 }
+
+// philox2 is philox on two counters that differ only in word 0, interleaved
+// so the two dependency chains of multiplies overlap (the single-block
+// version is latency-bound).
+func philox2(a0, b0, c1, c2, c3, k0, k1 uint32) (wa, wb [4]uint32) {
+	a1, a2, a3 := c1, c2, c3
+	b1, b2, b3 := c1, c2, c3
+	for r := 0; r < 10; r++ {
+		ahi0, alo0 := bits.Mul32(0xD2511F53, a0)
+		ahi1, alo1 := bits.Mul32(0xCD9E8D57, a2)
+		bhi0, blo0 := bits.Mul32(0xD2511F53, b0)
+		bhi1, blo1 := bits.Mul32(0xCD9E8D57, b2)
+		a0, a1, a2, a3 = ahi1^a1^k0, alo1, ahi0^a3^k1, alo0
+		b0, b1, b2, b3 = bhi1^b1^k0, blo1, bhi0^b3^k1, blo0
+		k0 += 0x9E3779B9
+		k1 += 0xBB67AE85
+	}
+	return [4]uint32{a0, a1, a2, a3}, [4]uint32{b0, b1, b2, b3}
+}
+
+// words writes elements e0, e0+1, ... of the stream to dst, two Philox
+// blocks at a time.
+func words(s kernels.Stream, e0 uint64, dst []uint32) {
+	if len(dst) == 0 {
+		return
+	}
+	op, s0, s1, k0, k1 := s.Op, uint32(s.Step), uint32(s.Step>>32), uint32(s.Seed), uint32(s.Seed>>32)
+	b0, b1 := e0>>2, (e0+uint64(len(dst))-1)>>2
+	for b := b0; b <= b1; b += 2 {
+		wa, wb := philox2(uint32(b), uint32(b+1), op, s0, s1, k0, k1)
+		for q := 0; q < 8; q++ {
+			e := 4*b + uint64(q)
+			if e < e0 {
+				continue
+			}
+			i := e - e0
+			if i >= uint64(len(dst)) {
+				break
+			}
+			if q < 4 {
+				dst[i] = wa[q]
+			} else {
+				dst[i] = wb[q-4]
+			}
+		}
+	}
+}
