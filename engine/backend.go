@@ -75,11 +75,12 @@ type BatchStepper interface {
 	StepBatches(batches []float32, n int, u Update) error
 }
 
-// ParseDevice checks a --device value: "auto", "cpu", "cuda" or "cuda:N".
-// It returns the kind ("auto", "cpu" or "cuda") and the device ordinal.
+// ParseDevice checks a --device value: "auto", "cpu", "cpu-tape" (the
+// reference interpreter), "cuda" or "cuda:N". It returns the kind and the
+// device ordinal.
 func ParseDevice(s string) (kind string, ordinal int, err error) {
 	switch {
-	case s == "auto" || s == "cpu" || s == "cuda":
+	case s == "auto" || s == "cpu" || s == "cpu-tape" || s == "cuda":
 		return s, 0, nil
 	case strings.HasPrefix(s, "cuda:"):
 		var n int
@@ -88,7 +89,7 @@ func ParseDevice(s string) (kind string, ordinal int, err error) {
 		}
 		return "cuda", n, nil
 	}
-	return "", 0, fmt.Errorf("device %q: want auto, cpu, cuda or cuda:N", s)
+	return "", 0, fmt.Errorf("device %q: want auto, cpu, cpu-tape, cuda or cuda:N", s)
 }
 
 // cudaBackend is set by the cuda-tagged build; nil means no CUDA support.
@@ -106,6 +107,8 @@ func NewBackend(device string) (Backend, error) {
 	}
 	switch kind {
 	case "cpu":
+		return Host(), nil
+	case "cpu-tape":
 		return CPU{}, nil
 	case "cuda":
 		if cudaBackend == nil {
@@ -118,5 +121,5 @@ func NewBackend(device string) (Backend, error) {
 			return b, nil
 		}
 	}
-	return CPU{}, nil
+	return Host(), nil
 }

@@ -11,12 +11,13 @@ import (
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
-// CPU is the CPU backend: it runs the step graph with gorgonia's tape
-// machine, compiled once per program.
+// CPU is the reference CPU backend: it interprets the step graph with
+// gorgonia's tape machine, compiled once per program. It is the oracle the
+// lowered backends (Host, CUDA) are tested against; Host is the fast one.
 type CPU struct{}
 
 // Name implements Backend.
-func (CPU) Name() string { return "cpu" }
+func (CPU) Name() string { return "cpu-tape" }
 
 // Compile implements Backend.
 func (CPU) Compile(cfg graph.StepConfig, seed uint64) (Program, error) {

@@ -118,6 +118,7 @@ type devProgram struct {
 	v0Args                                           [][2]int // (launch, argument) pairs that point at v0
 	targetSet                                        float32
 
+	ownsDriver    bool // close the driver with the program (Host backend)
 	hiddenMeanSet bool
 	reconN        int
 	closed        bool
@@ -383,8 +384,14 @@ func (p *devProgram) Close() error {
 		return nil
 	}
 	p.closed = true
+	var err error
 	if p.base != 0 {
-		return p.drv.Free(p.base)
+		err = p.drv.Free(p.base)
 	}
-	return nil
+	if p.ownsDriver {
+		if cerr := p.drv.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }

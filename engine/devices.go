@@ -21,6 +21,3 @@ func CUDADevices() ([]DeviceInfo, error) {
 	}
 	return cudaDevices()
 }
-
-// BLASName says which BLAS the CPU backend multiplies matrices with.
-func BLASName() string { return "gonum (pure Go)" }

@@ -162,7 +162,7 @@ type BatchCallback func(epoch, done, total int)
 // Trainer fits an RBM to data with CD-k or PCD-k.
 type Trainer struct {
 	Config    Config
-	Backend   Backend // nil means the CPU backend
+	Backend   Backend // nil means Host(), the CPU backend
 	Callbacks []Callback
 	OnBatch   BatchCallback
 	// Resume, when set, continues that snapshot instead of starting afresh.
@@ -196,7 +196,7 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 	}
 	backend := t.Backend
 	if backend == nil {
-		backend = CPU{}
+		backend = Host()
 	}
 	V := train.D
 	snap := t.Resume

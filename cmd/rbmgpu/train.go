@@ -102,7 +102,7 @@ Interrupt with Ctrl-C: the run is saved and can be continued with
 	fl.Float64Var(&f.SparsityCost, "sparsity-cost", 0, "weight of the sparsity penalty (0 disables it)")
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of initialisation, data order and every Gibbs draw")
 	fl.IntVar(&f.EvalEvery, "eval-every", 1, "compute log-likelihood and free-energy gap every N epochs")
-	fl.StringVar(&f.Device, "device", "auto", "auto | cpu | cuda | cuda:N")
+	fl.StringVar(&f.Device, "device", "auto", "auto | cpu | cpu-tape (reference interpreter) | cuda | cuda:N")
 	fl.StringVar(&f.Out, "out", "", "output directory (default runs/YYYYMMDD-HHMMSS)")
 	fl.StringVar(&f.Resume, "resume", "", "continue the run saved in this directory (its settings and data are reused; --epochs may extend it)")
 	fl.BoolVar(&f.Quiet, "quiet", false, "no progress output, only the per-epoch lines")
@@ -402,8 +402,11 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 }
 
 func deviceNote(b engine.Backend) string {
-	if b.Name() == "cpu" {
-		return "BLAS " + engine.BLASName()
+	switch b.Name() {
+	case "cpu":
+		return "lowered plan on Go kernels, " + engine.BLASName()
+	case "cpu-tape":
+		return "gorgonia tape machine (reference)"
 	}
 	return "GPU"
 }
