@@ -9,7 +9,8 @@ package bench
 // Environment:
 //
 //	RBMGPU_BENCH_DEVICE  backend, any value engine.NewBackend accepts: "cpu"
-//	                     (default), "cuda", "cuda:N", "auto", or "emu" (the
+//	                     (default, engine.Host()), "cpu-tape" (the reference
+//	                     tape machine), "cuda", "cuda:N", "auto", or "emu" (the
 //	                     CUDA backend on the kernel emulator). Benchmarks skip
 //	                     when the backend cannot be opened (no CUDA in the
 //	                     build, no device) or cannot compile a configuration.
