@@ -53,7 +53,7 @@ Start with:
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())}
 	})
-	root.AddCommand(newTrainCmd(), newEvalCmd(), newDevicesCmd(), newVersionCmd())
+	root.AddCommand(newTrainCmd(), newEvalCmd(), newDevicesCmd(), newVersionCmd(), newPlotCmd())
 	return root
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -101,6 +103,7 @@ func panel(m Metric, xs, ys []float64) (*plot.Plot, error) {
 		a.Label.TextStyle.Font.Size = vg.Points(9)
 		a.Tick.Label.Font.Size = vg.Points(8)
 	}
+	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{minStep: 1}, niceTicks{}
 	p.Add(plotter.NewGrid())
 	pts := make(plotter.XYs, len(xs))
 	for i := range xs {
@@ -124,4 +127,62 @@ func panel(m Metric, xs, ys []float64) (*plot.Plot, error) {
 		p.Add(sc)
 	}
 	return p, nil
+}
+
+// niceTicks places about five labelled ticks at multiples of 1, 2 or 5
+// times a power of ten, with unlabelled minor ticks between them, and
+// prints the labels to the precision the spacing needs (plot.DefaultTicks
+// labels with %g, which can print 4.2 three times over). Ticks are at
+// least minStep apart when minStep > 0 (1 for epochs).
+type niceTicks struct{ minStep float64 }
+
+// Ticks implements plot.Ticker.
+func (nt niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	span := hi - lo
+	if !(span > 0) || math.IsInf(span, 0) {
+		return plot.DefaultTicks{}.Ticks(lo, hi)
+	}
+	raw := span / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step, minor := 10*mag, 5
+	for _, m := range []struct {
+		mult  float64
+		minor int
+	}{{1, 5}, {2, 4}, {5, 5}} {
+		if m.mult*mag >= raw {
+			step, minor = m.mult*mag, m.minor
+			break
+		}
+	}
+	if step < nt.minStep {
+		step, minor = nt.minStep, 1
+	}
+	prec := max(0, -int(math.Floor(math.Log10(step)+1e-9)))
+	label := func(v float64) string {
+		if math.Abs(v) < step/2 {
+			v = 0 // no "-0.00"
+		}
+		if math.Abs(v) >= 1e6 || prec > 6 {
+			return strconv.FormatFloat(v, 'g', 4, 64)
+		}
+		return strconv.FormatFloat(v, 'f', prec, 64)
+	}
+	var ticks []plot.Tick
+	sub := step / float64(minor)
+	eps := sub * 1e-6
+	for k := math.Floor(lo / sub); ; k++ {
+		v := k * sub
+		if v > hi+eps {
+			break
+		}
+		if v < lo-eps {
+			continue
+		}
+		t := plot.Tick{Value: v}
+		if r := math.Mod(math.Abs(k), float64(minor)); r < 1e-6 || float64(minor)-r < 1e-6 {
+			t.Label = label(v)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
 }

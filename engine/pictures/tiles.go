@@ -3,7 +3,7 @@
 // as image tiles (Grid), and the training curves of a run's metrics.jsonl
 // (Curves). WritePNG saves any of them atomically.
 //
-// Tiles are grey levels on a dark-blue background: each tile of rows×cols
+// Tiles are grey levels on a blue background: each tile of rows×cols
 // values becomes a (rows·scale)×(cols·scale) block of grey pixels, tiles
 // sit in a near-square grid (⌈√n⌉ columns) with 1-pixel separators between
 // them and around the edge, so a picture of n tiles is
@@ -25,7 +25,7 @@ import (
 // Separator is the colour of the 1-pixel lines between tiles and of the
 // grid cells left empty; it is not a grey level, so it never looks like a
 // pixel value.
-var Separator = color.RGBA{R: 0x1f, G: 0x3a, B: 0x5f, A: 0xff}
+var Separator = color.RGBA{R: 0x2e, G: 0x6d, B: 0xb4, A: 0xff}
 
 // maxPixels bounds the size of a picture (64 Mpixel, 256 MB as RGBA) so
 // that a typo in a size fails with an error instead of an allocation.
