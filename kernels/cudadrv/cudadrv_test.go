@@ -19,7 +19,7 @@ import (
 	"github.com/rbmgpu/rbmgpu/kernels/emu"
 )
 
-// Three layers of tests:
+// Four layers of tests:
 //
 //   - TestNoDriver: where libcuda.so.1 is missing or cuInit fails, New,
 //     Devices and DriverVersion return one-line errors wrapping ErrNoDriver
@@ -30,8 +30,11 @@ import (
 //     balance on every thread, concurrency, parameter marshalling (as the
 //     driver reads it, by PTX parameter size), out-of-memory and JIT-log
 //     errors, Close. Runs everywhere cc does.
+//   - TestGPUCasesOnEmulator: the launches of TestGPUMatchesEmulator on the
+//     emulator alone, checking the harness and the Go twins everywhere.
 //   - TestGPU*: on a real GPU, every kernel through the CUDA driver against
-//     the emulator (kernels/emu). Skipped where no driver loads.
+//     the emulator (kernels/emu), out-of-memory and JIT errors, concurrent
+//     copies. Skipped where no driver loads.
 
 const childEnv = "CUDADRV_FAKE_CHILD" // set in the child processes of TestFakeDriver
 
@@ -388,14 +391,10 @@ func ulpDiff(a, b float32) int64 {
 	return y - x
 }
 
-// On a GPU: every kernel of the launch table, through the CUDA driver and
-// through the emulator on the same inputs, gives the same bits — except
-// where expf/log1pf (sigmoid, softplus) may differ by a few ulps.
-func TestGPUMatchesEmulator(t *testing.T) {
-	gpu := openGPU(t)
-	t.Logf("device %+v", gpu.Device())
-	cpu := emu.NewDriver()
-	defer cpu.Close()
+// gpuCases returns one launch of every kernel in the launch table, on
+// random inputs (NaN-poisoned outputs), with the ulps GPU and emulator may
+// differ by: 0 except where expf/log1pf (sigmoid, softplus) are involved.
+func gpuCases() []gpuCase {
 	r := rand.New(rand.NewPCG(1, 2))
 	rnd := func(n int, lo, hi float32) []float32 {
 		s := make([]float32, n)
@@ -412,10 +411,9 @@ func TestGPUMatchesEmulator(t *testing.T) {
 		return s
 	}
 	M, N, K := 67, 129, 45
-	full := int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample)
 	g16 := kernels.Dim3{X: 16, Y: 16, Z: 1}
 	n := 10007
-	cases := []gpuCase{
+	return []gpuCase{
 		{"gemm plain NN", kernels.GemmF32, kernels.GemmGrid(M, N), g16,
 			[][]float32{rnd(M*K, -1, 1), rnd(K*N, -1, 1), rnd(M*N, -1, 1)},
 			[]any{int32(M), int32(N), int32(K), float32(0.7), buf(0), buf(1), float32(0.3), buf(2),
@@ -428,7 +426,7 @@ func TestGPUMatchesEmulator(t *testing.T) {
 		{"gemm fused bias sigmoid sample", kernels.GemmF32, kernels.GemmGrid(M, N), g16,
 			[][]float32{rnd(M*K, -1, 1), rnd(K*N, -1, 1), rnd(N, -1, 1), poison(M * N), poison(M * N), poison(M * N)},
 			[]any{int32(M), int32(N), int32(K), float32(1), buf(0), buf(1), float32(0), buf(3),
-				int32(0), int32(1), full, buf(2), buf(4), buf(5), uint64(3), uint32(4), uint64(5)}, 4},
+				int32(0), int32(1), gemmFull, buf(2), buf(4), buf(5), uint64(3), uint32(4), uint64(5)}, 4},
 		{"col_sum", kernels.ColSumF32, kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
 			[][]float32{rnd(M*N, -1, 1), rnd(N, -1, 1)},
 			[]any{int32(M), int32(N), float32(0.5), buf(0), float32(2), buf(1)}, 0},
@@ -450,9 +448,77 @@ func TestGPUMatchesEmulator(t *testing.T) {
 		// W holds uint32 words; compared as bits like the floats.
 		{"philox_fill", kernels.PhiloxFillF32, kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock),
 			[][]float32{poison(n), poison(n)},
-			[]any{int32(n), buf(0), buf(1), uint64(0x1234_5678_9abc_def0), uint32(7), uint64(1<<32 + 3)}, 0},
+			[]any{int32(n), buf(0), buf(1), philoxStream.Seed, philoxStream.Op, philoxStream.Step}, 0},
 	}
-	for _, c := range cases {
+}
+
+const gemmFull = int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample)
+
+var philoxStream = kernels.Stream{Seed: 0x1234_5678_9abc_def0, Op: 7, Step: 1<<32 + 3}
+
+// checkGoTwins checks the outputs out of case c against the Go twins where
+// they are exact: Philox words and uniforms, and Bernoulli samples of the
+// kernel's own probabilities.
+func checkGoTwins(t *testing.T, c gpuCase, out [][]float32) {
+	t.Helper()
+	for b := range out {
+		if c.kernel == kernels.PhiloxFillF32 && b == 1 {
+			continue // uint32 words: NaN patterns are valid; checked below
+		}
+		for i, v := range out[b] {
+			if v != v {
+				t.Fatalf("buffer %d [%d] is NaN: not written", b, i)
+			}
+		}
+	}
+	switch c.kernel {
+	case kernels.PhiloxFillF32:
+		for i := range out[0] {
+			if math.Float32bits(out[1][i]) != philoxStream.Word(uint64(i)) || out[0][i] != philoxStream.Uniform(uint64(i)) {
+				t.Fatalf("philox %d: %v %08x, Go %v %08x", i, out[0][i], math.Float32bits(out[1][i]),
+					philoxStream.Uniform(uint64(i)), philoxStream.Word(uint64(i)))
+			}
+		}
+	case kernels.BernoulliF32:
+		s := kernels.Stream{Seed: 9, Op: 3, Step: 11}
+		for i, p := range out[0] {
+			if want := kernels.Bernoulli(s.Uniform(uint64(i)), p); out[1][i] != want {
+				t.Fatalf("S[%d] = %v, want %v (p=%v)", i, out[1][i], want, p)
+			}
+		}
+	case kernels.GemmF32:
+		if c.args[10] == gemmFull {
+			P, S := out[4], out[5]
+			s := kernels.Stream{Seed: 3, Op: 4, Step: 5}
+			for i := range P {
+				if u := s.Uniform(uint64(i)); S[i] != kernels.Bernoulli(u, P[i]) {
+					t.Fatalf("S[%d] = %v, u=%v p=%v", i, S[i], u, P[i])
+				}
+			}
+		}
+	}
+}
+
+// The GPU cases on the emulator alone, so the harness itself is checked on
+// every machine: arguments accepted, every output written, Go twins agree.
+func TestGPUCasesOnEmulator(t *testing.T) {
+	cpu := emu.NewDriver()
+	defer cpu.Close()
+	for _, c := range gpuCases() {
+		t.Run(c.name, func(t *testing.T) { checkGoTwins(t, c, c.run(t, cpu)) })
+	}
+}
+
+// On a GPU: every kernel of the launch table, through the CUDA driver and
+// through the emulator on the same inputs, gives the same bits — except
+// where expf/log1pf (sigmoid, softplus) may differ by a few ulps — and the
+// GPU's Philox and Bernoulli outputs equal the Go twins.
+func TestGPUMatchesEmulator(t *testing.T) {
+	gpu := openGPU(t)
+	t.Logf("device %+v", gpu.Device())
+	cpu := emu.NewDriver()
+	defer cpu.Close()
+	for _, c := range gpuCases() {
 		t.Run(c.name, func(t *testing.T) {
 			g, e := c.run(t, gpu), c.run(t, cpu)
 			for b := range g {
@@ -463,25 +529,7 @@ func TestGPUMatchesEmulator(t *testing.T) {
 					}
 				}
 			}
-			switch c.kernel {
-			case kernels.PhiloxFillF32: // and both equal the Go twin
-				s := kernels.Stream{Seed: 0x1234_5678_9abc_def0, Op: 7, Step: 1<<32 + 3}
-				for i := range n {
-					if math.Float32bits(g[1][i]) != s.Word(uint64(i)) || g[0][i] != s.Uniform(uint64(i)) {
-						t.Fatalf("philox %d: gpu %v %08x, Go %v %08x", i, g[0][i], math.Float32bits(g[1][i]), s.Uniform(uint64(i)), s.Word(uint64(i)))
-					}
-				}
-			case kernels.GemmF32:
-				if c.args[10] == full { // S from the GPU's own P and the Go stream
-					P, S := g[4], g[5]
-					for i := range P {
-						u := kernels.Stream{Seed: 3, Op: 4, Step: 5}.Uniform(uint64(i))
-						if S[i] != kernels.Bernoulli(u, P[i]) {
-							t.Fatalf("S[%d]: gpu %v, u=%v p=%v", i, S[i], u, P[i])
-						}
-					}
-				}
-			}
+			checkGoTwins(t, c, g)
 		})
 	}
 }
