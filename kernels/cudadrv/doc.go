@@ -17,8 +17,11 @@
 // so callers can fall back to the CPU. Nothing in the package panics or
 // exits on a driver failure.
 //
-// The implementation is behind the build tag cuda; without it the package is
-// empty. kernels/tools/vet-cuda.sh vets, compiles and links it (no CUDA
-// needed); its tests pass without a GPU and compare the GPU with the
-// emulator (kernels/emu) where one is present.
+// The implementation is behind the build tag cuda or rbmgpu_cuda; without
+// either the package is empty. Note that gorgonia.org/gorgonia has its own
+// cuda tag (its CUDA VM, importing gorgonia.org/cu, cuBLAS and cuDNN), so a
+// binary that imports gorgonia should enable this package with rbmgpu_cuda.
+// kernels/tools/vet-cuda.sh vets, compiles and links it (no CUDA needed);
+// its tests pass without a GPU and compare the GPU with the emulator
+// (kernels/emu) where one is present.
 package cudadrv
