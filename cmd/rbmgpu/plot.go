@@ -51,9 +51,9 @@ config.json, metrics.jsonl) and writes three pictures into --out (default DIR):
   filters.png  the weights into each hidden unit as an image tile (column j
                of W), each tile scaled on its own so that 0 is mid-grey, the
                largest |weight| white (positive) or black (negative)
-  samples.png  --samples Gibbs chains started from uniformly random binary
-               vectors, after --steps sweeps: the visible probabilities
-               p(v|h) of the last sweep, 0 black and 1 white
+  samples.png  --samples N Gibbs chains started from uniformly random
+               binary vectors, after --steps S sweeps: the visible
+               probabilities p(v|h) of the last sweep, 0 black and 1 white
   curves.png   reconstruction error, log-likelihood, held-out log-likelihood
                and free-energy gap against the epoch (epochs where a metric
                was not computed are skipped); not written when the run has

@@ -35,10 +35,11 @@ const maxPixels = 1 << 26
 const autoScaleTarget = 48
 
 // AutoScale returns the upscale factor that scale 0 means in Filters and
-// Grid: the largest integer s ≥ 1 with max(rows, cols)·s ≤ 48, so a 4×4
-// bars-and-stripes tile becomes 48×48 pixels and a 28×28 image stays 1:1.
+// Grid: 48/max(rows, cols) rounded to the nearest integer, at least 1, so a
+// 4×4 bars-and-stripes tile becomes 48×48 pixels, a 28×28 image 56×56 and
+// anything from 96 pixels a side up stays 1:1.
 func AutoScale(rows, cols int) int {
-	return max(1, autoScaleTarget/max(rows, cols, 1))
+	return max(1, int(math.Round(autoScaleTarget/float64(max(rows, cols, 1)))))
 }
 
 // layout is the geometry of a picture of n tiles.
