@@ -92,10 +92,11 @@ func ParseDevice(s string) (kind string, ordinal int, err error) {
 	return "", 0, fmt.Errorf("device %q: want auto, cpu, cpu-tape, cuda or cuda:N", s)
 }
 
-// cudaBackend is set by the cuda-tagged build; nil means no CUDA support.
+// cudaBackend is set in cgo builds (cuda.go); nil means no CUDA support.
 var cudaBackend func(ordinal int) (Backend, error)
 
-// CUDAAvailable reports whether this binary was built with CUDA support.
+// CUDAAvailable reports whether this binary has the CUDA backend (cgo
+// builds); whether a driver and a device exist is known only at run time.
 func CUDAAvailable() bool { return cudaBackend != nil }
 
 // NewBackend returns the backend for a --device value. "auto" picks CUDA
@@ -112,7 +113,7 @@ func NewBackend(device string) (Backend, error) {
 		return CPU{}, nil
 	case "cuda":
 		if cudaBackend == nil {
-			return nil, fmt.Errorf("device %s: this binary was built without CUDA support (rebuild with -tags cuda)", device)
+			return nil, fmt.Errorf("device %s: this binary was built without cgo, so without the CUDA backend", device)
 		}
 		return cudaBackend(ordinal)
 	}

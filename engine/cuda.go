@@ -1,4 +1,4 @@
-//go:build cuda
+//go:build cgo
 
 package engine
 
@@ -8,9 +8,11 @@ import (
 	"github.com/rbmgpu/rbmgpu/kernels/cudadrv"
 )
 
-// In a build with -tags cuda the CUDA backend is the DeviceBackend over the
-// real driver (libcuda.so.1, loaded at run time: the same binary runs on
-// machines without a GPU and falls back to the CPU with --device auto).
+// The CUDA backend is the DeviceBackend over the real driver, in every cgo
+// build. libcuda.so.1 is loaded at run time (kernels/cudadrv), so the same
+// binary runs on machines without a GPU and falls back to the CPU with
+// --device auto. There is deliberately no build tag: `cuda` is gorgonia's
+// own tag and would switch it to its cuBLAS/cuDNN engine.
 func init() {
 	cudaBackend = func(ordinal int) (Backend, error) {
 		drv, err := cudadrv.New(ordinal)

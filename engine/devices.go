@@ -10,14 +10,14 @@ type DeviceInfo struct {
 	Major, Minor int    // compute capability
 }
 
-// cudaDevices is set by the cuda-tagged build.
+// cudaDevices is set in cgo builds (cuda.go).
 var cudaDevices func() ([]DeviceInfo, error)
 
 // CUDADevices lists the CUDA devices visible to this process; an error when
 // the build has no CUDA support or the driver cannot be loaded.
 func CUDADevices() ([]DeviceInfo, error) {
 	if cudaDevices == nil {
-		return nil, errors.New("this binary was built without CUDA support")
+		return nil, errors.New("this binary was built without cgo, so without the CUDA backend")
 	}
 	return cudaDevices()
 }

@@ -572,3 +572,14 @@ func (m *RBM) AvgLogLikelihoodAIS(x []float32, n int, r AISResult) float64 {
 	}
 	return -s/float64(n) - r.LogZ
 }
+
+// AISEstimate turns AIS log weights into log Ẑ and its ±3σ interval exactly
+// as RBM.AIS does (see AISResult), for other implementations of the
+// annealing (the device AIS in package engine).
+func AISEstimate(logZBase float64, logWeights []float64) (logZ, lo, hi float64) {
+	return aisEstimate(logZBase, logWeights)
+}
+
+// CheckBetas reports whether b is a valid AIS schedule: at least two finite
+// values, b[0] = 0, b[K] = 1, strictly increasing.
+func CheckBetas(b []float64) error { return checkBetas(b) }

@@ -13,15 +13,15 @@ func newDevicesCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "devices",
 		Short: "List the compute devices this build can use",
-		Long: `devices lists the CPU (always available) and, in a build with -tags cuda,
-every CUDA device with its memory and compute capability. The first line of
-each entry is the value to pass to --device.`,
+		Long: `devices lists the CPU (always available) and every CUDA device the NVIDIA
+driver reports, with its memory and compute capability. The first word of
+each line is the value to pass to --device.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "cpu      %d cores, %s/%s, BLAS: %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, engine.BLASName())
 			if !engine.CUDAAvailable() {
-				fmt.Fprintln(out, "cuda     not available: this binary was built without CUDA support (rebuild with -tags cuda)")
+				fmt.Fprintln(out, "cuda     not available: this binary was built without cgo (CGO_ENABLED=0)")
 				return nil
 			}
 			devs, err := engine.CUDADevices()

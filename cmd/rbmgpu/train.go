@@ -305,9 +305,12 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
+	if _, _, err := engine.ParseDevice(f.Device); err != nil {
+		return usagef("train: --device: %v", err)
+	}
 	backend, err := engine.NewBackend(f.Device)
 	if err != nil {
-		return usagef("train: --device: %v", err)
+		return fmt.Errorf("train: --device %s: %w", f.Device, err)
 	}
 	train, val, err := f.loadData()
 	if err != nil {

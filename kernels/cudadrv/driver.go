@@ -1,4 +1,4 @@
-//go:build cuda || rbmgpu_cuda
+//go:build cgo
 
 package cudadrv
 
