@@ -41,7 +41,14 @@ var curveColor = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
 // min(k, 2)·PanelWidth × ⌈k/2⌉·PanelHeight for k panels.
 //
 // The error is non-nil when no metric has a value.
-func Curves(recs []Record) (*image.RGBA, error) {
+func Curves(recs []Record) (img *image.RGBA, err error) {
+	defer func() {
+		// gonum/plot panics on ranges it cannot draw (values near
+		// ±MaxFloat64); turn that into an error.
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("pictures: curves: cannot draw these values: %v", r)
+		}
+	}()
 	var plots []*plot.Plot
 	for _, m := range Metrics {
 		xs, ys := m.series(recs)
@@ -140,7 +147,7 @@ type niceTicks struct{ minStep float64 }
 func (nt niceTicks) Ticks(lo, hi float64) []plot.Tick {
 	span := hi - lo
 	if !(span > 0) || math.IsInf(span, 0) {
-		return plot.DefaultTicks{}.Ticks(lo, hi)
+		return nil // plot.Axis never asks for these; DefaultTicks panics
 	}
 	raw := span / 5
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
@@ -167,10 +174,14 @@ func (nt niceTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 		return strconv.FormatFloat(v, 'f', prec, 64)
 	}
-	var ticks []plot.Tick
 	sub := step / float64(minor)
+	if max(math.Abs(lo), math.Abs(hi))/sub > 1e12 {
+		// The spacing is below float64 resolution at this magnitude.
+		return plot.DefaultTicks{}.Ticks(lo, hi)
+	}
+	var ticks []plot.Tick
 	eps := sub * 1e-6
-	for k := math.Floor(lo / sub); ; k++ {
+	for k := math.Floor(lo / sub); len(ticks) < 1000; k++ {
 		v := k * sub
 		if v > hi+eps {
 			break

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,6 +270,9 @@ func TestCurves(t *testing.T) {
 	if _, err := Curves([]Record{{Epoch: 1}, {Epoch: 2}}); err == nil || !strings.Contains(err.Error(), "no metric") {
 		t.Errorf("Curves of nulls = %v, want a 'no metric' error", err)
 	}
+	// Extreme values: an image or an error, never a panic.
+	_, _ = Curves([]Record{{Epoch: 1, ReconError: f(-math.MaxFloat64)}, {Epoch: 2, ReconError: f(math.MaxFloat64)}})
+	_, _ = Curves([]Record{{Epoch: 1, ReconError: f(1e300)}, {Epoch: 2, ReconError: f(1e300 * (1 + 1e-15))}})
 	if _, err := Curves(nil); err == nil {
 		t.Error("Curves(nil) succeeded")
 	}
@@ -366,5 +370,38 @@ func TestWritePNG(t *testing.T) {
 	entries, _ = os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("directory holds %d entries after failed writes, want 1", len(entries))
+	}
+}
+
+func TestNiceTicks(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi, minStep float64
+		labels          string
+	}{
+		{4.19, 4.29, 0, "4.20 4.22 4.24 4.26 4.28"},
+		{-11.49, -11.425, 0, "-11.48 -11.46 -11.44"},
+		{1, 3, 1, "1 2 3"},
+		{1, 1500, 1, "500 1000 1500"},
+		{0.0074, 4.1, 0, "1 2 3 4"},
+		{-5.2, -2.9, 0, "-5.0 -4.5 -4.0 -3.5 -3.0"},
+		{-0.3, 0.3, 0, "-0.2 0.0 0.2"},
+		{0, 2e7, 0, "0 5e+06 1e+07 1.5e+07 2e+07"},
+	} {
+		var got []string
+		for _, tk := range (niceTicks{minStep: tc.minStep}).Ticks(tc.lo, tc.hi) {
+			if tk.Value < tc.lo-1e-9 || tk.Value > tc.hi+1e-9 {
+				t.Errorf("[%g, %g]: tick %g outside the range", tc.lo, tc.hi, tk.Value)
+			}
+			if tk.Label != "" {
+				got = append(got, tk.Label)
+			}
+		}
+		if s := strings.Join(got, " "); s != tc.labels {
+			t.Errorf("[%g, %g]: labels %q, want %q", tc.lo, tc.hi, s, tc.labels)
+		}
+	}
+	// Degenerate ranges terminate without a panic.
+	for _, r := range [][2]float64{{1, 1}, {2, 1}, {1e9, 1e9 + 1e-6}, {0, math.Inf(1)}, {math.NaN(), 1}} {
+		_ = (niceTicks{}).Ticks(r[0], r[1])
 	}
 }
