@@ -28,6 +28,7 @@ type evalFlags struct {
 	PLL      bool
 	JSON     bool
 	Seed     uint64
+	Device   string
 }
 
 func newEvalCmd() *cobra.Command {
@@ -66,6 +67,7 @@ else --ais.`,
 	fl.BoolVar(&f.PLL, "pll", false, "pseudo-log-likelihood (exact, and scikit-learn's one-bit estimate)")
 	fl.BoolVar(&f.JSON, "json", false, "print one JSON object instead of text")
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of AIS and of the one-bit estimate")
+	fl.StringVar(&f.Device, "device", "auto", "where AIS runs: auto | cpu | cpu-tape (float64 reference) | cuda | cuda:N")
 	return cmd
 }
 
@@ -87,6 +89,7 @@ type evalResult struct {
 	AISRuns   int      `json:"ais_runs,omitempty"`
 	AISSteps  int      `json:"ais_steps,omitempty"`
 	AISSecs   float64  `json:"ais_seconds,omitempty"`
+	Device    string   `json:"device,omitempty"`
 }
 
 func num(x float64) *float64 {
@@ -131,6 +134,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	}
 	if f.N < 0 || f.Runs < 1 || f.Betas < 1 {
 		return usagef("eval: --n, --ais-runs and --ais-betas must be positive")
+	}
+	if _, _, err := engine.ParseDevice(f.Device); err != nil {
+		return usagef("eval: --device: %v", err)
 	}
 	m, run, file, err := loadModel(f.Model)
 	if err != nil {
@@ -182,8 +188,12 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 		res.ExactLogZ, res.ExactLL = num(logZ), num(ll)
 	}
 	if f.AIS {
+		backend, err := engine.NewBackend(f.Device)
+		if err != nil {
+			return fmt.Errorf("eval: --device %s: %w", f.Device, err)
+		}
 		start := time.Now()
-		r, err := m.AIS(cmd.Context(), models.AISConfig{
+		r, err := engine.AIS(cmd.Context(), backend, m, models.AISConfig{
 			Runs: f.Runs, Betas: models.Betas(f.Betas), Seed: f.Seed,
 			BaseVBias: models.BaseRateBias(x, n, m.V, 1),
 		})
@@ -193,7 +203,7 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 		res.AISSecs = time.Since(start).Seconds()
 		res.LogZ, res.LogZLo, res.LogZHi = num(r.LogZ), num(r.LogZLo), num(r.LogZHi)
 		res.AvgLL = num(m.AvgLogLikelihoodAIS(x, n, r))
-		res.AISRuns, res.AISSteps = r.Runs, r.Steps
+		res.AISRuns, res.AISSteps, res.Device = r.Runs, r.Steps, backend.Name()
 	}
 	if f.PLL {
 		pll, err := m.PseudoLogLikelihood(x, n)
@@ -227,7 +237,7 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 		if res.LogZHi != nil && !math.IsInf(*res.LogZHi, 0) {
 			hi = fmt.Sprintf("%.4f", *res.LogZHi)
 		}
-		fmt.Fprintf(out, "AIS log Z                   %.4f  [%s, %s] (±3σ; %d runs × %d β, %.1fs)\n", *res.LogZ, lo, hi, res.AISRuns, res.AISSteps, res.AISSecs)
+		fmt.Fprintf(out, "AIS log Z                   %.4f  [%s, %s] (±3σ; %d runs × %d β on %s, %.1fs)\n", *res.LogZ, lo, hi, res.AISRuns, res.AISSteps, res.Device, res.AISSecs)
 		if res.AvgLL != nil {
 			fmt.Fprintf(out, "AIS average log-likelihood  %.4f\n", *res.AvgLL)
 		}
