@@ -2,15 +2,16 @@
 # build.sh — build, HERE (no GPU needed), everything bench/gpu/run.sh runs on a
 # GPU machine that has the NVIDIA driver, PyTorch and no Go:
 #
-#   bench/gpu/carry/rbmgpu          the CLI, CUDA build
-#   bench/gpu/carry/cudadrv.test    kernels/cudadrv: GPU launches vs the emulator, bit for bit
-#   bench/gpu/carry/engine.test     engine tests (CUDA build; run.sh picks the device/GPU ones)
-#   bench/gpu/carry/bench.test      bench: BenchmarkStep/BenchmarkEpoch and TestDeviceMatchesCPU
+#   bench/gpu/carry/rbmgpu.gz          the CLI, CUDA build
+#   bench/gpu/carry/cudadrv.test.gz    kernels/cudadrv: GPU launches vs the emulator, bit for bit
+#   bench/gpu/carry/engine.test.gz     engine tests (CUDA build; run.sh picks the device/GPU ones)
+#   bench/gpu/carry/bench.test.gz      bench: BenchmarkStep/BenchmarkEpoch and TestDeviceMatchesCPU
+#   (gzipped: half the size; run.sh unpacks them into a temporary folder)
 #   bench/gpu/carry/peers/*.py      torch_rbm.py (and sklearn_rbm.py, for completeness)
 #   bench/gpu/carry/BUILD-INFO      commit, dirty files, Go, tag, which builds succeeded
 #
 # Run from anywhere in the repository:
-#   bash bench/gpu/build.sh                # TAGS=rbmgpu_cuda bash bench/gpu/build.sh to force a tag
+#   bash bench/gpu/build.sh                # TAGS=rbmgpu_cuda (or TAGS=) bash bench/gpu/build.sh to force a tag (or none)
 # then, with the device tool: run(command="bash bench/gpu/run.sh", carry=["bench/gpu/carry"]).
 #
 # The CUDA build tag is read from the cuda-tagged engine file that registers the
@@ -37,15 +38,18 @@ fi
 # The tag: from the build constraint of the engine file that sets
 # cudaBackend. gorgonia.org/gorgonia has a `cuda` tag of its own (its CUDA VM,
 # cuBLAS and cuDNN bindings), so a project tag other than `cuda` is preferred
-# when the constraint offers one (e.g. `//go:build cuda || rbmgpu_cuda`).
-if [[ -z ${TAGS:-} ]]; then
+# (e.g. `//go:build cuda || rbmgpu_cuda`); a constraint with no CUDA tag
+# (`//go:build cgo`: the backend is in every cgo build) means no tag at all.
+if [[ -z ${TAGS+set} ]]; then
+  TAGS=cuda
   reg=$(grep -l 'cudaBackend *= *func' engine/*.go 2>/dev/null | head -1 || true)
   if [[ -n $reg ]]; then
     words=$(sed -n 's#^//go:build ##p' "$reg" | head -1 | grep -o '[A-Za-z0-9_.]*' || true)
-    TAGS=$(echo "$words" | grep -v '^cuda$' | grep . | head -1 || true)
-    [[ -z $TAGS ]] && TAGS=$(echo "$words" | grep . | head -1 || true)
+    TAGS=$(echo "$words" | grep -i cuda | grep -v '^cuda$' | head -1 || true)
+    if [[ -z $TAGS ]] && echo "$words" | grep -qx cuda; then
+      TAGS=cuda
+    fi
   fi
-  TAGS=${TAGS:-cuda}
 fi
 
 rm -rf "$carry"
@@ -58,7 +62,7 @@ log="$carry/BUILD-INFO"
   echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
   echo "dirty: $(git status --porcelain 2>/dev/null | grep -v '^??' | wc -l) modified, $(git status --porcelain 2>/dev/null | grep -c '^??' || true) untracked"
   echo "go: $(go version)"
-  echo "tags: $TAGS"
+  echo "tags: ${TAGS:-(none)}"
 } >"$log"
 
 # build NAME CMD...: run CMD, record success or failure with the error's first lines.
@@ -92,8 +96,8 @@ if [[ -x $carry/rbmgpu ]]; then
   cudaline=$("$carry/rbmgpu" version 2>&1 | grep '^cuda:' || true)
   echo "build: rbmgpu version says '$cudaline'"
   echo "rbmgpu $cudaline" >>"$log"
-  if [[ $cudaline != "cuda: yes" ]]; then
-    echo "build: WARNING: rbmgpu has no CUDA backend: the engine's CUDA registration (a file under engine/ with //go:build $TAGS setting cudaBackend) is missing; bench.test will skip the cuda:0 benchmarks" >&2
+  if [[ -z $cudaline || $cudaline == *"not built"* || $cudaline == *"no ("* ]]; then
+    echo "build: WARNING: rbmgpu has no CUDA backend: the engine's CUDA registration (a file under engine/ setting cudaBackend, built with tags '${TAGS}') is missing; bench.test will skip the cuda:0 benchmarks" >&2
   fi
 fi
 
@@ -108,9 +112,14 @@ for name in "${failed[@]}"; do
 done
 
 # Newest glibc symbol the binaries need (the GPU machine's image must have it).
-glibc=$(for f in "$carry"/*; do [[ -x $f && ! -d $f ]] && objdump -T "$f" 2>/dev/null; done |
+glibc=$(for f in "$carry"/rbmgpu "$carry"/*.test; do [[ -f $f ]] && objdump -T "$f" 2>/dev/null; done |
   grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 || true)
 echo "glibc needed: ${glibc:-none}" >>"$log"
+
+# Compressed, the binaries travel in half the space; run.sh unpacks them.
+for f in "$carry"/rbmgpu "$carry"/*.test; do
+  [[ -f $f ]] && gzip -9 -f "$f"
+done
 
 size=$(du -sm "$carry" | cut -f1)
 echo "build: built ${ok[*]:-nothing}; failed: ${failed[*]:-none}; $carry is ${size} MiB; newest glibc symbol ${glibc:-none}"
@@ -119,7 +128,7 @@ if ((size >= 60)); then
   echo "build: $carry is ${size} MiB: too close to the device tool's 64 MiB limit with the working tree" >&2
   exit 1
 fi
-if [[ ! -x $carry/cudadrv.test && ! -x $carry/bench.test ]]; then
+if [[ ! -f $carry/cudadrv.test.gz && ! -f $carry/bench.test.gz ]]; then
   echo "build: neither cudadrv.test nor bench.test built: nothing to run on a GPU" >&2
   exit 1
 fi

@@ -37,6 +37,14 @@ if [[ ! -d $carry ]]; then
   exit 1
 fi
 
+# Unpack the gzipped binaries (build.sh compresses them to halve the carry).
+bin=$(mktemp -d /tmp/rbmgpu-carry.XXXXXX)
+for f in "$carry"/*.gz; do
+  [[ -f $f ]] || continue
+  gunzip -c "$f" >"$bin/$(basename "$f" .gz)"
+  chmod +x "$bin/$(basename "$f" .gz)"
+done
+
 section "machine"
 {
   nvidia-smi -L || echo "nvidia-smi failed"
@@ -48,47 +56,51 @@ cp "$carry/BUILD-INFO" "$out/BUILD-INFO" 2>/dev/null && cat "$out/BUILD-INFO" ||
 
 # runtest DIR BINARY ARGS...: run a Go test binary from its package directory.
 runtest() {
-  local dir=$1 bin=$2
+  local dir=$1 exe=$2
   shift 2
-  if [[ ! -x $carry/$bin ]]; then
-    echo "run: $bin was not built (see BUILD-INFO); skipped" | tee -a "$out/check.txt"
+  if [[ ! -x $bin/$exe ]]; then
+    echo "run: $exe was not built (see BUILD-INFO); skipped" | tee -a "$out/check.txt"
     return 0
   fi
-  echo "--- $bin $*" | tee -a "$out/check.txt"
-  if (cd "$dir" && "$carry/$bin" "$@") 2>&1 | tee -a "$out/check.txt"; then
-    echo "run: $bin PASS" | tee -a "$out/check.txt"
+  echo "--- $exe $*" | tee -a "$out/check.txt"
+  if (cd "$dir" && "$bin/$exe" "$@") 2>&1 | tee -a "$out/check.txt"; then
+    echo "run: $exe PASS" | tee -a "$out/check.txt"
   else
-    echo "run: $bin FAIL" | tee -a "$out/check.txt"
-    failed+=("$bin")
+    echo "run: $exe FAIL" | tee -a "$out/check.txt"
+    failed+=("$exe")
   fi
 }
 
 if has check; then
   section "correctness"
   : >"$out/check.txt"
-  if [[ -x $carry/rbmgpu ]]; then
-    { "$carry/rbmgpu" version; "$carry/rbmgpu" devices; } 2>&1 | tee -a "$out/check.txt" || true
+  if [[ -x $bin/rbmgpu ]]; then
+    { "$bin/rbmgpu" version; "$bin/rbmgpu" devices; } 2>&1 | tee -a "$out/check.txt" || true
   fi
   runtest kernels/cudadrv cudadrv.test -test.v -test.run 'GPU'
-  runtest engine engine.test -test.v -test.short -test.run 'CUDA|Cuda|GPU|Gpu|Device'
+  runtest engine engine.test -test.v -test.short -test.run 'CUDA|Cuda|GPU|Gpu|EmulatedDevice'
   RBMGPU_BENCH_DEVICE=$dev runtest bench bench.test -test.v -test.run '^TestDeviceMatchesCPU$'
 fi
 
 if has ours; then
   section "ours: BenchmarkStep, BenchmarkEpoch on $dev"
   : >"$out/ours.txt"
-  if [[ -x $carry/bench.test ]]; then
+  if [[ -x $bin/bench.test ]]; then
     pattern="^BenchmarkStep\$/^${dev}\$/^CD-(1|10)\$/^(784x500|4096x4096)\$/^B(128|1024|4096)\$"
-    if ! (cd bench && RBMGPU_BENCH_DEVICE=$dev RBMGPU_BENCH_BIG=1 "$carry/bench.test" -test.run '^$' \
+    if ! (cd bench && RBMGPU_BENCH_DEVICE=$dev RBMGPU_BENCH_BIG=1 "$bin/bench.test" -test.v -test.run '^$' \
       -test.bench "$pattern" -test.benchtime "$benchtime") 2>&1 | tee -a "$out/ours.txt"; then
       failed+=(BenchmarkStep)
     fi
-    if ! (cd bench && RBMGPU_BENCH_DEVICE=$dev RBMGPU_BENCH_BIG=1 "$carry/bench.test" -test.run '^$' \
+    if ! (cd bench && RBMGPU_BENCH_DEVICE=$dev RBMGPU_BENCH_BIG=1 "$bin/bench.test" -test.v -test.run '^$' \
       -test.bench "^BenchmarkEpoch\$/^${dev}\$/^synthetic-60k\$" -test.benchtime 1x) 2>&1 | tee -a "$out/ours.txt"; then
       failed+=(BenchmarkEpoch)
     fi
-    if grep -q 'SKIP\|--- SKIP' "$out/ours.txt"; then
-      echo "run: some benchmarks were skipped (see above): is the binary a CUDA build, is $dev there?"
+    if grep -q -- '--- SKIP' "$out/ours.txt"; then
+      echo "run: some benchmarks were skipped (reasons above): is the binary a CUDA build, is $dev there?"
+    fi
+    if ! grep -q '^BenchmarkStep/.*samples/s' "$out/ours.txt"; then
+      echo "run: no step figures of ours"
+      failed+=(ours)
     fi
   else
     echo "run: bench.test was not built (see BUILD-INFO): no figures of ours" | tee -a "$out/ours.txt"

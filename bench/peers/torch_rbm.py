@@ -35,6 +35,20 @@ import time
 
 import torch
 
+try:
+    import torch._dynamo  # imported here: an import inside main() would make `torch` local to it
+except ImportError:  # very old PyTorch: --modes eager still works
+    pass
+
+
+def set_tf32(on):
+    """Allow or forbid TF32 in float32 matrix products (new API where PyTorch has it)."""
+    m = torch.backends.cuda.matmul
+    if hasattr(m, "fp32_precision"):
+        m.fp32_precision = "tf32" if on else "ieee"
+    else:
+        m.allow_tf32 = on
+
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
@@ -121,13 +135,13 @@ def time_steps(fn, batches, warmup, repeats, target_s, from_host):
 
 def gemm_ceiling(M, K, N, tf32, repeats):
     """TFLOP/s of torch.mm [M,K]x[K,N] in float32 (TF32 on or off), random data."""
-    torch.backends.cuda.matmul.allow_tf32 = tf32
+    set_tf32(tf32)
     a = torch.rand(M, K, device="cuda")
     b = torch.rand(K, N, device="cuda")
     out = torch.empty(M, N, device="cuda")
     med, _, n = time_steps(lambda _x: torch.mm(a, b, out=out), [a], warmup=3, repeats=repeats, target_s=0.2,
                            from_host=False)
-    torch.backends.cuda.matmul.allow_tf32 = False
+    set_tf32(False)
     return 2.0 * M * K * N / med / 1e12
 
 
@@ -172,8 +186,6 @@ def main():
     bs = [int(x) for x in args.batches.split(",")]
     modes = args.modes.split(",")
     try:
-        import torch._dynamo
-
         torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
     except Exception:
         pass
@@ -205,7 +217,7 @@ def main():
                         rec["error"] = f"skipped: --budget-s {args.budget_s} spent"
                         emit(rec)
                         continue
-                    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+                    set_tf32(args.tf32)
                     model = fn = None
                     try:
                         model = RBMStep(V, H, k, args.lr, args.momentum, args.weight_decay, "cuda", args.seed)
