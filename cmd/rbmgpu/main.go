@@ -2,6 +2,7 @@
 //
 //	rbmgpu train     train an RBM (CD-k / PCD-k) on a data set
 //	rbmgpu eval      AIS log-likelihood, exact log Z, pseudo-likelihood
+//	rbmgpu plot      weight filters, model samples and training curves as PNG
 //	rbmgpu devices   list the compute devices this build can use
 //	rbmgpu version   print the version and build configuration
 //
