@@ -19,6 +19,8 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/engine/pictures"
+	"github.com/rbmgpu/rbmgpu/models"
 )
 
 // trainFlags are the flags of `rbmgpu train`; zero values of epochs, batch
@@ -46,6 +48,8 @@ type trainFlags struct {
 	Out            string  `json:"-"`
 	Resume         string  `json:"-"`
 	Quiet          bool    `json:"-"`
+	PNG            bool    `json:"-"`
+	PNGSteps       int     `json:"-"`
 }
 
 const (
@@ -106,6 +110,8 @@ Interrupt with Ctrl-C: the run is saved and can be continued with
 	fl.StringVar(&f.Out, "out", "", "output directory (default runs/YYYYMMDD-HHMMSS)")
 	fl.StringVar(&f.Resume, "resume", "", "continue the run saved in this directory (its settings and data are reused; --epochs may extend it)")
 	fl.BoolVar(&f.Quiet, "quiet", false, "no progress output, only the per-epoch lines")
+	fl.BoolVar(&f.PNG, "png", false, "after every epoch write filters.png and samples.png into --out (see rbmgpu plot)")
+	fl.IntVar(&f.PNGSteps, "png-steps", 200, "Gibbs sweeps of the 64 chains drawn into samples.png by --png")
 	return cmd
 }
 
@@ -261,7 +267,7 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 	var bad []string
 	cmd.Flags().Visit(func(fl *pflagFlag) {
 		switch fl.Name {
-		case "resume", "epochs", "device", "quiet", "eval-every", "out":
+		case "resume", "epochs", "device", "quiet", "eval-every", "out", "png", "png-steps":
 		default:
 			bad = append(bad, "--"+fl.Name)
 		}
@@ -271,6 +277,7 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 	}
 	epochs, evalEvery := f.Epochs, f.EvalEvery
 	saved.Device, saved.Out, saved.Resume, saved.Quiet = f.Device, f.Out, f.Resume, f.Quiet
+	saved.PNG, saved.PNGSteps = f.PNG, f.PNGSteps
 	*f = saved
 	if cmd.Flags().Changed("epochs") {
 		f.Epochs = epochs
@@ -290,6 +297,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		if err := resumeFlags(cmd, f); err != nil {
 			return err
 		}
+	}
+	if f.PNGSteps < 1 {
+		return usagef("train: --png-steps %d: want ≥ 1", f.PNGSteps)
 	}
 	// Zero means "the data set's default" for these flags; typed by the
 	// user, it is a mistake.
@@ -382,7 +392,13 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		if err := metrics.Sync(); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
-		return engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint)
+		if err := engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint); err != nil {
+			return err
+		}
+		if f.PNG {
+			return epochPictures(f.Out, s.Model, train.Shape, f.PNGSteps, f.Seed)
+		}
+		return nil
 	})
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -509,3 +525,32 @@ func writeFileAtomic(path string, b []byte) (err error) {
 }
 
 var _ io.Writer = (*os.File)(nil)
+
+// epochPictures writes filters.png and samples.png (64 Gibbs chains) of m
+// into dir, tiles shaped like the data's images when they have a 2-D shape.
+func epochPictures(dir string, m *models.RBM, shape []int, steps int, seed uint64) error {
+	rc := inferShape(dir, m.V)
+	if len(shape) == 2 && shape[0]*shape[1] == m.V {
+		rc = [2]int{shape[0], shape[1]}
+	}
+	filters, err := pictures.Filters(m, rc[0], rc[1], 0, 0)
+	if err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	if err := pictures.WritePNG(filepath.Join(dir, "filters.png"), filters); err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	const chains = 64
+	x, err := sampleChains(m, chains, steps, seed)
+	if err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	grid, err := pictures.Grid(x, chains, rc[0], rc[1], 0)
+	if err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	if err := pictures.WritePNG(filepath.Join(dir, "samples.png"), grid); err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	return nil
+}
