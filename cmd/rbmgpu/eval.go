@@ -13,6 +13,7 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/models"
+	"github.com/rbmgpu/rbmgpu/models/safetensors"
 )
 
 type evalFlags struct {
@@ -29,6 +30,7 @@ type evalFlags struct {
 	JSON     bool
 	Seed     uint64
 	Device   string
+	Samples  int
 }
 
 func newEvalCmd() *cobra.Command {
@@ -67,6 +69,7 @@ else --ais.`,
 	fl.BoolVar(&f.PLL, "pll", false, "pseudo-log-likelihood (exact, and scikit-learn's one-bit estimate)")
 	fl.BoolVar(&f.JSON, "json", false, "print one JSON object instead of text")
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of AIS and of the one-bit estimate")
+	fl.IntVar(&f.Samples, "bound-samples", 10, "DBN: recognition samples per row for the variational lower bound")
 	fl.StringVar(&f.Device, "device", "auto", "where AIS runs: auto | cpu | cpu-tape (float64 reference) | cuda | cuda:N")
 	return cmd
 }
@@ -90,6 +93,10 @@ type evalResult struct {
 	AISSteps  int      `json:"ais_steps,omitempty"`
 	AISSecs   float64  `json:"ais_seconds,omitempty"`
 	Device    string   `json:"device,omitempty"`
+	Kind      string   `json:"kind"`
+	Layers    []int    `json:"layers,omitempty"`
+	Bound     *float64 `json:"dbn_lower_bound,omitempty"`
+	Accuracy  *float64 `json:"accuracy,omitempty"`
 }
 
 func num(x float64) *float64 {
@@ -128,6 +135,22 @@ func loadModel(path string) (*models.RBM, *trainFlags, string, error) {
 	return snap.Model, run, file, nil
 }
 
+// isDBN reports whether a checkpoint file holds a deep belief network.
+func isDBN(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil || st.IsDir() {
+		return false
+	}
+	_, md, err := safetensors.Read(path)
+	if err != nil {
+		return false
+	}
+	var meta struct {
+		Kind string `json:"kind"`
+	}
+	return json.Unmarshal([]byte(md[models.MetaKey]), &meta) == nil && meta.Kind == "dbn" || md["kind"] == "dbn"
+}
+
 func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if f.Model == "" {
 		return usagef("eval: --model is required (a run directory, a checkpoint or a scikit-learn NPZ)")
@@ -137,6 +160,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	}
 	if _, _, err := engine.ParseDevice(f.Device); err != nil {
 		return usagef("eval: --device: %v", err)
+	}
+	if isDBN(f.Model) {
+		return runEvalDBN(cmd, f)
 	}
 	m, run, file, err := loadModel(f.Model)
 	if err != nil {
@@ -175,7 +201,7 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if f.Exact && !small {
 		return usagef("eval: --exact needs min(V, H) ≤ %d; this model is %d×%d (use --ais)", models.MaxExactUnits, m.V, m.H)
 	}
-	res := evalResult{Model: file, Data: f.Data, Visible: m.V, Hidden: m.H, N: n}
+	res := evalResult{Model: file, Data: f.Data, Visible: m.V, Hidden: m.H, N: n, Kind: "rbm"}
 	if f.Exact {
 		logZ, err := m.LogZ()
 		if err != nil {
@@ -244,6 +270,100 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	}
 	if res.PLL != nil {
 		fmt.Fprintf(out, "pseudo-log-likelihood       %.4f (exact)  %.4f (one-bit estimate, as scikit-learn)\n", *res.PLL, *res.PLLOneBit)
+	}
+	return nil
+}
+
+// runEvalDBN scores a deep belief network: test accuracy when it has a
+// classifier and the data have labels, and with --ais the variational
+// lower bound on log p(v) (Salakhutdinov & Murray 2008), log Z of the top
+// RBM estimated by AIS on the recognition probabilities below it.
+func runEvalDBN(cmd *cobra.Command, f *evalFlags) error {
+	dbn, err := models.LoadDBN(f.Model)
+	if err != nil {
+		return err
+	}
+	if f.Data == "" {
+		return usagef("eval: --data is required for a DBN checkpoint")
+	}
+	if f.Binarize == "" {
+		f.Binarize = "none"
+	}
+	if f.Samples < 1 {
+		return usagef("eval: --bound-samples %d: want ≥ 1", f.Samples)
+	}
+	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
+	if err != nil {
+		return err
+	}
+	if d.D != dbn.Visible() {
+		return fmt.Errorf("eval: %s has %d features, the DBN %d visible units", f.Data, d.D, dbn.Visible())
+	}
+	n := d.N
+	if f.N > 0 {
+		n = min(n, f.N)
+	}
+	x := d.X[:n*d.D]
+	res := evalResult{Model: f.Model, Data: f.Data, Visible: dbn.Visible(), Hidden: dbn.TopHidden(), N: n, Kind: "dbn", Layers: dbn.Sizes()}
+	if dbn.HasClassifier() && d.Labels != nil {
+		pred, err := dbn.Predict(x, n)
+		if err != nil {
+			return err
+		}
+		right := 0
+		for i, p := range pred {
+			if p == d.Labels[i] {
+				right++
+			}
+		}
+		res.Accuracy = num(float64(right) / float64(n))
+	}
+	if f.AIS {
+		backend, err := engine.NewBackend(f.Device)
+		if err != nil {
+			return fmt.Errorf("eval: --device %s: %w", f.Device, err)
+		}
+		top := dbn.Layers[len(dbn.Layers)-1]
+		// The top RBM's base rates come from its own input: the recognition
+		// probabilities of the layer below (the data for a one-layer DBN).
+		in := x
+		if len(dbn.Layers) > 1 {
+			in = dbn.Up(x, n)[len(dbn.Layers)-2]
+		}
+		start := time.Now()
+		r, err := engine.AIS(cmd.Context(), backend, top, models.AISConfig{
+			Runs: f.Runs, Betas: models.Betas(f.Betas), Seed: f.Seed, BaseVBias: models.BaseRateBias(in, n, top.V, 1),
+		})
+		if err != nil {
+			return fmt.Errorf("eval: AIS of the top RBM: %w", err)
+		}
+		res.AISSecs, res.AISRuns, res.AISSteps, res.Device = time.Since(start).Seconds(), r.Runs, r.Steps, backend.Name()
+		res.LogZ, res.LogZLo, res.LogZHi = num(r.LogZ), num(r.LogZLo), num(r.LogZHi)
+		b, err := dbn.LowerBound(x, n, r.LogZ, f.Samples, f.Seed)
+		if err != nil {
+			return err
+		}
+		res.Bound = num(b)
+	}
+	out := cmd.OutOrStdout()
+	if f.JSON {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, string(b))
+		return nil
+	}
+	fmt.Fprintf(out, "model  %s: DBN %v\ndata   %s: %d samples\n", f.Model, dbn.Sizes(), f.Data, n)
+	if res.Accuracy != nil {
+		fmt.Fprintf(out, "test accuracy               %.4f\n", *res.Accuracy)
+	}
+	if res.Bound != nil {
+		fmt.Fprintf(out, "top RBM AIS log Z           %.4f (%d runs × %d β on %s, %.1fs)\nlower bound on log p(v)     %.4f (%d samples per row)\n",
+			*res.LogZ, res.AISRuns, res.AISSteps, res.Device, res.AISSecs, *res.Bound, f.Samples)
+	}
+	if res.Accuracy == nil && res.Bound == nil {
+		fmt.Fprintln(out, "nothing to report: the DBN has no classifier (or the data no labels); pass --ais for the lower bound")
 	}
 	return nil
 }
