@@ -30,6 +30,9 @@ type LoadOptions struct {
 // Load loads a data set named by spec:
 //
 //	bas:RxC          the built-in bars-and-stripes patterns (BarsAndStripes)
+//	fashion-mnist, mnist (":test" for the test split)
+//	                 a named data set with its labels, found locally or
+//	                 downloaded and verified (see named.go, Fetch)
 //	path             a file, format found from its first bytes, then its name:
 //	                   IDX  (*-ubyte, *.idx*; MNIST magic 0x803 images)
 //	                   NPY  (.npy, "\x93NUMPY")
@@ -49,6 +52,8 @@ func Load(spec string, opts LoadOptions) (*Dataset, error) {
 	)
 	if rest, ok := strings.CutPrefix(spec, "bas:"); ok {
 		ds, err = loadBAS(spec, rest)
+	} else if ns, split, ok := lookupNamed(spec); ok {
+		ds, err = loadNamed(spec, ns, split, opts) // fashion-mnist[:test], mnist[:test]: see named.go
 	} else {
 		ds, err = loadFile(spec, opts)
 	}
