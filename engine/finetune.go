@@ -307,27 +307,46 @@ func lossAccuracy(dbn *models.DBN, d *data.Dataset) (loss, acc float64, err erro
 }
 
 // InitRandom returns a DBN with the shape sizes = [V, H_0, …, H_{L−1}] and
-// a classes-way classifier head, all weights drawn Glorot-normal, W_ij ~
-// N(0, 2/(fan_in + fan_out)), and all biases zero: the randomly initialised
-// MLP that fine-tuning a pretrained DBN is compared against. The draws are
-// those of models.NewRBM (layer l with seed+l, the head with seed+L),
-// rescaled from std models.InitStd.
+// a classes-way classifier head whose weights are all small random numbers,
+// W_ij ~ N(0, models.InitStd²) (0.01, the RBM initialisation), and whose
+// biases are zero: the "same net from random init" that fine-tuning a
+// pretrained DBN is classically compared against (Hinton & Salakhutdinov
+// 2006). The draws are those of models.NewRBM, layer l with seed+l and the
+// head with seed+L. See InitGlorot for a stronger random baseline.
 func InitRandom(sizes []int, classes int, seed uint64) (*models.DBN, error) {
+	return initMLP(sizes, classes, seed, false)
+}
+
+// InitGlorot is InitRandom with Glorot-normal weights, W_ij ~
+// N(0, 2/(fan_in + fan_out)) (Glorot & Bengio 2010): a random
+// initialisation under which a deep sigmoid MLP trains well without
+// pretraining.
+func InitGlorot(sizes []int, classes int, seed uint64) (*models.DBN, error) {
+	return initMLP(sizes, classes, seed, true)
+}
+
+func initMLP(sizes []int, classes int, seed uint64, glorotInit bool) (*models.DBN, error) {
 	if len(sizes) < 2 {
 		return nil, fmt.Errorf("init random: sizes %v: want [V, H_0, …] with at least one layer", sizes)
 	}
 	if classes < 2 {
 		return nil, fmt.Errorf("init random: classes = %d, want ≥ 2", classes)
 	}
+	layer := func(in, out int, seed uint64) (*models.RBM, error) {
+		if glorotInit {
+			return glorot(in, out, seed)
+		}
+		return models.NewRBM(in, out, seed)
+	}
 	d := &models.DBN{}
 	for l := 0; l+1 < len(sizes); l++ {
-		m, err := glorot(sizes[l], sizes[l+1], seed+uint64(l))
+		m, err := layer(sizes[l], sizes[l+1], seed+uint64(l))
 		if err != nil {
 			return nil, fmt.Errorf("init random: layer %d: %w", l, err)
 		}
 		d.Layers = append(d.Layers, m)
 	}
-	head, err := glorot(sizes[len(sizes)-1], classes, seed+uint64(len(sizes)-1))
+	head, err := layer(sizes[len(sizes)-1], classes, seed+uint64(len(sizes)-1))
 	if err != nil {
 		return nil, fmt.Errorf("init random: classifier: %w", err)
 	}
