@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -136,6 +137,9 @@ func (fx *Fetcher) Fetch(ctx context.Context, dir string, urls []string, f Remot
 			if err != nil {
 				last = err
 				var fe *fetchErr
+				if errors.As(err, &fe) {
+					last = &Error{File: u, Msg: fe.msg, Err: err}
+				}
 				if ctx.Err() != nil {
 					return "", errorf(u, "%v", ctx.Err())
 				}
@@ -176,8 +180,12 @@ func (fx *Fetcher) get(ctx context.Context, u, part string, f RemoteFile) (resum
 		if serr := pf.Sync(); serr != nil && err == nil {
 			err = wrapErr(part, serr)
 		}
+		fi, serr := pf.Stat()
 		if cerr := pf.Close(); cerr != nil && err == nil {
 			err = wrapErr(part, cerr)
+		}
+		if serr == nil && fi.Size() == 0 {
+			os.Remove(part) // nothing to resume: leave no empty .part behind
 		}
 	}()
 	fi, err := pf.Stat()
@@ -208,6 +216,10 @@ func (fx *Fetcher) get(ctx context.Context, u, part string, f RemoteFile) (resum
 	if err != nil {
 		// No connection or no response headers: offline, a bad host or a
 		// dead server. Not retried here; the next URL may work.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is named by the caller
+		}
 		return false, &fetchErr{msg: oneLine(err.Error())}
 	}
 	defer resp.Body.Close()
@@ -219,15 +231,15 @@ func (fx *Fetcher) get(ctx context.Context, u, part string, f RemoteFile) (resum
 		start, ok := contentRangeStart(resp.Header.Get("Content-Range"))
 		if !ok || start != off {
 			pf.Truncate(0)
-			return false, &fetchErr{msg: fmt.Sprintf("%s: Content-Range %q does not start at byte %d; starting over", u, resp.Header.Get("Content-Range"), off), retry: true}
+			return false, &fetchErr{msg: fmt.Sprintf("Content-Range %q does not start at byte %d; starting over", resp.Header.Get("Content-Range"), off), retry: true}
 		}
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 		pf.Truncate(0)
-		return false, &fetchErr{msg: fmt.Sprintf("%s: HTTP %s for bytes %d-; starting over", u, resp.Status, off), retry: true}
+		return false, &fetchErr{msg: fmt.Sprintf("HTTP %s for bytes %d-; starting over", resp.Status, off), retry: true}
 	case resp.StatusCode >= 500:
-		return false, &fetchErr{msg: fmt.Sprintf("%s: HTTP %s", u, resp.Status), retry: true}
+		return false, &fetchErr{msg: fmt.Sprintf("HTTP %s", resp.Status), retry: true}
 	default:
-		return false, &fetchErr{msg: fmt.Sprintf("%s: HTTP %s", u, resp.Status)}
+		return false, &fetchErr{msg: fmt.Sprintf("HTTP %s", resp.Status)}
 	}
 	if off == 0 {
 		if err := pf.Truncate(0); err != nil {
@@ -260,7 +272,7 @@ func (fx *Fetcher) get(ctx context.Context, u, part string, f RemoteFile) (resum
 	switch {
 	case got > f.Size:
 		pf.Truncate(0)
-		return false, &fetchErr{msg: fmt.Sprintf("%s: longer than the expected %d bytes; discarded", u, f.Size)}
+		return false, &fetchErr{msg: fmt.Sprintf("longer than the expected %d bytes; discarded", f.Size)}
 	case cerr != nil:
 		timer.Stop()
 		var pe *os.PathError
@@ -271,9 +283,9 @@ func (fx *Fetcher) get(ctx context.Context, u, part string, f RemoteFile) (resum
 		if stalled.Load() {
 			why = fmt.Sprintf("no data for %v", stall)
 		}
-		return false, &fetchErr{msg: fmt.Sprintf("%s: cut off at byte %d of %d (%s); kept for resuming", u, got, f.Size, why), retry: true}
+		return false, &fetchErr{msg: fmt.Sprintf("cut off at byte %d of %d (%s); kept for resuming", got, f.Size, why), retry: true}
 	case got < f.Size:
-		return false, &fetchErr{msg: fmt.Sprintf("%s: cut off at byte %d of %d; kept for resuming", u, got, f.Size), retry: true}
+		return false, &fetchErr{msg: fmt.Sprintf("cut off at byte %d of %d; kept for resuming", got, f.Size), retry: true}
 	}
 	return off > 0, nil
 }

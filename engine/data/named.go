@@ -2,7 +2,6 @@ package data
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -214,13 +213,8 @@ func (ns *NamedSet) Resolve(ctx context.Context, split string) (images, labels s
 		}
 		p, err := Fetch(ctx, cache, urls, f)
 		if err != nil {
-			var de *Error
-			msg := err.Error()
-			if errors.As(err, &de) {
-				msg = de.Msg
-			}
-			return "", "", errorf(ns.Name, "not found in %s; download failed: %s (offline? put the files in $%s/%s or set $%s to a mirror)",
-				strings.Join(dirs, ", "), msg, EnvDataDir, ns.Name, EnvMirror)
+			return "", "", errorf(ns.Name, "not found in %s; download failed: %v (offline? put the files in $%s/%s or set $%s to a mirror)",
+				strings.Join(dirs, ", "), err, EnvDataDir, ns.Name, EnvMirror)
 		}
 		paths[i] = p
 	}
