@@ -174,3 +174,35 @@ func TestFineTuneEarlyStopping(t *testing.T) {
 		t.Errorf("accuracy after restore %v, best %v", acc, res.BestValAcc)
 	}
 }
+
+// A DBN whose top RBM has label units fine-tunes too (the label rows are
+// left out of the MLP and survive unchanged); a cancelled context stops
+// fine-tuning with ctx's error and leaves a usable classifier.
+func TestFineTuneLabelledTopAndCancel(t *testing.T) {
+	ctx := context.Background()
+	train := blobs(200, 16, 2, 5)
+	dbn, err := PretrainDBNWithLabels(ctx, []int{16, 8, 6}, []Config{{Epochs: 3, Batch: 20, Seed: 1}}, train, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := dbn.Layers[1]
+	labelRows := append([]float32(nil), top.W[8*6:]...)
+	if _, err := FineTune(ctx, dbn, train, nil, FineTuneConfig{Epochs: 10, Batch: 20, LR: 0.01, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if acc, err := Evaluate(dbn, train); err != nil || acc < 0.9 {
+		t.Errorf("labelled top: training accuracy %v (%v), want ≥ 0.9", acc, err)
+	}
+	for i, w := range top.W[8*6:] {
+		if w != labelRows[i] {
+			t.Fatalf("label row weight %d changed: %v → %v", i, labelRows[i], w)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	d2, _ := InitRandom([]int{16, 4}, 2, 1)
+	res, err := FineTune(cctx, d2, train, nil, FineTuneConfig{Epochs: 3, Batch: 20})
+	if err != context.Canceled || res == nil || !d2.HasClassifier() {
+		t.Errorf("cancelled: err %v, result %v, head %v", err, res, d2.HasClassifier())
+	}
+}
