@@ -143,14 +143,9 @@ func (d *DBN) HasClassifier() bool { return d.Classes > 0 }
 
 // Clone returns a deep copy of d.
 func (d *DBN) Clone() *DBN {
+	// append to nil keeps a nil head nil.
 	c := &DBN{LabelUnits: d.LabelUnits, Classes: d.Classes,
 		OutW: append([]float32(nil), d.OutW...), OutB: append([]float32(nil), d.OutB...)}
-	if d.OutW == nil {
-		c.OutW = nil
-	}
-	if d.OutB == nil {
-		c.OutB = nil
-	}
 	for _, m := range d.Layers {
 		c.Layers = append(c.Layers, m.Clone())
 	}
