@@ -122,7 +122,7 @@ func TestKillNeverCorrupts(t *testing.T) {
 	work := t.TempDir()
 	var (
 		tried, landed, loaded, absent, temps, resumed, lost int
-		maxEpoch                                           int
+		maxEpoch                                            int
 	)
 	for i := range kills {
 		dir := "run" + strconv.Itoa(i)
