@@ -88,7 +88,7 @@ Interrupt with Ctrl-C: the run is saved and can be continued with
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.Data, "data", "bas:4x4", "training data: bas:RxC (built in) or a file (IDX, .npy, .npz, .csv)")
+	fl.StringVar(&f.Data, "data", "bas:4x4", "training data: bas:RxC (built in), fashion-mnist[:test], mnist[:test], or a file (IDX, .npy, .npz, .csv)")
 	fl.StringVar(&f.Labels, "labels", "", "labels file (IDX, .npy or one-column .csv), kept with the data")
 	fl.StringVar(&f.Binarize, "binarize", "none", "none | threshold[:T] (x ≥ T → 1, T default 0.5) | stochastic (x → 1 with probability x)")
 	fl.Float64Var(&f.Val, "val", -1, "fraction held out for the free-energy gap and held-out log-likelihood (default 0.1 for files, 0 for bas)")
@@ -293,6 +293,7 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 
 func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	data.DownloadNotify = func(s string) { fmt.Fprintln(stderr, "rbmgpu: "+s) }
 	if f.Resume != "" {
 		if err := resumeFlags(cmd, f); err != nil {
 			return err
@@ -331,6 +332,12 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	}
 	if err := os.MkdirAll(f.Out, 0o755); err != nil {
 		return fmt.Errorf("output directory: %w", err)
+	}
+	// Temporary files of writes that a crash interrupted: never data.
+	if stale, err := filepath.Glob(filepath.Join(f.Out, ".*.tmp-*")); err == nil {
+		for _, p := range stale {
+			os.Remove(p)
+		}
 	}
 	tr := &engine.Trainer{Config: cfg, Backend: backend}
 	fingerprint := train.Fingerprint()
