@@ -99,8 +99,10 @@ type evalResult struct {
 	Accuracy  *float64 `json:"accuracy,omitempty"`
 }
 
+// num returns &x, or nil (JSON null) for NaN and ±Inf — an AIS interval
+// whose lower end is −Inf (weights too spread to bound) is reported as null.
 func num(x float64) *float64 {
-	if math.IsNaN(x) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return nil
 	}
 	return &x
