@@ -9,38 +9,7 @@ import (
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
-func benchStep(b *testing.B, cfg graph.StepConfig) {
-	prog, err := CPU{}.Compile(cfg, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer prog.Close()
-	m, _ := models.NewRBM(cfg.Visible, cfg.Hidden, 1)
-	if err := prog.SetModel(m); err != nil {
-		b.Fatal(err)
-	}
-	C := cfg.NegativeRows()
-	st := TrainState{VelW: make([]float32, cfg.Visible*cfg.Hidden), VelVBias: make([]float32, cfg.Visible), VelHBias: make([]float32, cfg.Hidden)}
-	if cfg.Persistent {
-		st.Chains = make([]float32, C*cfg.Visible)
-	}
-	if err := prog.SetState(st); err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	batch := make([]float32, cfg.Batch*cfg.Visible)
-	for i := range batch {
-		batch[i] = float32(rng.IntN(2))
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := prog.Step(batch, Update{LR: 0.01, Momentum: 0.5}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*cfg.Batch)/b.Elapsed().Seconds(), "samples/s")
-}
+func benchStep(b *testing.B, cfg graph.StepConfig) { benchStepOn(b, CPU{}, cfg) }
 
 // BenchmarkStepCD1_784x500_B100 is the headline CPU figure: one CD-1 step
 // of a 784×500 RBM on a batch of 100.

@@ -452,14 +452,8 @@ type metricsJSON struct {
 }
 
 func jsonMetrics(m engine.EpochMetrics) metricsJSON {
-	opt := func(x float64) *float64 {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil
-		}
-		return &x
-	}
-	return metricsJSON{Epoch: m.Epoch, LR: m.LR, ReconError: opt(m.ReconError), FreeEnergyGap: opt(m.FreeEnergyGap),
-		LogLikelihood: opt(m.LogLikelihood), HeldOutLL: opt(m.HeldOutLogLikelihood), LogZ: opt(m.LogZ),
+	return metricsJSON{Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
+		LogLikelihood: num(m.LogLikelihood), HeldOutLL: num(m.HeldOutLogLikelihood), LogZ: num(m.LogZ),
 		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec}
 }
 
