@@ -2,6 +2,7 @@
 //
 //	rbmgpu train     train an RBM (CD-k / PCD-k) on a data set
 //	rbmgpu eval      AIS log-likelihood, exact log Z, pseudo-likelihood
+//	rbmgpu sample    samples of an RBM or DBN as a PNG grid
 //	rbmgpu plot      weight filters, model samples and training curves as PNG
 //	rbmgpu devices   list the compute devices this build can use
 //	rbmgpu version   print the version and build configuration
@@ -54,7 +55,7 @@ Start with:
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())}
 	})
-	root.AddCommand(newTrainCmd(), newEvalCmd(), newDevicesCmd(), newVersionCmd(), newPlotCmd())
+	root.AddCommand(newTrainCmd(), newEvalCmd(), newSampleCmd(), newPlotCmd(), newDevicesCmd(), newVersionCmd())
 	return root
 }
 
