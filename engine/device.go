@@ -120,6 +120,9 @@ type devProgram struct {
 
 	ownsDriver    bool // close the driver with the program (Host backend)
 	hiddenMeanSet bool
+	tail          []tailLaunch
+	tailU         Update
+	tailFirst     bool
 	reconN        int
 	closed        bool
 }
@@ -228,18 +231,69 @@ func (p *devProgram) State() (TrainState, error) {
 	return s, nil
 }
 
-// colSum launches out = alpha·Σ_rows X + beta·out over an M×N view; with
-// M = 1 it is an axpby, which is how the program copies and accumulates
-// vectors without kernels of their own.
-func (p *devProgram) colSum(M, N int, alpha float32, x *lower.Buffer, beta float32, out *lower.Buffer) error {
-	return p.drv.Launch(kernels.ColSumF32, kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
-		int32(M), int32(N), alpha, p.ptr(x), beta, p.ptr(out))
+// tailLaunch is a launch after the plan's own: sparsity, the parameter
+// updates, carrying the chains, accumulating the reconstruction error. Its
+// arguments are boxed once when the update's hyperparameters change (once
+// per epoch), so the steps in between allocate nothing for them.
+type tailLaunch struct {
+	kernel      string
+	grid, block kernels.Dim3
+	args        []any
+	note        string
 }
 
-func (p *devProgram) sgd(param, vel, grad *lower.Buffer, u Update, decay float32) error {
+// colSum is out = alpha·Σ_rows X + beta·out over an M×N view; with M = 1 it
+// is an axpby, which is how the program copies and accumulates vectors
+// without kernels of their own.
+func (p *devProgram) colSum(M, N int, alpha float32, x *lower.Buffer, beta float32, out *lower.Buffer, note string) tailLaunch {
+	return tailLaunch{kernels.ColSumF32, kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
+		[]any{int32(M), int32(N), alpha, p.ptr(x), beta, p.ptr(out)}, note}
+}
+
+// sgd is the update vel = momentum·vel + lr·(grad − decay·param); param += vel.
+func (p *devProgram) sgd(param, vel, grad *lower.Buffer, u Update, decay float32, note string) tailLaunch {
 	n := param.Len()
-	return p.drv.Launch(kernels.SGDUpdateF32, kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
-		int32(n), p.ptr(param), p.ptr(vel), p.ptr(grad), u.LR, u.Momentum, decay)
+	return tailLaunch{kernels.SGDUpdateF32, kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
+		[]any{int32(n), p.ptr(param), p.ptr(vel), p.ptr(grad), u.LR, u.Momentum, decay}, note}
+}
+
+// buildTail prepares the launches that follow the plan for update u.
+func (p *devProgram) buildTail(u Update) error {
+	out, in := p.plan.Outputs, p.plan.Inputs
+	H := p.step.Config.Hidden
+	p.tail = p.tail[:0]
+	p.tailU, p.tailFirst = u, !p.hiddenMeanSet
+	if u.SparsityCost != 0 {
+		// q ← 0.9 q + 0.1 mean p(h|v0) (q ← mean on the first step), then
+		// grad_c += cost·target − cost·q; all as axpby launches.
+		beta, alpha := float32(0.9), float32(0.1)
+		if !p.hiddenMeanSet {
+			beta, alpha = 0, 1
+		}
+		if p.targetSet != u.SparsityTarget {
+			target := make([]float32, H)
+			for j := range target {
+				target[j] = u.SparsityTarget
+			}
+			if err := p.upload(p.target, target); err != nil {
+				return err
+			}
+			p.targetSet = u.SparsityTarget
+		}
+		p.tail = append(p.tail,
+			p.colSum(1, H, alpha, out["HMean"], beta, p.hiddenMean, "sparsity: running mean"),
+			p.colSum(1, H, -u.SparsityCost, p.hiddenMean, 1, out["GradHBias"], "sparsity: −cost·q"),
+			p.colSum(1, H, u.SparsityCost, p.target, 1, out["GradHBias"], "sparsity: +cost·target"))
+	}
+	p.tail = append(p.tail,
+		p.sgd(in["W"], p.velW, out["GradW"], u, u.WeightDecay, "update W"),
+		p.sgd(in["vbias"], p.velVB, out["GradVBias"], u, 0, "update vbias"),
+		p.sgd(in["hbias"], p.velHB, out["GradHBias"], u, 0, "update hbias"))
+	if chain := in["chain"]; chain != nil {
+		p.tail = append(p.tail, p.colSum(1, chain.Len(), 1, out["NewChain"], 0, chain, "carry chains"))
+	}
+	p.tail = append(p.tail, p.colSum(1, 1, 1, out["ReconErr"], 1, p.reconAcc, "accumulate reconstruction error"))
+	return nil
 }
 
 // ChunkBatches is the most mini-batches a DeviceBackend program uploads
@@ -288,11 +342,14 @@ func (p *devProgram) run(u Update) error {
 	if p.closed {
 		return fmt.Errorf("%s: program is closed", p.label)
 	}
+	// One boxed step counter serves every sampling launch of the step: the
+	// only allocation of a step (8 bytes).
+	var step any = p.step.RNG.Step
 	for i, l := range p.plan.Launches {
 		args := p.args[i]
 		for j, a := range l.Args {
 			if a.IsStep {
-				args[j] = p.step.RNG.Step
+				args[j] = step
 			}
 		}
 		if err := p.drv.Launch(l.Kernel, l.Grid, l.Block, args...); err != nil {
@@ -300,58 +357,18 @@ func (p *devProgram) run(u Update) error {
 		}
 	}
 	p.step.RNG.Step++
-	out := p.plan.Outputs
-	H := p.step.Config.Hidden
+	if u != p.tailU || p.tail == nil || p.tailFirst != !p.hiddenMeanSet {
+		if err := p.buildTail(u); err != nil {
+			return err
+		}
+	}
 	if u.SparsityCost != 0 {
-		// q ← 0.9 q + 0.1 mean p(h|v0) (q ← mean on the first step), then
-		// grad_c += cost·target − cost·q; all as axpby launches.
-		beta, alpha := float32(0.9), float32(0.1)
-		if !p.hiddenMeanSet {
-			beta, alpha = 0, 1
-			p.hiddenMeanSet = true
+		p.hiddenMeanSet = true
+	}
+	for _, l := range p.tail {
+		if err := p.drv.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
+			return fmt.Errorf("%s: %s: %w", p.label, l.note, err)
 		}
-		if p.targetSet != u.SparsityTarget {
-			target := make([]float32, H)
-			for j := range target {
-				target[j] = u.SparsityTarget
-			}
-			if err := p.upload(p.target, target); err != nil {
-				return err
-			}
-			p.targetSet = u.SparsityTarget
-		}
-		for _, c := range []struct {
-			alpha float32
-			x     *lower.Buffer
-			beta  float32
-			out   *lower.Buffer
-		}{
-			{alpha, out["HMean"], beta, p.hiddenMean},
-			{-u.SparsityCost, p.hiddenMean, 1, out["GradHBias"]},
-			{u.SparsityCost, p.target, 1, out["GradHBias"]},
-		} {
-			if err := p.colSum(1, H, c.alpha, c.x, c.beta, c.out); err != nil {
-				return fmt.Errorf("%s: sparsity: %w", p.label, err)
-			}
-		}
-	}
-	in := p.plan.Inputs
-	if err := p.sgd(in["W"], p.velW, out["GradW"], u, u.WeightDecay); err != nil {
-		return fmt.Errorf("%s: update W: %w", p.label, err)
-	}
-	if err := p.sgd(in["vbias"], p.velVB, out["GradVBias"], u, 0); err != nil {
-		return fmt.Errorf("%s: update vbias: %w", p.label, err)
-	}
-	if err := p.sgd(in["hbias"], p.velHB, out["GradHBias"], u, 0); err != nil {
-		return fmt.Errorf("%s: update hbias: %w", p.label, err)
-	}
-	if chain := in["chain"]; chain != nil {
-		if err := p.colSum(1, chain.Len(), 1, out["NewChain"], 0, chain); err != nil {
-			return fmt.Errorf("%s: carry chains: %w", p.label, err)
-		}
-	}
-	if err := p.colSum(1, 1, 1, out["ReconErr"], 1, p.reconAcc); err != nil {
-		return fmt.Errorf("%s: accumulate reconstruction error: %w", p.label, err)
 	}
 	p.reconN++
 	return nil
