@@ -50,6 +50,12 @@ type trainFlags struct {
 	Quiet          bool    `json:"-"`
 	PNG            bool    `json:"-"`
 	PNGSteps       int     `json:"-"`
+
+	Model          string  `json:"model"`
+	Layers         string  `json:"layers,omitempty"`
+	FineTuneEpochs int     `json:"finetune_epochs,omitempty"`
+	FineTuneLR     float64 `json:"finetune_lr,omitempty"`
+	LabelUnits     bool    `json:"label_units,omitempty"`
 }
 
 const (
@@ -112,6 +118,11 @@ Interrupt with Ctrl-C: the run is saved and can be continued with
 	fl.BoolVar(&f.Quiet, "quiet", false, "no progress output, only the per-epoch lines")
 	fl.BoolVar(&f.PNG, "png", false, "after every epoch write filters.png and samples.png into --out (see rbmgpu plot)")
 	fl.IntVar(&f.PNGSteps, "png-steps", 200, "Gibbs sweeps of the 64 chains drawn into samples.png by --png")
+	fl.StringVar(&f.Model, "model", "rbm", "rbm | dbn (deep belief network: greedy pretraining, optional fine-tuning)")
+	fl.StringVar(&f.Layers, "layers", "", "dbn: layer sizes from the visible layer up, e.g. 784,500,500,2000")
+	fl.IntVar(&f.FineTuneEpochs, "finetune-epochs", 0, "dbn: epochs of discriminative fine-tuning by backpropagation (needs --labels)")
+	fl.Float64Var(&f.FineTuneLR, "finetune-lr", 0.001, "dbn: Adam learning rate of fine-tuning")
+	fl.BoolVar(&f.LabelUnits, "label-units", false, "dbn: train the top RBM with one-hot label units (needs --labels) so 'rbmgpu sample --label' can clamp a class")
 	return cmd
 }
 
@@ -294,6 +305,20 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	data.DownloadNotify = func(s string) { fmt.Fprintln(stderr, "rbmgpu: "+s) }
+	switch f.Model {
+	case "rbm":
+		for _, name := range []string{"layers", "finetune-epochs", "finetune-lr", "label-units"} {
+			if cmd.Flags().Changed(name) {
+				return usagef("train: --%s applies to --model dbn", name)
+			}
+		}
+	case "dbn":
+		return runTrainDBN(cmd, f)
+	case "bm", "grbm":
+		return usagef("train: --model %s is not implemented yet (rbm and dbn are)", f.Model)
+	default:
+		return usagef("train: --model %q: want rbm or dbn", f.Model)
+	}
 	if f.Resume != "" {
 		if err := resumeFlags(cmd, f); err != nil {
 			return err
