@@ -55,15 +55,15 @@ def load_idx_images(path):
 
 def load_data(args):
     if args.data and os.path.exists(args.data):
-        x = load_idx_images(args.data).astype(np.float32)
+        x = load_idx_images(args.data).astype(args.dtype)
         lo, hi = float(x.min()), float(x.max())
         if hi > lo:
             x = (x - lo) / (hi - lo)  # ScaleTo01: min-max into [0, 1]
-        x = (x >= 0.5).astype(np.float32)  # Binarize(0.5)
+        x = (x >= 0.5).astype(args.dtype)  # Binarize(0.5)
         name = "fashion-mnist"
     else:
         rng = np.random.default_rng(args.seed)
-        x = rng.integers(0, 2, size=(args.synthetic_rows, args.n_features)).astype(np.float32)
+        x = rng.integers(0, 2, size=(args.synthetic_rows, args.n_features)).astype(args.dtype)
         name = "synthetic"
     if args.n_samples and args.n_samples < x.shape[0]:
         x = x[: args.n_samples]
@@ -92,6 +92,8 @@ def main():
     ap.add_argument("--n-iter", type=int, default=1, help="epochs")
     ap.add_argument("--n-samples", type=int, default=0, help="use only the first N rows (0: all)")
     ap.add_argument("--repeats", type=int, default=1, help="fit() this many times; median reported")
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                    help="precision of the data, hence of scikit-learn's computation (float64 is BernoulliRBM's usual)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--synthetic-rows", type=int, default=60000)
     ap.add_argument("--n-features", type=int, default=784, help="synthetic data width")
@@ -115,7 +117,7 @@ def main():
         t0 = time.perf_counter()
         rbm.fit(x)
         times.append(time.perf_counter() - t0)
-        if rbm.components_.dtype != np.float32:
+        if rbm.components_.dtype != np.dtype(args.dtype):
             print(f"warning: sklearn computed in {rbm.components_.dtype}", file=sys.stderr)
     secs = statistics.median(times)
     samples = n * args.n_iter
