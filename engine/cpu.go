@@ -74,6 +74,7 @@ type cpuProgram struct {
 
 func f32(t *tensor.Dense) []float32 { return t.Data().([]float32) }
 
+// SetModel implements Program.
 func (p *cpuProgram) SetModel(m *models.RBM) error {
 	cfg := p.step.Config
 	if m.V != cfg.Visible || m.H != cfg.Hidden {
@@ -85,6 +86,7 @@ func (p *cpuProgram) SetModel(m *models.RBM) error {
 	return nil
 }
 
+// Model implements Program.
 func (p *cpuProgram) Model(dst *models.RBM) error {
 	cfg := p.step.Config
 	if dst.V != cfg.Visible || dst.H != cfg.Hidden || len(dst.W) != cfg.Visible*cfg.Hidden ||
@@ -97,6 +99,7 @@ func (p *cpuProgram) Model(dst *models.RBM) error {
 	return nil
 }
 
+// SetState implements Program.
 func (p *cpuProgram) SetState(s TrainState) error {
 	cfg := p.step.Config
 	check := func(name string, got, want int) error {
@@ -135,6 +138,7 @@ func (p *cpuProgram) SetState(s TrainState) error {
 	return nil
 }
 
+// State implements Program.
 func (p *cpuProgram) State() (TrainState, error) {
 	s := TrainState{
 		VelW:     append([]float32(nil), p.velW...),
@@ -151,6 +155,7 @@ func (p *cpuProgram) State() (TrainState, error) {
 	return s, nil
 }
 
+// Step implements Program.
 func (p *cpuProgram) Step(batch []float32, u Update) error {
 	cfg := p.step.Config
 	if len(batch) != cfg.Batch*cfg.Visible {
@@ -241,6 +246,7 @@ func ApplyUpdate(param, vel, grad []float32, lr, momentum, decay float32) {
 	}
 }
 
+// ReconError implements Program.
 func (p *cpuProgram) ReconError() (float64, error) {
 	if p.reconN == 0 {
 		return math.NaN(), nil
@@ -253,4 +259,5 @@ func (p *cpuProgram) ReconError() (float64, error) {
 	return r, nil
 }
 
+// Close implements Program.
 func (p *cpuProgram) Close() error { return p.vm.Close() }

@@ -151,6 +151,7 @@ func (p *devProgram) download(dst []float32, b *lower.Buffer) error {
 	return nil
 }
 
+// SetModel implements Program.
 func (p *devProgram) SetModel(m *models.RBM) error {
 	cfg := p.step.Config
 	if m.V != cfg.Visible || m.H != cfg.Hidden {
@@ -165,6 +166,7 @@ func (p *devProgram) SetModel(m *models.RBM) error {
 	return p.upload(p.plan.Inputs["hbias"], m.HBias)
 }
 
+// Model implements Program.
 func (p *devProgram) Model(dst *models.RBM) error {
 	if err := p.download(dst.W, p.plan.Inputs["W"]); err != nil {
 		return err
@@ -175,6 +177,7 @@ func (p *devProgram) Model(dst *models.RBM) error {
 	return p.download(dst.HBias, p.plan.Inputs["hbias"])
 }
 
+// SetState implements Program.
 func (p *devProgram) SetState(s TrainState) error {
 	if err := p.upload(p.velW, s.VelW); err != nil {
 		return err
@@ -200,6 +203,7 @@ func (p *devProgram) SetState(s TrainState) error {
 	return nil
 }
 
+// State implements Program.
 func (p *devProgram) State() (TrainState, error) {
 	cfg := p.step.Config
 	s := TrainState{
@@ -330,6 +334,7 @@ func (p *devProgram) pointV0(at kernels.DevicePtr) {
 	}
 }
 
+// Step implements Program.
 func (p *devProgram) Step(batch []float32, u Update) error {
 	if err := p.upload(p.plan.Inputs["v0"], batch); err != nil {
 		return err
@@ -374,6 +379,7 @@ func (p *devProgram) run(u Update) error {
 	return nil
 }
 
+// ReconError implements Program.
 func (p *devProgram) ReconError() (float64, error) {
 	if p.reconN == 0 {
 		return math.NaN(), nil
@@ -396,6 +402,7 @@ func (p *devProgram) ReconError() (float64, error) {
 	return r, nil
 }
 
+// Close implements Program.
 func (p *devProgram) Close() error {
 	if p.closed {
 		return nil

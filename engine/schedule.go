@@ -19,7 +19,9 @@ type ConstantSchedule struct{}
 
 // Factor implements Schedule: always 1.
 func (ConstantSchedule) Factor(int, int) float64 { return 1 }
-func (ConstantSchedule) String() string          { return "constant" }
+
+// String implements Schedule: the --lr-schedule spelling.
+func (ConstantSchedule) String() string { return "constant" }
 
 // LinearSchedule decays the learning rate linearly from LR at the first epoch
 // to LR·Final at the last one: factor = 1 − (1 − Final)·e/(n−1).
@@ -32,6 +34,8 @@ func (s LinearSchedule) Factor(e, n int) float64 {
 	}
 	return 1 - (1-s.Final)*float64(e)/float64(n-1)
 }
+
+// String implements Schedule: the --lr-schedule spelling.
 func (s LinearSchedule) String() string { return fmt.Sprintf("linear:%g", s.Final) }
 
 // ExpSchedule multiplies the learning rate by Gamma every epoch: factor = Gamma^e.
@@ -39,7 +43,9 @@ type ExpSchedule struct{ Gamma float64 }
 
 // Factor implements Schedule.
 func (s ExpSchedule) Factor(e, _ int) float64 { return math.Pow(s.Gamma, float64(e)) }
-func (s ExpSchedule) String() string          { return fmt.Sprintf("exp:%g", s.Gamma) }
+
+// String implements Schedule: the --lr-schedule spelling.
+func (s ExpSchedule) String() string { return fmt.Sprintf("exp:%g", s.Gamma) }
 
 // ParseSchedule reads "constant", "linear" (to 0.1·LR), "linear:F" or "exp:G".
 func ParseSchedule(s string) (Schedule, error) {

@@ -53,6 +53,7 @@ func (t ArgType) PTXType() string {
 // IsPtr reports whether t is a device pointer.
 func (t ArgType) IsPtr() bool { return t == PtrFloat32 || t == PtrUint32 }
 
+// String returns the Go spelling of the parameter type, e.g. "*float32".
 func (t ArgType) String() string {
 	switch t {
 	case Int32:

@@ -243,6 +243,7 @@ func newError(fn string, r C.CUresult) *Error {
 	return &Error{Func: fn, Code: int(r), Name: C.GoString(name), Desc: C.GoString(desc)}
 }
 
+// Error returns "cuX: NAME (description)" on one line.
 func (e *Error) Error() string {
 	name := e.Name
 	if name == "" {
