@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -197,8 +198,8 @@ func (p *cpuProgram) Step(batch []float32, u Update) error {
 			p.hiddenMean[j] = 0.9*p.hiddenMean[j] + 0.1*m
 		}
 	}
-	ApplyUpdate(f32(p.w), p.velW, gw, u.LR, u.Momentum, u.WeightDecay)
-	ApplyUpdate(f32(p.vbias), p.velVBias, gvb, u.LR, u.Momentum, 0)
+	kernels.SGDUpdate(f32(p.w), p.velW, gw, u.LR, u.Momentum, u.WeightDecay)
+	kernels.SGDUpdate(f32(p.vbias), p.velVBias, gvb, u.LR, u.Momentum, 0)
 	if u.SparsityCost != 0 {
 		// The bias step with the sparsity term folded into the gradient;
 		// ghb belongs to the graph's output tensor, which the next run
@@ -207,7 +208,7 @@ func (p *cpuProgram) Step(batch []float32, u Update) error {
 			ghb[j] += u.SparsityCost * (u.SparsityTarget - p.hiddenMean[j])
 		}
 	}
-	ApplyUpdate(f32(p.hbias), p.velHBias, ghb, u.LR, u.Momentum, 0)
+	kernels.SGDUpdate(f32(p.hbias), p.velHBias, ghb, u.LR, u.Momentum, 0)
 	if p.chain != nil {
 		nc, err := values(p.step.NewChain)
 		if err != nil {
@@ -230,20 +231,6 @@ func values(n *G.Node) ([]float32, error) {
 		return []float32{float32(*t)}, nil
 	}
 	return nil, fmt.Errorf("cpu backend: node %s holds %T, want float32 values", n.Name(), v)
-}
-
-// ApplyUpdate performs, element by element,
-//
-//	vel[i] = momentum·vel[i] + lr·(grad[i] − decay·param[i])
-//	param[i] += vel[i]
-//
-// the reference that the CUDA update kernel reproduces.
-func ApplyUpdate(param, vel, grad []float32, lr, momentum, decay float32) {
-	for i := range param {
-		v := momentum*vel[i] + lr*(grad[i]-decay*param[i])
-		vel[i] = v
-		param[i] += v
-	}
 }
 
 // ReconError implements Program.

@@ -92,28 +92,7 @@ func (op *SampleOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, err
 }
 
 func (op *SampleOp) sample(dst, p []float32) {
-	SampleBernoulli(dst, p, op.Stream())
-}
-
-// SampleBernoulli writes dst[e] = 1 if s.Uniform(e) < p[e] else 0: the
-// reference definition of a Bernoulli draw shared by every backend.
-// dst and p have the same length.
-func SampleBernoulli(dst, p []float32, s kernels.Stream) {
-	n := len(p)
-	for b := 0; b*4 < n; b++ {
-		var u [4]float32
-		w := s.Block(uint32(b))
-		for j := range u {
-			u[j] = kernels.ToUniform(w[j])
-		}
-		for j := 0; j < 4 && b*4+j < n; j++ {
-			if u[j] < p[b*4+j] {
-				dst[b*4+j] = 1
-			} else {
-				dst[b*4+j] = 0
-			}
-		}
-	}
+	kernels.SampleBernoulli(dst, p, op.Stream())
 }
 
 func float32Input(in []G.Value) (*tensor.Dense, error) {

@@ -75,6 +75,20 @@ func Bernoulli(u, p float32) float32 {
 	return 0
 }
 
+// SampleBernoulli writes dst[e] = Bernoulli(s.Uniform(e), p[e]) for every
+// element: the reference Bernoulli draw of a Philox stream, shared by the
+// graph's sampling op, the models' Gibbs samplers and the kernel tests.
+// dst and p have the same length and may be the same slice.
+func SampleBernoulli(dst, p []float32, s Stream) {
+	n := len(p)
+	for b := 0; b*4 < n; b++ {
+		w := s.Block(uint32(b))
+		for j := 0; j < 4 && b*4+j < n; j++ {
+			dst[b*4+j] = Bernoulli(ToUniform(w[j]), p[b*4+j])
+		}
+	}
+}
+
 // ColSumRef is the contract of col_sum_f32: out[j] = alpha*sum_i X[i,j] +
 // beta*out[j] (out not read when beta == 0), X row-major M x N; float64 sums.
 func ColSumRef(M, N int, alpha float32, X []float32, beta float32, out []float32) {

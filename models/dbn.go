@@ -283,7 +283,6 @@ func (d *DBN) Generate(n, steps int, seed uint64, label int) ([]float32, error) 
 	}
 	v := make([]float32, n*V)
 	h := make([]float32, n*H)
-	u := make([]float32, max(n*V, n*H))
 	for i := range v {
 		v[i] = 0.5
 	}
@@ -297,16 +296,16 @@ func (d *DBN) Generate(n, steps int, seed uint64, label int) ([]float32, error) 
 			lab[label] = 1
 		}
 	}
-	sample(v, u[:len(v)], kernels.Stream{Seed: seed, Op: OpDBNGenInit})
+	sample(v, kernels.Stream{Seed: seed, Op: OpDBNGenInit})
 	clamp()
 	for t := 0; t < steps; t++ {
 		top.HiddenProbs(h, v, n)
-		sample(h, u[:len(h)], kernels.Stream{Seed: seed, Op: OpDBNGenHidden, Step: uint64(t)})
+		sample(h, kernels.Stream{Seed: seed, Op: OpDBNGenHidden, Step: uint64(t)})
 		top.VisibleProbs(v, h, n)
 		if L == 1 && t == steps-1 {
 			return v, nil // probabilities of the last sweep
 		}
-		sample(v, u[:len(v)], kernels.Stream{Seed: seed, Op: OpDBNGenVisible, Step: uint64(t)})
+		sample(v, kernels.Stream{Seed: seed, Op: OpDBNGenVisible, Step: uint64(t)})
 		clamp()
 	}
 	// Drop the label units: x = h^{L−1}, n×(V−K).

@@ -261,26 +261,16 @@ func (m *RBM) Gibbs(v []float32, n, steps int, seed uint64, step0 uint64) error 
 	}
 	v = v[:n*m.V]
 	h := make([]float32, n*m.H)
-	u := make([]float32, max(n*m.V, n*m.H))
 	for t := 0; t < steps; t++ {
 		step := step0 + uint64(t)
 		m.HiddenProbs(h, v, n)
-		sample(h, u[:len(h)], kernels.Stream{Seed: seed, Op: OpGibbsHidden, Step: step})
+		sample(h, kernels.Stream{Seed: seed, Op: OpGibbsHidden, Step: step})
 		m.VisibleProbs(v, h, n)
-		sample(v, u[:len(v)], kernels.Stream{Seed: seed, Op: OpGibbsVisible, Step: step})
+		sample(v, kernels.Stream{Seed: seed, Op: OpGibbsVisible, Step: step})
 	}
 	return nil
 }
 
-// sample replaces each probability p[k] by 1 if uniform k of s is < p[k],
-// else 0 (u is scratch of the same length).
-func sample(p, u []float32, s kernels.Stream) {
-	s.Fill(u)
-	for k, pk := range p {
-		if u[k] < pk {
-			p[k] = 1
-		} else {
-			p[k] = 0
-		}
-	}
-}
+// sample replaces each probability p[k] by its Bernoulli draw with
+// uniform k of s (kernels.SampleBernoulli, in place).
+func sample(p []float32, s kernels.Stream) { kernels.SampleBernoulli(p, p, s) }
