@@ -327,42 +327,12 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if f.PNGSteps < 1 {
 		return usagef("train: --png-steps %d: want ≥ 1", f.PNGSteps)
 	}
-	// Zero means "the data set's default" for these flags; typed by the
-	// user, it is a mistake.
-	for _, name := range []string{"epochs", "batch", "lr"} {
-		if fl := cmd.Flags().Lookup(name); fl.Changed {
-			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
-				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())
-			}
-		}
-	}
-	f.dataDefaults()
-	cfg, err := f.config()
+	cfg, backend, train, val, err := prepareRun(cmd, f)
 	if err != nil {
 		return err
 	}
-	if _, _, err := engine.ParseDevice(f.Device); err != nil {
-		return usagef("train: --device: %v", err)
-	}
-	backend, err := engine.NewBackend(f.Device)
-	if err != nil {
-		return fmt.Errorf("train: --device %s: %w", f.Device, err)
-	}
-	train, val, err := f.loadData()
-	if err != nil {
+	if err := f.makeOutDir(); err != nil {
 		return err
-	}
-	if f.Out == "" {
-		f.Out = filepath.Join("runs", time.Now().Format("20060102-150405"))
-	}
-	if err := os.MkdirAll(f.Out, 0o755); err != nil {
-		return fmt.Errorf("output directory: %w", err)
-	}
-	// Temporary files of writes that a crash interrupted: never data.
-	if stale, err := filepath.Glob(filepath.Join(f.Out, ".*.tmp-*")); err == nil {
-		for _, p := range stale {
-			os.Remove(p)
-		}
 	}
 	tr := &engine.Trainer{Config: cfg, Backend: backend}
 	fingerprint := train.Fingerprint()
@@ -387,11 +357,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return fmt.Errorf("output directory: %w", err)
 		}
 	}
-	cfgJSON, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(f.Out, configFile), append(cfgJSON, '\n')); err != nil {
+	if err := f.writeConfig(); err != nil {
 		return err
 	}
 	metrics, err := os.OpenFile(filepath.Join(f.Out, metricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -450,6 +416,59 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	}
 	fmt.Fprintf(stdout, "saved %s\n", filepath.Join(f.Out, modelFile))
 	return nil
+}
+
+// prepareRun does what every training run (RBM or DBN) does before it
+// starts: reject typed zeros, fill the data set's defaults, validate the
+// settings, open the backend and load and split the data.
+func prepareRun(cmd *cobra.Command, f *trainFlags) (cfg engine.Config, backend engine.Backend, train, val *data.Dataset, err error) {
+	// Zero means "the data set's default" for these flags; typed by the
+	// user, it is a mistake.
+	for _, name := range []string{"epochs", "batch", "lr"} {
+		if fl := cmd.Flags().Lookup(name); fl.Changed {
+			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
+				return cfg, nil, nil, nil, usagef("train: --%s %s: want a positive value", name, fl.Value.String())
+			}
+		}
+	}
+	f.dataDefaults()
+	if cfg, err = f.config(); err != nil {
+		return cfg, nil, nil, nil, err
+	}
+	if _, _, err := engine.ParseDevice(f.Device); err != nil {
+		return cfg, nil, nil, nil, usagef("train: --device: %v", err)
+	}
+	if backend, err = engine.NewBackend(f.Device); err != nil {
+		return cfg, nil, nil, nil, fmt.Errorf("train: --device %s: %w", f.Device, err)
+	}
+	train, val, err = f.loadData()
+	return cfg, backend, train, val, err
+}
+
+// makeOutDir creates --out (default runs/<time>) and removes the temporary
+// files of writes that a crash interrupted: they are never data.
+func (f *trainFlags) makeOutDir() error {
+	if f.Out == "" {
+		f.Out = filepath.Join("runs", time.Now().Format("20060102-150405"))
+	}
+	if err := os.MkdirAll(f.Out, 0o755); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
+	if stale, err := filepath.Glob(filepath.Join(f.Out, ".*.tmp-*")); err == nil {
+		for _, p := range stale {
+			os.Remove(p)
+		}
+	}
+	return nil
+}
+
+// writeConfig writes the run's settings to --out/config.json atomically.
+func (f *trainFlags) writeConfig() error {
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(f.Out, configFile), append(b, '\n'))
 }
 
 func deviceNote(b engine.Backend) string {

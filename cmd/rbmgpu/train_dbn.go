@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -63,19 +62,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	case (f.FineTuneEpochs > 0 || f.LabelUnits) && f.Labels == "" && !strings.Contains(f.Data, "mnist"):
 		return usagef("train: --finetune-epochs and --label-units need --labels")
 	}
-	if _, _, err := engine.ParseDevice(f.Device); err != nil {
-		return usagef("train: --device: %v", err)
-	}
-	f.dataDefaults()
-	cfg, err := f.config()
-	if err != nil {
-		return err
-	}
-	backend, err := engine.NewBackend(f.Device)
-	if err != nil {
-		return fmt.Errorf("train: --device %s: %w", f.Device, err)
-	}
-	train, val, err := f.loadData()
+	cfg, backend, train, val, err := prepareRun(cmd, f)
 	if err != nil {
 		return err
 	}
@@ -86,17 +73,10 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if (f.FineTuneEpochs > 0 || f.LabelUnits) && train.Labels == nil {
 		return usagef("train: %s has no labels: pass --labels", f.Data)
 	}
-	if f.Out == "" {
-		f.Out = filepath.Join("runs", time.Now().Format("20060102-150405"))
-	}
-	if err := os.MkdirAll(f.Out, 0o755); err != nil {
-		return fmt.Errorf("output directory: %w", err)
-	}
-	cfgJSON, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
+	if err := f.makeOutDir(); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(f.Out, configFile), append(cfgJSON, '\n')); err != nil {
+	if err := f.writeConfig(); err != nil {
 		return err
 	}
 	metrics, err := os.Create(filepath.Join(f.Out, metricsFile))
