@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -70,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	}()
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
-	cmd, err := root.ExecuteC()
+	_, err := root.ExecuteC()
 	if err == nil {
 		return 0
 	}
@@ -80,9 +81,6 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	fmt.Fprintf(stderr, "rbmgpu: %s\n", oneLine(err.Error()))
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
-		if cmd != nil && cmd.HasParent() {
-			_ = cmd // the message already names the command
-		}
 		return 2
 	}
 	return 1
@@ -94,16 +92,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 func isCobraUsage(err error) bool {
 	msg := err.Error()
 	for _, p := range []string{"unknown command", "accepts ", "requires at least", "unknown flag", "unknown shorthand", "invalid argument"} {
-		if len(msg) >= len(p) && contains(msg, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
+		if strings.Contains(msg, p) {
 			return true
 		}
 	}
@@ -111,16 +100,7 @@ func contains(s, sub string) bool {
 }
 
 // oneLine keeps an error message on one line.
-func oneLine(s string) string {
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r == '\n' || r == '\r' {
-			r = ' '
-		}
-		out = append(out, r)
-	}
-	return string(out)
-}
+func oneLine(s string) string { return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s) }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"os/signal"
@@ -569,7 +568,6 @@ func writeFileAtomic(path string, b []byte) (err error) {
 	return nil
 }
 
-var _ io.Writer = (*os.File)(nil)
 
 // epochPictures writes filters.png and samples.png (64 Gibbs chains) of m
 // into dir, tiles shaped like the data's images when they have a 2-D shape.
