@@ -568,7 +568,6 @@ func writeFileAtomic(path string, b []byte) (err error) {
 	return nil
 }
 
-
 // epochPictures writes filters.png and samples.png (64 Gibbs chains) of m
 // into dir, tiles shaped like the data's images when they have a 2-D shape.
 func epochPictures(dir string, m *models.RBM, shape []int, steps int, seed uint64) error {
