@@ -130,7 +130,8 @@ type prob struct {
 }
 
 type lowerer struct {
-	step     *graph.CDStep
+	g        *G.ExprGraph
+	rng      *graph.RNG
 	plan     *Plan
 	vals     map[int64]any
 	nodes    map[int64]*G.Node
@@ -139,19 +140,25 @@ type lowerer struct {
 	nextName int
 }
 
-// Lower builds the plan of s.
-func Lower(s *graph.CDStep) (*Plan, error) {
-	sorted, err := G.Sort(s.Graph)
+// Lower builds the plan of s: its leaf nodes become Input buffers (by node
+// name), its named outputs the plan's Outputs.
+func Lower(s graph.Step) (*Plan, error) {
+	g := s.ExprGraph()
+	sorted, err := G.Sort(g)
 	if err != nil {
 		return nil, fmt.Errorf("lower: %w", err)
 	}
 	l := &lowerer{
-		step:    s,
+		g:       g,
+		rng:     s.Rand(),
 		plan:    &Plan{Inputs: map[string]*Buffer{}, Outputs: map[string]*Buffer{}},
 		vals:    map[int64]any{},
 		nodes:   map[int64]*G.Node{},
 		users:   map[int64][]*G.Node{},
 		sampled: map[int64]*Buffer{},
+	}
+	if l.rng == nil {
+		return nil, errors.New("lower: step graph without an RNG")
 	}
 	for _, n := range sorted {
 		l.nodes[n.ID()] = n
@@ -167,29 +174,22 @@ func Lower(s *graph.CDStep) (*Plan, error) {
 		}
 		l.vals[n.ID()] = v
 	}
-	outs := []struct {
-		name string
-		n    *G.Node
-	}{{"GradW", s.GradW}, {"GradVBias", s.GradVBias}, {"GradHBias", s.GradHBias}, {"HMean", s.HMean}, {"ReconErr", s.ReconErr}}
-	if s.NewChain != nil {
-		outs = append(outs, struct {
-			name string
-			n    *G.Node
-		}{"NewChain", s.NewChain})
-	}
-	for _, o := range outs {
-		b, err := l.buffer(o.n)
+	for _, o := range s.NamedOutputs() {
+		b, err := l.buffer(o.Node)
 		if err != nil {
-			return nil, fmt.Errorf("lower: output %s: %w", o.name, err)
+			return nil, fmt.Errorf("lower: output %s: %w", o.Name, err)
 		}
-		l.plan.Outputs[o.name] = b.b
+		if b.trans {
+			return nil, fmt.Errorf("lower: output %s is a transposed view", o.Name)
+		}
+		l.plan.Outputs[o.Name] = b.b
 	}
 	return l.plan, nil
 }
 
 func (l *lowerer) children(n *G.Node) []*G.Node {
 	var out []*G.Node
-	it := l.step.Graph.From(n.ID())
+	it := l.g.From(n.ID())
 	for it.Next() {
 		out = append(out, it.Node().(*G.Node))
 	}
@@ -233,6 +233,9 @@ func (l *lowerer) lowerNode(n *G.Node) (any, error) {
 	}
 	if sop, ok := op.(*graph.SampleOp); ok {
 		return l.lowerSample(n, sop, ch)
+	}
+	if kop, ok := op.(graph.KernelOp); ok {
+		return l.lowerKernelOp(n, kop, ch)
 	}
 	name := op.String()
 	typ := fmt.Sprintf("%T", op)
@@ -481,7 +484,7 @@ func (l *lowerer) gemmLaunch(t term, beta float64, C *Buffer, flags int32, bias,
 	var seed Arg = Arg{Value: uint64(0)}
 	stepArg := Arg{Value: uint64(0)}
 	if flags&kernels.GemmSample != 0 {
-		seed = Arg{Value: l.step.RNG.Seed}
+		seed = Arg{Value: l.rng.Seed}
 		stepArg = Arg{IsStep: true}
 	}
 	l.plan.Launches = append(l.plan.Launches, Launch{
@@ -630,8 +633,61 @@ func (l *lowerer) lowerSample(n *G.Node, sop *graph.SampleOp, ch []*G.Node) (any
 	nel := in.b.Len()
 	l.plan.Launches = append(l.plan.Launches, Launch{
 		Kernel: kernels.BernoulliF32, Grid: kernels.ElementwiseGrid(nel), Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
-		Args: []Arg{{Value: int32(nel)}, bufArg(in.b), bufArg(S), {Value: l.step.RNG.Seed}, {Value: sop.ID}, {IsStep: true}},
+		Args: []Arg{{Value: int32(nel)}, bufArg(in.b), bufArg(S), {Value: l.rng.Seed}, {Value: sop.ID}, {IsStep: true}},
 		Note: fmt.Sprintf("%s ~ Bernoulli(%s) (sampler %d)", S.Name, in.b.Name, sop.ID),
 	})
 	return bufVal{b: S}, nil
+}
+
+// lowerKernelOp materialises the inputs of a custom op and emits the one
+// launch the op asks for, writing a fresh buffer of the node's shape.
+func (l *lowerer) lowerKernelOp(n *G.Node, op graph.KernelOp, ch []*G.Node) (any, error) {
+	in := make([]*Buffer, len(ch))
+	shapes := make([][2]int, len(ch))
+	for i, c := range ch {
+		b, err := l.buffer(c)
+		if err != nil {
+			return nil, err
+		}
+		if b.trans {
+			return nil, fmt.Errorf("%s: input %d is a transposed view (no kernel)", op, i)
+		}
+		in[i], shapes[i] = b.b, [2]int{b.b.Rows, b.b.Cols}
+	}
+	kl, err := op.KernelLaunch(shapes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	r, c, err := shape2(n)
+	if err != nil {
+		return nil, err
+	}
+	out := l.newBuffer(l.name("k"), r, c, Temp)
+	args := make([]Arg, len(kl.Args))
+	names := make([]string, len(in))
+	for i, b := range in {
+		names[i] = b.Name
+	}
+	for i, a := range kl.Args {
+		switch a.Kind {
+		case graph.ArgInput:
+			if a.Index < 0 || a.Index >= len(in) {
+				return nil, fmt.Errorf("%s: argument %d names input %d of %d", op, i, a.Index, len(in))
+			}
+			args[i] = bufArg(in[a.Index])
+		case graph.ArgOutput:
+			args[i] = bufArg(out)
+		case graph.ArgValue:
+			args[i] = Arg{Value: a.Value}
+		case graph.ArgSeed:
+			args[i] = Arg{Value: l.rng.Seed}
+		case graph.ArgStep:
+			args[i] = Arg{IsStep: true}
+		default:
+			return nil, fmt.Errorf("%s: argument %d of unknown kind %d", op, i, a.Kind)
+		}
+	}
+	l.plan.Launches = append(l.plan.Launches, Launch{Kernel: kl.Kernel, Grid: kl.Grid, Block: kl.Block, Args: args,
+		Note: fmt.Sprintf("%s = %s(%s)", out.Name, op, strings.Join(names, ", "))})
+	return bufVal{b: out}, nil
 }
