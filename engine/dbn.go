@@ -26,7 +26,9 @@ type LayerCallback func(layer int, m EpochMetrics) error
 // nil means the CPU. Each epoch's metrics go to callbacks with the layer
 // index. On error (including ctx cancellation) no DBN is returned.
 func PretrainDBN(ctx context.Context, sizes []int, cfgs []Config, train *data.Dataset, backend Backend, callbacks ...LayerCallback) (*models.DBN, error) {
-	return pretrainDBN(ctx, sizes, cfgs, train, backend, false, callbacks)
+	p := &DBNPretrainer{Sizes: sizes, Configs: cfgs, Backend: backend, Callbacks: callbacks}
+	dbn, _, err := p.Fit(ctx, train)
+	return dbn, err
 }
 
 // PretrainDBNWithLabels is PretrainDBN with label units in the top RBM: the
@@ -36,41 +38,115 @@ func PretrainDBN(ctx context.Context, sizes []int, cfgs []Config, train *data.Da
 // visible units of the top RBM (a softmax label group, as in Hinton et al.
 // 2006, is not implemented).
 func PretrainDBNWithLabels(ctx context.Context, sizes []int, cfgs []Config, train *data.Dataset, backend Backend, callbacks ...LayerCallback) (*models.DBN, error) {
-	return pretrainDBN(ctx, sizes, cfgs, train, backend, true, callbacks)
+	p := &DBNPretrainer{Sizes: sizes, Configs: cfgs, Labels: true, Backend: backend, Callbacks: callbacks}
+	dbn, _, err := p.Fit(ctx, train)
+	return dbn, err
 }
 
-func pretrainDBN(ctx context.Context, sizes []int, cfgs []Config, train *data.Dataset, backend Backend, withLabels bool, callbacks []LayerCallback) (*models.DBN, error) {
+// DBNProgress is where greedy pretraining stands between two mini-batches:
+// the layers finished so far, bottom first, and the snapshot of the layer
+// in training (nil when the next layer has not started). It is all that a
+// resumed pretraining needs besides the data and the configuration: the
+// input of layer l is recomputed deterministically from the finished layers.
+type DBNProgress struct {
+	Done    []*models.RBM
+	Current *Snapshot
+}
+
+// Layer returns the index of the layer in training (or to train next).
+func (p *DBNProgress) Layer() int { return len(p.Done) }
+
+// DBNPretrainer is greedy layer-wise pretraining with checkpoints and
+// resume; PretrainDBN and PretrainDBNWithLabels are its one-call forms.
+type DBNPretrainer struct {
+	Sizes   []int    // [V, H_0, …, H_{L−1}], V = train.D
+	Configs []Config // one per layer, or one shared by all (see PretrainDBN)
+	Labels  bool     // label units in the top RBM (see PretrainDBNWithLabels)
+	Backend Backend  // nil means the CPU reference backend
+	// Callbacks receive every epoch's metrics with the layer index.
+	Callbacks []LayerCallback
+	// Checkpoint, when set, is called after every epoch of every layer
+	// with the progress at that point (the layer's snapshot at the epoch's
+	// end) so that the caller can save it; an error aborts pretraining.
+	Checkpoint func(p *DBNProgress) error
+	// Resume, when set, continues from that progress: the finished layers
+	// are kept as they are and the current layer resumes from its snapshot,
+	// so the result is bit-identical to an uninterrupted run.
+	Resume *DBNProgress
+}
+
+// Fit pretrains on train. On error it returns the progress reached so far
+// (with the current layer's snapshot when the error came from inside its
+// training, e.g. ctx's cancellation) so that the caller can checkpoint it.
+func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.DBN, *DBNProgress, error) {
+	sizes, cfgs := p.Sizes, p.Configs
 	L := len(sizes) - 1
 	switch {
 	case train == nil || train.N == 0 || train.D == 0:
-		return nil, fmt.Errorf("pretrain DBN: no training data")
+		return nil, nil, fmt.Errorf("pretrain DBN: no training data")
 	case L < 1:
-		return nil, fmt.Errorf("pretrain DBN: sizes %v: want [V, H_0, …] with at least one layer", sizes)
+		return nil, nil, fmt.Errorf("pretrain DBN: sizes %v: want [V, H_0, …] with at least one layer", sizes)
 	case sizes[0] != train.D:
-		return nil, fmt.Errorf("pretrain DBN: sizes %v start with %d visible units, data %s has %d features", sizes, sizes[0], train.Name, train.D)
+		return nil, nil, fmt.Errorf("pretrain DBN: sizes %v start with %d visible units, data %s has %d features", sizes, sizes[0], train.Name, train.D)
 	case len(cfgs) != 1 && len(cfgs) != L:
-		return nil, fmt.Errorf("pretrain DBN: %d configs for %d layers, want 1 or %d", len(cfgs), L, L)
-	case withLabels && L < 2:
-		return nil, fmt.Errorf("pretrain DBN: label units need at least 2 layers, sizes %v give %d", sizes, L)
+		return nil, nil, fmt.Errorf("pretrain DBN: %d configs for %d layers, want 1 or %d", len(cfgs), L, L)
+	case p.Labels && L < 2:
+		return nil, nil, fmt.Errorf("pretrain DBN: label units need at least 2 layers, sizes %v give %d", sizes, L)
 	}
 	for l, s := range sizes[1:] {
 		if s < 1 {
-			return nil, fmt.Errorf("pretrain DBN: sizes %v: layer %d has %d hidden units, want ≥ 1", sizes, l, s)
+			return nil, nil, fmt.Errorf("pretrain DBN: sizes %v: layer %d has %d hidden units, want ≥ 1", sizes, l, s)
 		}
 	}
 	K := 0
-	if withLabels {
+	if p.Labels {
 		var err error
 		if K, err = numClasses(train); err != nil {
-			return nil, fmt.Errorf("pretrain DBN: %w", err)
+			return nil, nil, fmt.Errorf("pretrain DBN: %w", err)
 		}
 	}
+	// visibleOf is the number of visible units of layer l's RBM.
+	visibleOf := func(l int) int {
+		if K > 0 && l == L-1 {
+			return sizes[l] + K
+		}
+		return sizes[l]
+	}
+	prog := &DBNProgress{}
+	if r := p.Resume; r != nil {
+		if len(r.Done) > L || (len(r.Done) == L && r.Current != nil) {
+			return nil, nil, fmt.Errorf("resume DBN: progress has %d finished layers (current %v) for %d layers", len(r.Done), r.Current != nil, L)
+		}
+		for l, m := range r.Done {
+			if m == nil || m.V != visibleOf(l) || m.H != sizes[l+1] {
+				return nil, nil, fmt.Errorf("resume DBN: finished layer %d is %s, want %d×%d", l, layerShape(m), visibleOf(l), sizes[l+1])
+			}
+		}
+		if c := r.Current; c != nil {
+			l := len(r.Done)
+			if c.Model == nil || c.Model.V != visibleOf(l) || c.Model.H != sizes[l+1] {
+				return nil, nil, fmt.Errorf("resume DBN: layer %d in training is %s, want %d×%d", l, layerShape(c.Model), visibleOf(l), sizes[l+1])
+			}
+		}
+		prog.Done = append(prog.Done, r.Done...)
+	}
+	backend := p.Backend
 	if backend == nil {
 		backend = CPU{}
 	}
-	dbn := &models.DBN{LabelUnits: K}
 	in := train
 	for l := 0; l < L; l++ {
+		if l > 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, prog, fmt.Errorf("pretrain DBN: after layer %d: %w", l-1, err)
+			}
+			one := &models.DBN{Layers: []*models.RBM{prog.Done[l-1]}}
+			h := one.Up(in.X, in.N)[0]
+			in = &data.Dataset{Name: fmt.Sprintf("%s→h%d", train.Name, l-1), N: in.N, D: sizes[l], X: h, Labels: train.Labels}
+		}
+		if l < len(prog.Done) {
+			continue // finished before the run was resumed
+		}
 		cfg := cfgs[0]
 		if len(cfgs) == L {
 			cfg = cfgs[l]
@@ -82,28 +158,38 @@ func pretrainDBN(ctx context.Context, sizes []int, cfgs []Config, train *data.Da
 			layerData = withOneHot(in, K)
 		}
 		tr := &Trainer{Config: cfg, Backend: backend}
-		for _, cb := range callbacks {
+		if p.Resume != nil && l == len(p.Resume.Done) {
+			tr.Resume = p.Resume.Current
+		}
+		for _, cb := range p.Callbacks {
 			tr.Callbacks = append(tr.Callbacks, func(m EpochMetrics, _ *Snapshot) error { return cb(l, m) })
+		}
+		if p.Checkpoint != nil {
+			tr.Callbacks = append(tr.Callbacks, func(_ EpochMetrics, s *Snapshot) error {
+				return p.Checkpoint(&DBNProgress{Done: prog.Done, Current: s})
+			})
 		}
 		res, err := tr.Fit(ctx, layerData, nil)
 		if err != nil {
-			return nil, fmt.Errorf("pretrain DBN: layer %d (%d×%d): %w", l, layerData.D, cfg.Hidden, err)
+			if res != nil {
+				prog.Current = res.Snapshot
+			}
+			return nil, prog, fmt.Errorf("pretrain DBN: layer %d (%d×%d): %w", l, layerData.D, cfg.Hidden, err)
 		}
-		dbn.Layers = append(dbn.Layers, res.Model)
-		if l == L-1 {
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("pretrain DBN: after layer %d: %w", l, err)
-		}
-		one := &models.DBN{Layers: []*models.RBM{res.Model}}
-		h := one.Up(in.X, in.N)[0]
-		in = &data.Dataset{Name: fmt.Sprintf("%s→h%d", train.Name, l), N: in.N, D: res.Model.H, X: h, Labels: train.Labels}
+		prog.Done = append(prog.Done, res.Model)
 	}
+	dbn := &models.DBN{Layers: prog.Done, LabelUnits: K}
 	if err := dbn.Validate(); err != nil {
-		return nil, fmt.Errorf("pretrain DBN: %w", err)
+		return nil, prog, fmt.Errorf("pretrain DBN: %w", err)
 	}
-	return dbn, nil
+	return dbn, prog, nil
+}
+
+func layerShape(m *models.RBM) string {
+	if m == nil {
+		return "missing"
+	}
+	return fmt.Sprintf("%d×%d", m.V, m.H)
 }
 
 // numClasses returns max label + 1 after checking d has valid labels.

@@ -83,7 +83,9 @@ seconds and prints the exact log-likelihood per epoch (optimum -log 30 =
 values are scaled to [0,1] when they exceed it.
 
 Interrupt with Ctrl-C: the run is saved and can be continued with
---resume DIR, which gives exactly the model an uninterrupted run would.`,
+--resume DIR, which gives exactly the model an uninterrupted run would.
+A DBN run (--model dbn) checkpoints every layer (layer0.safetensors, …)
+and resumes in the layer where it stopped.`,
 		Example: `  rbmgpu train
   rbmgpu train --pcd 10 --hidden 64 --epochs 1500 --batch 10 --lr 0.05 --lr-schedule linear:0
   rbmgpu train --data /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \
@@ -304,6 +306,13 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	data.DownloadNotify = func(s string) { fmt.Fprintln(stderr, "rbmgpu: "+s) }
+	if f.Resume != "" {
+		// The saved settings (the model kind included) come first: a
+		// resumed DBN run is dispatched as a DBN run.
+		if err := resumeFlags(cmd, f); err != nil {
+			return err
+		}
+	}
 	switch f.Model {
 	case "rbm":
 		for _, name := range []string{"layers", "finetune-epochs", "finetune-lr", "label-units"} {
@@ -317,11 +326,6 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		return usagef("train: --model %s is not implemented yet (rbm and dbn are)", f.Model)
 	default:
 		return usagef("train: --model %q: want rbm or dbn", f.Model)
-	}
-	if f.Resume != "" {
-		if err := resumeFlags(cmd, f); err != nil {
-			return err
-		}
 	}
 	if f.PNGSteps < 1 {
 		return usagef("train: --png-steps %d: want ≥ 1", f.PNGSteps)

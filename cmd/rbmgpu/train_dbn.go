@@ -51,8 +51,8 @@ func parseLayers(s string, V int) ([]int, error) {
 func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	stdout := cmd.OutOrStdout()
 	switch {
-	case f.Resume != "":
-		return usagef("train: --resume continues RBM runs; a DBN run starts afresh")
+	case f.Resume != "" && cmd.Flags().Changed("epochs"):
+		return usagef("train: --resume of a DBN run continues its saved epochs; --epochs cannot change")
 	case f.PNG:
 		return usagef("train: --png applies to --model rbm")
 	case f.FineTuneEpochs < 0:
@@ -76,10 +76,27 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if err := f.makeOutDir(); err != nil {
 		return err
 	}
+	fingerprint := train.Fingerprint()
+	var resume *engine.DBNProgress
+	if f.Resume != "" {
+		if resume, err = loadDBNProgress(f.Resume, len(sizes)-1, cfg.Epochs, fingerprint, f.Data); err != nil {
+			return err
+		}
+		if err := truncateDBNMetrics(filepath.Join(f.Out, metricsFile), resume); err != nil {
+			return err
+		}
+	} else {
+		if err := removeLayerCheckpoints(f.Out); err != nil {
+			return err
+		}
+		if err := os.Remove(filepath.Join(f.Out, metricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("output directory: %w", err)
+		}
+	}
 	if err := f.writeConfig(); err != nil {
 		return err
 	}
-	metrics, err := os.Create(filepath.Join(f.Out, metricsFile))
+	metrics, err := os.OpenFile(filepath.Join(f.Out, metricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
@@ -106,17 +123,30 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		}{layer, jsonMetrics(m)}
 		return record(rec)
 	}
-	pretrain := engine.PretrainDBN
-	if f.LabelUnits {
-		pretrain = engine.PretrainDBNWithLabels
+	if resume != nil {
+		fmt.Fprintf(stdout, "resuming: %d layers done%s\n", len(resume.Done), resumePosition(resume))
 	}
-	dbn, err := pretrain(ctx, sizes, []engine.Config{cfg}, train, backend, onEpoch)
+	pre := &engine.DBNPretrainer{Sizes: sizes, Configs: []engine.Config{cfg}, Labels: f.LabelUnits, Backend: backend,
+		Callbacks: []engine.LayerCallback{onEpoch}, Resume: resume,
+		Checkpoint: func(p *engine.DBNProgress) error {
+			return engine.SaveSnapshot(layerCheckpoint(f.Out, p.Layer()), p.Current, fingerprint)
+		}}
+	dbn, prog, err := pre.Fit(ctx, train)
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(cmd.ErrOrStderr(), "rbmgpu: interrupted during pretraining; nothing saved (DBN runs do not resume)")
+		if prog != nil && prog.Current != nil {
+			path := layerCheckpoint(f.Out, prog.Layer())
+			if serr := engine.SaveSnapshot(path, prog.Current, fingerprint); serr != nil {
+				return fmt.Errorf("interrupted; saving the checkpoint failed: %w", serr)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "rbmgpu: interrupted in layer %d at epoch %d, batch %d; saved %s; continue with: rbmgpu train --resume %s\n",
+				prog.Layer(), prog.Current.Epoch+1, prog.Current.Batch, path, f.Out)
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "rbmgpu: interrupted during pretraining; finished layers are saved; continue with: rbmgpu train --resume %s\n", f.Out)
+		}
 		return errInterrupted
 	}
 	if err != nil {
-		return fmt.Errorf("train: pretrain DBN: %w", err)
+		return fmt.Errorf("train: pretrain DBN: %w (finished layers and the last good checkpoint are in %s)", err, f.Out)
 	}
 	if f.FineTuneEpochs > 0 {
 		ft := engine.FineTuneConfig{Epochs: f.FineTuneEpochs, LR: f.FineTuneLR, Batch: cfg.Batch, Seed: f.Seed, Patience: 3}
@@ -156,4 +186,97 @@ func heldOut(val *data.Dataset) int {
 		return 0
 	}
 	return val.N
+}
+
+// layerCheckpoint is the checkpoint of layer l of a DBN run: the layer's
+// training snapshot (an RBM checkpoint, see engine.SaveSnapshot), rewritten
+// after every epoch; a layer whose file holds the last epoch is finished.
+func layerCheckpoint(dir string, l int) string {
+	return filepath.Join(dir, fmt.Sprintf("layer%d.safetensors", l))
+}
+
+// removeLayerCheckpoints deletes the layer checkpoints of an earlier run in
+// dir so that a fresh run never resumes from them.
+func removeLayerCheckpoints(dir string) error {
+	old, err := filepath.Glob(filepath.Join(dir, "layer*.safetensors"))
+	if err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
+	for _, path := range old {
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("output directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// loadDBNProgress reads the layer checkpoints of a DBN run: layers whose
+// snapshot completed all epochs are finished, the first one that did not is
+// resumed, later files are ignored (they cannot exist in a run of ours).
+func loadDBNProgress(dir string, layers, epochs int, fingerprint, dataName string) (*engine.DBNProgress, error) {
+	p := &engine.DBNProgress{}
+	for l := 0; l < layers; l++ {
+		path := layerCheckpoint(dir, l)
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		s, meta, err := engine.LoadSnapshot(path)
+		if err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		if meta.DataFingerprint != "" && meta.DataFingerprint != fingerprint {
+			return nil, fmt.Errorf("resume: %s: the data differ from the data the run was trained on (fingerprint %s, saved %s)", dataName, fingerprint, meta.DataFingerprint)
+		}
+		if s.Epoch >= epochs && s.Batch == 0 {
+			p.Done = append(p.Done, s.Model)
+			continue
+		}
+		p.Current = s
+		break
+	}
+	if len(p.Done) == layers {
+		if _, err := os.Stat(filepath.Join(dir, dbnFile)); err == nil {
+			return nil, usagef("train: --resume: the DBN run in %s already completed (%s)", dir, filepath.Join(dir, dbnFile))
+		}
+	}
+	return p, nil
+}
+
+func resumePosition(p *engine.DBNProgress) string {
+	if p.Current == nil {
+		return ""
+	}
+	return fmt.Sprintf(", layer %d after epoch %d, batch %d", p.Layer(), p.Current.Epoch, p.Current.Batch)
+}
+
+// truncateDBNMetrics keeps the metrics records of finished layers and of the
+// resumed layer's completed epochs, so that the resumed run appends where
+// its checkpoints left off; fine-tuning records are dropped (fine-tuning
+// reruns from the pretrained network).
+func truncateDBNMetrics(path string, p *engine.DBNProgress) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	cur, done := p.Layer(), 0
+	if p.Current != nil {
+		done = p.Current.Epoch
+	}
+	var keep []byte
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		var rec struct {
+			Layer *int `json:"layer"`
+			Epoch int  `json:"epoch"`
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil || rec.Layer == nil || !strings.HasSuffix(line, "\n") {
+			continue
+		}
+		if *rec.Layer < cur || (*rec.Layer == cur && rec.Epoch >= 1 && rec.Epoch <= done) {
+			keep = append(keep, line...)
+		}
+	}
+	return writeFileAtomic(path, keep)
 }
