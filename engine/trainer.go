@@ -303,11 +303,16 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 		if err := save(epoch+1, 0); err != nil {
 			return res, err
 		}
-		if rerr != nil {
-			return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, rerr)
-		}
+		// Name the first non-finite tensor: the parameters, then the
+		// training state, then the statistic that overflowed.
 		if err := snap.Model.Validate(); err != nil {
 			return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, err)
+		}
+		if err := checkFinite(snap.State); err != nil {
+			return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, err)
+		}
+		if rerr != nil {
+			return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, rerr)
 		}
 		secs := time.Since(start).Seconds()
 		done := (nBatches - first) * cfg.Batch
@@ -420,3 +425,18 @@ func Permutation(perm []int, seed, epoch uint64) {
 }
 
 func mul64(a, b uint64) (hi, lo uint64) { return bits.Mul64(a, b) }
+
+// checkFinite reports the first NaN or infinite value in the training state.
+func checkFinite(s TrainState) error {
+	for _, t := range []struct {
+		name string
+		x    []float32
+	}{{TensorVelW, s.VelW}, {TensorVelVBias, s.VelVBias}, {TensorVelHBias, s.VelHBias}, {TensorChains, s.Chains}, {TensorHiddenMean, s.HiddenMean}} {
+		for i, v := range t.x {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("training state %s[%d] = %v is not finite", t.name, i, v)
+			}
+		}
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,6 +295,12 @@ func TestDivergenceIsAnError(t *testing.T) {
 	_, err := (&Trainer{Config: Config{Hidden: 8, Epochs: 50, Batch: 7, LR: 1e38, Momentum: 0.99, Seed: 1}}).Fit(context.Background(), d, nil)
 	if err == nil {
 		t.Fatal("no error")
+	}
+	// "epoch N: training diverged: RBM 9×8: W[i] = NaN is not finite" or the
+	// like: the epoch and the tensor are named.
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "epoch ") || !strings.Contains(msg, "diverged") || !strings.ContainsAny(msg, "[") {
+		t.Errorf("error %q does not name the epoch and the tensor", msg)
 	}
 	t.Log(err)
 }
