@@ -30,7 +30,9 @@ type FineTuneConfig struct {
 	Optimizer   string
 	Momentum    float64 // μ for "momentum" (default 0.9)
 	WeightDecay float64 // L2 penalty added to the gradient of every weight and bias (default 0)
-	Seed        uint64  // seeds the data order and a fresh classifier head
+	// Schedule scales LR per epoch (default constant), as in Config.
+	Schedule Schedule
+	Seed     uint64 // seeds the data order and a fresh classifier head
 	// Patience enables early stopping: training ends after this many epochs
 	// without a better validation accuracy (0: run every epoch). With
 	// validation data the DBN always ends up holding the weights of the
@@ -60,6 +62,9 @@ func (c FineTuneConfig) Defaults() FineTuneConfig {
 	}
 	if c.Momentum == 0 && c.Optimizer == "momentum" {
 		c.Momentum = 0.9
+	}
+	if c.Schedule == nil {
+		c.Schedule = ConstantSchedule{}
 	}
 	return c
 }
@@ -117,8 +122,8 @@ type FineTuneResult struct {
 // one with the right number of classes, otherwise a fresh head with
 // Glorot-normal weights, std √(2/(H_top+C)), and zero biases. The loss is a
 // gorgonia graph for a fixed batch B, differentiated by gorgonia's
-// autodiff (G.Grad) and run by a tape machine; updates use gorgonia's Adam
-// or Momentum solver. Each epoch visits ⌊N/B⌋ mini-batches of a seeded
+// autodiff (G.Grad) and run by a tape machine; updates use Adam or
+// momentum (our own, so that the learning rate can follow a schedule). Each epoch visits ⌊N/B⌋ mini-batches of a seeded
 // permutation (the remainder rotates through the epochs).
 //
 // train needs labels; val (may be nil) too. On return dbn holds the
@@ -208,7 +213,7 @@ func FineTune(ctx context.Context, dbn *models.DBN, train, val *data.Dataset, cf
 				copy(xs[r*V:(r+1)*V], train.Row(i))
 				ys[r*classes+train.Labels[i]] = 1
 			}
-			loss, hits, err := net.step()
+			loss, hits, err := net.step(cfg.LR * cfg.Schedule.Factor(epoch, cfg.Epochs))
 			if err != nil {
 				return finish(fmt.Errorf("fine-tune: epoch %d, batch %d: %w", epoch+1, b+1, err))
 			}
@@ -378,7 +383,7 @@ type mlp struct {
 	loss       *G.Node
 	logits     *G.Node
 	vm         G.VM
-	solver     G.Solver
+	opt        *optimizer
 	B, C       int
 }
 
@@ -437,21 +442,14 @@ func buildMLP(dbn *models.DBN, classes, B int, cfg FineTuneConfig) (*mlp, error)
 		return nil, fmt.Errorf("fine-tune: differentiate graph: %w", err)
 	}
 	n.vm = G.NewTapeMachine(g, G.BindDualValues(n.learnables...))
-	opts := []G.SolverOpt{G.WithLearnRate(cfg.LR)}
-	if cfg.WeightDecay > 0 {
-		opts = append(opts, G.WithL2Reg(cfg.WeightDecay))
-	}
-	if cfg.Optimizer == "momentum" {
-		n.solver = G.NewMomentum(append(opts, G.WithMomentum(cfg.Momentum))...)
-	} else {
-		n.solver = G.NewAdamSolver(opts...)
-	}
+	n.opt = &optimizer{adam: cfg.Optimizer == "adam", momentum: cfg.Momentum, l2: cfg.WeightDecay}
 	return n, nil
 }
 
-// step runs forward and backward on the bound batch, applies one solver
-// update and returns the batch's loss and number of correct predictions.
-func (n *mlp) step() (loss float64, correct int, err error) {
+// step runs forward and backward on the bound batch, applies one update
+// with learning rate lr and returns the batch's loss and number of correct
+// predictions.
+func (n *mlp) step(lr float64) (loss float64, correct int, err error) {
 	defer n.vm.Reset()
 	if err := n.vm.RunAll(); err != nil {
 		return 0, 0, err
@@ -474,7 +472,7 @@ func (n *mlp) step() (loss float64, correct int, err error) {
 			correct++
 		}
 	}
-	if err := n.solver.Step(G.NodesToValueGrads(n.learnables)); err != nil {
+	if err := n.opt.step(n.learnables, lr); err != nil {
 		return 0, 0, err
 	}
 	return float64(lv), correct, nil
@@ -510,6 +508,62 @@ func (n *mlp) writeTo(dbn *models.DBN) error {
 	dbn.OutB = append(dbn.OutB[:0], n.learnables[2*L+1].Value().Data().([]float32)...)
 	if err := dbn.Validate(); err != nil {
 		return fmt.Errorf("fine-tune: %w", err)
+	}
+	return nil
+}
+
+// optimizer is Adam (Kingma & Ba 2015; β₁ = 0.9, β₂ = 0.999, ε = 1e-8, bias
+// corrected) or classical momentum (v ← μv − lr·g, θ ← θ + v), with an L2
+// penalty l2·θ added to every gradient. Unlike gorgonia's solvers its
+// learning rate is an argument of each step, so it can follow a schedule.
+type optimizer struct {
+	adam     bool
+	momentum float64
+	l2       float64
+	t        int
+	m, v     [][]float32 // first and second moments (Adam) or velocities (m)
+}
+
+// step updates every learnable from its gradient (computed by the last run
+// of the tape machine).
+func (o *optimizer) step(params []*G.Node, lr float64) error {
+	const b1, b2, eps = 0.9, 0.999, 1e-8
+	if o.m == nil {
+		o.m, o.v = make([][]float32, len(params)), make([][]float32, len(params))
+	}
+	o.t++
+	c1, c2 := 1-math.Pow(b1, float64(o.t)), 1-math.Pow(b2, float64(o.t))
+	for i, p := range params {
+		w, ok := p.Value().Data().([]float32)
+		if !ok {
+			return fmt.Errorf("optimizer: %s holds %T, want []float32", p.Name(), p.Value().Data())
+		}
+		gv, err := p.Grad()
+		if err != nil {
+			return fmt.Errorf("optimizer: gradient of %s: %w", p.Name(), err)
+		}
+		g, ok := gv.Data().([]float32)
+		if !ok || len(g) != len(w) {
+			return fmt.Errorf("optimizer: gradient of %s has the wrong type or size", p.Name())
+		}
+		if o.m[i] == nil {
+			o.m[i], o.v[i] = make([]float32, len(w)), make([]float32, len(w))
+		}
+		m, v := o.m[i], o.v[i]
+		for j := range w {
+			gj := float64(g[j]) + o.l2*float64(w[j])
+			if !o.adam {
+				m[j] = float32(o.momentum*float64(m[j]) - lr*gj)
+				w[j] += m[j]
+				continue
+			}
+			m[j] = float32(b1*float64(m[j]) + (1-b1)*gj)
+			v[j] = float32(b2*float64(v[j]) + (1-b2)*gj*gj)
+			w[j] -= float32(lr * (float64(m[j]) / c1) / (math.Sqrt(float64(v[j])/c2) + eps))
+		}
+		// The tape machine adds into the gradients of bound dual
+		// values, so they are cleared for the next batch.
+		clear(g)
 	}
 	return nil
 }

@@ -206,3 +206,39 @@ func TestFineTuneLabelledTopAndCancel(t *testing.T) {
 		t.Errorf("cancelled: err %v, result %v, head %v", err, res, d2.HasClassifier())
 	}
 }
+
+// The learning-rate schedule is applied per epoch: with factor γ^e, γ = 0,
+// only the first epoch moves the weights, so 3 epochs end where 1 does
+// (both optimizers); a constant schedule keeps moving them.
+func TestFineTuneSchedule(t *testing.T) {
+	train := blobs(200, 16, 2, 3)
+	for _, opt := range []string{"adam", "momentum"} {
+		run := func(epochs int, s Schedule) []float32 {
+			dbn, err := InitGlorot([]int{16, 8}, 2, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := FineTuneConfig{Epochs: epochs, Batch: 20, Optimizer: opt, Seed: 1, Schedule: s}
+			if _, err := FineTune(context.Background(), dbn, train, nil, cfg); err != nil {
+				t.Fatal(err)
+			}
+			return dbn.Layers[0].W
+		}
+		one, frozen, moving := run(1, ConstantSchedule{}), run(3, ExpSchedule{Gamma: 0}), run(3, ConstantSchedule{})
+		same := func(a, b []float32) bool {
+			for i := range a {
+				if a[i] != b[i] {
+					return false
+				}
+			}
+			return true
+		}
+		// Momentum keeps coasting on its velocity after the rate drops to 0.
+		if opt == "adam" && !same(one, frozen) {
+			t.Errorf("%s: a zero learning rate after epoch 1 still changed the weights", opt)
+		}
+		if same(one, moving) {
+			t.Errorf("%s: constant schedule: epochs 2–3 did not change the weights", opt)
+		}
+	}
+}

@@ -54,6 +54,7 @@ type trainFlags struct {
 	Layers         string  `json:"layers,omitempty"`
 	FineTuneEpochs int     `json:"finetune_epochs,omitempty"`
 	FineTuneLR     float64 `json:"finetune_lr,omitempty"`
+	FineTuneSched  string  `json:"finetune_lr_schedule,omitempty"`
 	LabelUnits     bool    `json:"label_units,omitempty"`
 }
 
@@ -123,6 +124,7 @@ and resumes in the layer where it stopped.`,
 	fl.StringVar(&f.Layers, "layers", "", "dbn: layer sizes from the visible layer up, e.g. 784,500,500,2000")
 	fl.IntVar(&f.FineTuneEpochs, "finetune-epochs", 0, "dbn: epochs of discriminative fine-tuning by backpropagation (needs --labels)")
 	fl.Float64Var(&f.FineTuneLR, "finetune-lr", 0.001, "dbn: Adam learning rate of fine-tuning")
+	fl.StringVar(&f.FineTuneSched, "finetune-lr-schedule", "constant", "dbn: fine-tuning learning-rate schedule, as --lr-schedule")
 	fl.BoolVar(&f.LabelUnits, "label-units", false, "dbn: train the top RBM with one-hot label units (needs --labels) so 'rbmgpu sample --label' can clamp a class")
 	return cmd
 }

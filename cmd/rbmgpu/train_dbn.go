@@ -62,6 +62,10 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	case (f.FineTuneEpochs > 0 || f.LabelUnits) && f.Labels == "" && !strings.Contains(f.Data, "mnist"):
 		return usagef("train: --finetune-epochs and --label-units need --labels")
 	}
+	ftSched, err := engine.ParseSchedule(f.FineTuneSched)
+	if err != nil {
+		return usagef("train: --finetune-lr-schedule: %v", err)
+	}
 	cfg, backend, train, val, err := prepareRun(cmd, f)
 	if err != nil {
 		return err
@@ -149,7 +153,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		return fmt.Errorf("train: pretrain DBN: %w (finished layers and the last good checkpoint are in %s)", err, f.Out)
 	}
 	if f.FineTuneEpochs > 0 {
-		ft := engine.FineTuneConfig{Epochs: f.FineTuneEpochs, LR: f.FineTuneLR, Batch: cfg.Batch, Seed: f.Seed, Patience: 3}
+		ft := engine.FineTuneConfig{Epochs: f.FineTuneEpochs, LR: f.FineTuneLR, Schedule: ftSched, Batch: cfg.Batch, Seed: f.Seed, Patience: 3}
 		fmt.Fprintf(stdout, "fine-tuning %d epochs (Adam, lr %g) on %d labelled samples, %d held out\n", ft.Epochs, ft.LR, train.N, heldOut(val))
 		res, err := engine.FineTune(ctx, dbn, train, val, ft)
 		if errors.Is(err, context.Canceled) {
