@@ -137,6 +137,15 @@ func loadModel(path string) (*models.RBM, *trainFlags, string, error) {
 	return snap.Model, run, file, nil
 }
 
+// dbnCheckpoint resolves path — a DBN checkpoint, or a run directory that
+// holds one — to the checkpoint file; ok is false for anything else.
+func dbnCheckpoint(path string) (file string, ok bool) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, dbnFile)
+	}
+	return path, isDBN(path)
+}
+
 // isDBN reports whether a checkpoint file holds a deep belief network.
 func isDBN(path string) bool {
 	st, err := os.Stat(path)
@@ -163,7 +172,8 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if _, _, err := engine.ParseDevice(f.Device); err != nil {
 		return usagef("eval: --device: %v", err)
 	}
-	if isDBN(f.Model) {
+	if file, ok := dbnCheckpoint(f.Model); ok {
+		f.Model = file
 		return runEvalDBN(cmd, f)
 	}
 	m, run, file, err := loadModel(f.Model)

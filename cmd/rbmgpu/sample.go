@@ -63,8 +63,8 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		err  error
 		what string
 	)
-	if isDBN(f.Model) {
-		dbn, err := models.LoadDBN(f.Model)
+	if file, ok := dbnCheckpoint(f.Model); ok {
+		dbn, err := models.LoadDBN(file)
 		if err != nil {
 			return err
 		}

@@ -46,6 +46,13 @@ func TestTrainDBN(t *testing.T) {
 	if s := runCLI(t, dir, "sample", "--model", "run/dbn.safetensors", "--n", "4", "--steps", "5", "--png", "s.png"); s.code != 0 {
 		t.Errorf("sample: exit %d: %s", s.code, s.stderr)
 	}
+	// The run directory stands for its DBN checkpoint.
+	if s := runCLI(t, dir, "sample", "--model", "run", "--n", "4", "--steps", "5", "--png", "d.png"); s.code != 0 {
+		t.Errorf("sample --model RUNDIR: exit %d: %s", s.code, s.stderr)
+	}
+	if e := runCLI(t, dir, "eval", "--model", "run", "--data", "bas:4x4", "--labels", "labels.csv"); e.code != 0 || !strings.Contains(e.stdout, "accuracy") {
+		t.Errorf("eval --model RUNDIR: exit %d: %s%s", e.code, e.stdout, e.stderr)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
