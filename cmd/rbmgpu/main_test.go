@@ -196,33 +196,10 @@ func TestInterruptAndResume(t *testing.T) {
 	if full.code != 0 {
 		t.Fatalf("uninterrupted run: exit %d: %s", full.code, full.stderr)
 	}
-	cmd := exec.Command(binary, append(args, "--out", "part")...)
-	cmd.Dir = dir
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// Wait for the first checkpoint, then interrupt in the middle of the run.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "part", modelFile)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no checkpoint after 60 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	ee, ok := err.(*exec.ExitError)
-	if !ok {
-		t.Skipf("run finished before the interrupt arrived (err %v); machine too fast for this test", err)
-	}
-	if ee.ExitCode() != 130 || !strings.Contains(errb.String(), "--resume") {
-		t.Fatalf("interrupted run: exit %d, stderr %q", ee.ExitCode(), errb.String())
+	code, stderr := interruptWhen(t, dir, filepath.Join("part", modelFile), append(args, "--out", "part")...)
+	if code != 130 || !strings.Contains(stderr, "--resume") {
+		t.Fatalf("interrupted run: exit %d, stderr %q", code, stderr)
 	}
 	r := runCLI(t, dir, "train", "--resume", "part")
 	if r.code != 0 {
@@ -237,4 +214,36 @@ func TestInterruptAndResume(t *testing.T) {
 	if n := strings.Count(string(m1), "\n"); n != 400 {
 		t.Errorf("resumed metrics.jsonl has %d records, want 400", n)
 	}
+}
+
+// interruptWhen starts the binary with args in dir, sends SIGINT as soon as
+// the file `when` (relative to dir) exists, and returns the exit code and
+// stderr. It skips the test when the run finished before the signal landed.
+func interruptWhen(t *testing.T, dir, when string, args ...string) (code int, stderr string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, when)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no %s after 60 s", when)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok {
+		t.Skipf("run finished before the interrupt arrived (err %v); machine too fast for this test", err)
+	}
+	return ee.ExitCode(), errb.String()
 }

@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // A DBN run interrupted by SIGINT inside its second layer saves that
@@ -22,32 +19,9 @@ func TestInterruptAndResumeDBN(t *testing.T) {
 	if full.code != 0 {
 		t.Fatalf("uninterrupted run: exit %d: %s", full.code, full.stderr)
 	}
-	cmd := exec.Command(binary, append(args, "--out", "part")...)
-	cmd.Dir = dir
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "part", "layer1.safetensors")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no layer-1 checkpoint after 60 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	ee, ok := err.(*exec.ExitError)
-	if !ok {
-		t.Skipf("run finished before the interrupt arrived (err %v); machine too fast for this test", err)
-	}
-	if ee.ExitCode() != 130 || !strings.Contains(errb.String(), "--resume") || !strings.Contains(errb.String(), "layer 1") {
-		t.Fatalf("interrupted run: exit %d, stderr %q", ee.ExitCode(), errb.String())
+	code, stderr := interruptWhen(t, dir, filepath.Join("part", "layer1.safetensors"), append(args, "--out", "part")...)
+	if code != 130 || !strings.Contains(stderr, "--resume") || !strings.Contains(stderr, "layer 1") {
+		t.Fatalf("interrupted run: exit %d, stderr %q", code, stderr)
 	}
 	r := runCLI(t, dir, "train", "--resume", "part")
 	if r.code != 0 || !strings.Contains(r.stdout, "resuming: 1 layers done, layer 1 after epoch") {
