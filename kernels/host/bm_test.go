@@ -33,8 +33,8 @@ func TestBMGibbsMatchesEmulatorAndTwin(t *testing.T) {
 	d := newDev(t, 3)
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, c := range []struct{ R, N, Nin, first, sweeps int }{
-		{3, 7, 7, 0, 2},   // free-running chains, N < block
-		{4, 13, 9, 9, 3},  // visibles clamped, hidden swept
+		{3, 7, 7, 0, 2},  // free-running chains, N < block
+		{4, 13, 9, 9, 3}, // visibles clamped, hidden swept
 		{2, 130, 100, 100, 1},
 		{2, 257, 257, 0, 1}, // two strided passes per thread plus a ragged tail
 		{1, 1, 1, 0, 2},
