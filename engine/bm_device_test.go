@@ -133,3 +133,30 @@ func TestBMDeviceMatchesCPU(t *testing.T) {
 		}
 	}
 }
+
+// A warm BM step on the host backend allocates at most the one boxed RNG
+// step counter that every lowered program allocates (8 bytes).
+func TestBMHostStepAllocs(t *testing.T) {
+	cfg := graph.BMConfig{Visible: 20, Hidden: 10, Batch: 8, Chains: 8, Sweeps: 2}
+	p, err := CompileBM(Host(), cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m := testBM(20, 10, models.LateralBoth, 0.3, 2)
+	if err := p.SetModel(m); err != nil {
+		t.Fatal(err)
+	}
+	batch := bmBinary(8*20, 1, 2)
+	u := Update{LR: 0.01, Momentum: 0.5}
+	if err := p.Step(batch, u); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(20, func() {
+		if err := p.Step(batch, u); err != nil {
+			t.Fatal(err)
+		}
+	}); a > 1 {
+		t.Errorf("%v allocations per step, want ≤ 1", a)
+	}
+}
