@@ -84,6 +84,24 @@ func runBM(t *testing.T, b Backend, cfg graph.BMConfig, m *models.BM, chains []f
 func TestBMDeviceMatchesCPU(t *testing.T) {
 	drv := emu.NewDriver()
 	defer drv.Close()
+	checkBMMatchesCPU(t, Host(), &DeviceBackend{Driver: drv, Label: "emu"})
+}
+
+// On a machine with an NVIDIA GPU (the GPU kit runs the engine's CUDA
+// tests), bm_gibbs_f32 and bm_mask_f32 on the real device pass the same
+// comparison.
+func TestBMCUDAMatchesCPU(t *testing.T) {
+	if _, err := CUDADevices(); err != nil {
+		t.Skipf("no CUDA device: %v", err)
+	}
+	b, err := NewBackend("cuda:0")
+	if err != nil {
+		t.Skipf("cuda:0: %v", err)
+	}
+	checkBMMatchesCPU(t, b)
+}
+
+func checkBMMatchesCPU(t *testing.T, backends ...Backend) {
 	cases := []struct {
 		V, H, B, C int
 		lateral    models.Lateral
@@ -104,7 +122,7 @@ func TestBMDeviceMatchesCPU(t *testing.T) {
 		}
 		u := Update{LR: 0.1, Momentum: 0.5, WeightDecay: 0.01}
 		wantM, wantS, wantR := runBM(t, CPU{}, cfg, m, chains, batches, u)
-		for _, b := range []Backend{Host(), &DeviceBackend{Driver: drv, Label: "emu"}} {
+		for _, b := range backends {
 			gotM, gotS, gotR := runBM(t, b, cfg, m, chains, batches, u)
 			for i := range wantS.Chains {
 				if gotS.Chains[i] != wantS.Chains[i] {
