@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"context"
 	"math"
+	"reflect"
 	"testing"
 
+	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/kernels/emu"
@@ -176,5 +179,42 @@ func TestBMHostStepAllocs(t *testing.T) {
 		}
 	}); a > 1 {
 		t.Errorf("%v allocations per step, want ≤ 1", a)
+	}
+}
+
+// The Trainer drives a BM on every backend: three epochs of Fit on the
+// emulated CUDA backend and on the host backend end with the tape
+// backend's chains and, to float32 rounding, its parameters and metrics.
+func TestBMFitOnEveryBackend(t *testing.T) {
+	train, err := data.Load("bas:2x2", data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv := emu.NewDriver()
+	defer drv.Close()
+	cfg := Config{Hidden: 2, K: 2, Chains: 4, Epochs: 3, Batch: 3, LR: 0.1, Momentum: 0.5, WeightDecay: 0.001, Seed: 3,
+		BM: &BMOptions{Lateral: models.LateralBoth, Sweeps: 2}}
+	want, err := (&Trainer{Config: cfg, Backend: CPU{}}).Fit(context.Background(), train, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []Backend{Host(), &DeviceBackend{Driver: drv, Label: "emu"}} {
+		got, err := (&Trainer{Config: cfg, Backend: b}).Fit(context.Background(), train, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", b.Name(), err)
+		}
+		if !reflect.DeepEqual(got.Snapshot.State.Chains, want.Snapshot.State.Chains) {
+			t.Errorf("%s: chains differ from the tape backend's", b.Name())
+		}
+		for i := range want.BM.W {
+			if math.Abs(float64(got.BM.W[i]-want.BM.W[i])) > 1e-5 {
+				t.Fatalf("%s: W[%d] = %v, tape %v", b.Name(), i, got.BM.W[i], want.BM.W[i])
+			}
+		}
+		gl, wl := got.Metrics[2].LogLikelihood, want.Metrics[2].LogLikelihood
+		if math.Abs(gl-wl) > 1e-4 {
+			t.Errorf("%s: log-likelihood %v, tape %v", b.Name(), gl, wl)
+		}
+		t.Logf("%s: log-likelihood after 3 epochs %.5f (tape %.5f)", b.Name(), gl, wl)
 	}
 }
