@@ -34,7 +34,10 @@ func saveBMSnapshot(path string, s *Snapshot, dataFingerprint string) error {
 		LR: c.LR, Schedule: c.Schedule.String(), Momentum: c.Momentum, InitialMomentum: c.InitialMomentum,
 		MomentumWarmup: c.MomentumWarmup, WeightDecay: c.WeightDecay, ExactLLMaxUnits: c.ExactLLMaxUnits,
 		FreeEnergyRows: c.FreeEnergyRows, EvalEvery: c.EvalEvery, BatchPos: s.Batch,
-	}, Lateral: opt.Lateral.String(), Sweeps: opt.Sweeps, MeanField: opt.MeanField}
+	}, Lateral: "custom", Sweeps: opt.Sweeps, MeanField: opt.MeanField}
+	if l, ok := s.BM.Lateral(); ok { // the model's own mask, whatever the config says
+		h.Lateral = l.String()
+	}
 	js, err := json.Marshal(h)
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
