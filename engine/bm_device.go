@@ -52,7 +52,11 @@ func (b *DeviceBackend) CompileBM(cfg graph.BMConfig, seed uint64) (BMProgram, e
 		return &lower.Buffer{ID: -1, Name: name, Rows: 1, Cols: n, Kind: lower.Input}
 	}
 	p.velW, p.velB, p.reconAcc = extra("velocity.W", N*N), extra("velocity.bias", N), extra("recon_acc", 1)
-	all := append(append([]*lower.Buffer(nil), plan.Buffers...), p.velW, p.velB, p.reconAcc)
+	// Mini-batches arrive in chunks (StepBatches), as for an RBM: one copy
+	// per chunk instead of a synchronous copy per step.
+	p.chunkBatches = max(1, min(ChunkBatches, (256<<20)/(4*cfg.Batch*cfg.Visible)))
+	p.chunk = extra("data_chunk", p.chunkBatches*cfg.Batch*cfg.Visible)
+	all := append(append([]*lower.Buffer(nil), plan.Buffers...), p.velW, p.velB, p.reconAcc, p.chunk)
 	const align = 256
 	total := 0
 	for _, buf := range all {
@@ -84,25 +88,33 @@ func (b *DeviceBackend) CompileBM(cfg graph.BMConfig, seed uint64) (BMProgram, e
 			}
 		}
 		p.args[i] = args
+		for j, a := range l.Args {
+			if a.Buf == plan.Inputs["v0"] {
+				p.v0Args = append(p.v0Args, [2]int{i, j})
+			}
+		}
 	}
 	return p, nil
 }
 
 type bmDevProgram struct {
-	drv        kernels.Driver
-	label      string
-	step       *graph.BMStep
-	plan       *lower.Plan
-	base       kernels.DevicePtr
-	offsets    map[*lower.Buffer]int
-	args       [][]any
-	velW, velB *lower.Buffer
-	reconAcc   *lower.Buffer
-	tail       []tailLaunch
-	tailU      Update
-	reconN     int
-	ownsDriver bool
-	closed     bool
+	drv          kernels.Driver
+	label        string
+	step         *graph.BMStep
+	plan         *lower.Plan
+	base         kernels.DevicePtr
+	offsets      map[*lower.Buffer]int
+	args         [][]any
+	velW, velB   *lower.Buffer
+	reconAcc     *lower.Buffer
+	chunk        *lower.Buffer
+	chunkBatches int
+	v0Args       [][2]int // (launch, argument) pairs that point at v0
+	tail         []tailLaunch
+	tailU        Update
+	reconN       int
+	ownsDriver   bool
+	closed       bool
 }
 
 func (p *bmDevProgram) ptr(b *lower.Buffer) kernels.DevicePtr {
@@ -209,6 +221,39 @@ func (p *bmDevProgram) buildTail(u Update) {
 	p.tailU = u
 }
 
+// MaxBatches implements BatchStepper.
+func (p *bmDevProgram) MaxBatches() int { return p.chunkBatches }
+
+// StepBatches implements BatchStepper: one upload of n consecutive
+// mini-batches, then n steps reading them in place.
+func (p *bmDevProgram) StepBatches(batches []float32, n int, u Update) error {
+	cfg := p.step.Config
+	size := cfg.Batch * cfg.Visible
+	if n < 1 || n > p.chunkBatches || len(batches) != n*size {
+		return fmt.Errorf("%s: %d values for %d batches of %d×%d (at most %d batches)", p.label, len(batches), n, cfg.Batch, cfg.Visible, p.chunkBatches)
+	}
+	if p.closed {
+		return fmt.Errorf("%s: program is closed", p.label)
+	}
+	if err := p.drv.CopyHtoD(p.ptr(p.chunk), kernels.Float32Bytes(batches)); err != nil {
+		return fmt.Errorf("%s: upload data: %w", p.label, err)
+	}
+	defer p.pointV0(p.ptr(p.plan.Inputs["v0"]))
+	for i := 0; i < n; i++ {
+		p.pointV0(p.ptr(p.chunk) + kernels.DevicePtr(4*i*size))
+		if err := p.run(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *bmDevProgram) pointV0(at kernels.DevicePtr) {
+	for _, ij := range p.v0Args {
+		p.args[ij[0]][ij[1]] = at
+	}
+}
+
 func (p *bmDevProgram) Step(batch []float32, u Update) error {
 	if p.closed {
 		return fmt.Errorf("%s: program is closed", p.label)
@@ -216,6 +261,11 @@ func (p *bmDevProgram) Step(batch []float32, u Update) error {
 	if err := p.upload(p.plan.Inputs["v0"], batch); err != nil {
 		return err
 	}
+	return p.run(u)
+}
+
+// run launches one step on the data v0's arguments point at.
+func (p *bmDevProgram) run(u Update) error {
 	var step any = p.step.RNG.Step // one boxed counter for every sampling launch
 	for i, l := range p.plan.Launches {
 		args := p.args[i]

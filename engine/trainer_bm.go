@@ -90,7 +90,13 @@ func (t *Trainer) fitBM(ctx context.Context, cfg Config, train, heldout *data.Da
 	}
 	res := &Result{BM: snap.BM, Snapshot: snap}
 	perm := make([]int, train.N)
-	batch := make([]float32, cfg.Batch*V)
+	// Device programs take several mini-batches per upload.
+	chunk := 1
+	stepper, _ := prog.(BatchStepper)
+	if stepper != nil {
+		chunk = max(1, stepper.MaxBatches())
+	}
+	batch := make([]float32, chunk*cfg.Batch*V)
 	nBatches := train.N / cfg.Batch
 	save := func(epoch, b int) error {
 		if err := prog.Model(snap.BM); err != nil {
@@ -116,21 +122,31 @@ func (t *Trainer) fitBM(ctx context.Context, cfg Config, train, heldout *data.Da
 		if epoch == snap.Epoch {
 			first = snap.Batch
 		}
-		for b := first; b < nBatches; b++ {
+		for b := first; b < nBatches; {
 			if err := ctx.Err(); err != nil {
 				if serr := save(epoch, b); serr != nil {
 					return res, serr
 				}
 				return res, err
 			}
-			for r := 0; r < cfg.Batch; r++ {
+			n := min(chunk, nBatches-b)
+			for r := 0; r < n*cfg.Batch; r++ {
 				copy(batch[r*V:(r+1)*V], train.Row(perm[b*cfg.Batch+r]))
 			}
-			if err := prog.Step(batch, u); err != nil {
+			var err error
+			if stepper != nil {
+				err = stepper.StepBatches(batch[:n*cfg.Batch*V], n, u)
+			} else {
+				err = prog.Step(batch, u)
+			}
+			if err != nil {
 				return res, fmt.Errorf("epoch %d, batch %d: %w", epoch+1, b+1, err)
 			}
-			if t.OnBatch != nil {
-				t.OnBatch(epoch+1, (b+1)*cfg.Batch, nBatches*cfg.Batch)
+			for i := 0; i < n; i++ {
+				b++
+				if t.OnBatch != nil {
+					t.OnBatch(epoch+1, b*cfg.Batch, nBatches*cfg.Batch)
+				}
 			}
 		}
 		recon, rerr := prog.ReconError()

@@ -209,7 +209,9 @@ func TestBMResumeBitIdentical(t *testing.T) {
 			}
 		}
 		same("checkpoint", resumed)
-		// Cancel in the middle of epoch 2.
+		// Cancel in epoch 2 (the tape backend stops after the batch; the
+		// host one, which takes a whole epoch's batches per upload, at the
+		// next chunk boundary).
 		ctx, cancel := context.WithCancel(context.Background())
 		tr := &Trainer{Config: cfg, Backend: b, OnBatch: func(epoch, done, total int) {
 			if epoch == 2 && done == 8 {
@@ -217,7 +219,7 @@ func TestBMResumeBitIdentical(t *testing.T) {
 			}
 		}}
 		part, err := tr.Fit(ctx, train, nil)
-		if !errors.Is(err, context.Canceled) || part.Snapshot.Epoch != 1 || part.Snapshot.Batch != 2 {
+		if !errors.Is(err, context.Canceled) || part.Snapshot.Epoch > 2 || (b.Name() == "cpu-tape" && part.Snapshot.Batch != 2) {
 			t.Fatalf("cancel: %v, snapshot at epoch %d batch %d", err, part.Snapshot.Epoch, part.Snapshot.Batch)
 		}
 		resumed, err = (&Trainer{Config: cfg, Backend: b, Resume: part.Snapshot}).Fit(context.Background(), train, nil)
