@@ -164,7 +164,8 @@ var ErrStop = errors.New("stop training")
 // samples done in the epoch and in total; it must be cheap (progress bars).
 type BatchCallback func(epoch, done, total int)
 
-// Trainer fits an RBM to data with CD-k or PCD-k.
+// Trainer fits an RBM to data with CD-k or PCD-k, or, with Config.BM set,
+// a general Boltzmann machine (see BMOptions).
 type Trainer struct {
 	Config    Config
 	Backend   Backend // nil means Host(), the CPU backend
