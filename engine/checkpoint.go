@@ -46,6 +46,9 @@ type hyper struct {
 // mean and, in the metadata, the hyperparameters, epoch, position within
 // the epoch, RNG counter and the training data's fingerprint.
 func SaveSnapshot(path string, s *Snapshot, dataFingerprint string) error {
+	if s.BM != nil {
+		return saveBMSnapshot(path, s, dataFingerprint)
+	}
 	c := s.Config.Defaults()
 	h := hyper{
 		Hidden: c.Hidden, K: c.K, Persistent: c.Persistent, Chains: c.Chains, Epochs: c.Epochs, Batch: c.Batch,
@@ -78,6 +81,9 @@ func SaveSnapshot(path string, s *Snapshot, dataFingerprint string) error {
 // snapshot to resume from and the metadata (for the data fingerprint). A
 // plain model file without training state resumes with zero momentum.
 func LoadSnapshot(path string) (*Snapshot, models.Meta, error) {
+	if kind, err := models.CheckpointKind(path); err == nil && kind == models.KindBM {
+		return loadBMSnapshot(path)
+	}
 	m, meta, extra, err := models.LoadRBM(path)
 	if err != nil {
 		return nil, meta, err

@@ -53,6 +53,10 @@ type Config struct {
 	// every this many epochs and at the last one (default 1); other epochs
 	// report NaN for them.
 	EvalEvery int
+
+	// BM, when set, trains a general Boltzmann machine (see BMOptions)
+	// instead of an RBM.
+	BM *BMOptions
 }
 
 // Defaults returns c with zero fields replaced by their defaults.
@@ -142,6 +146,7 @@ type EpochMetrics struct {
 type Snapshot struct {
 	Config Config
 	Model  *models.RBM
+	BM     *models.BM // the model instead of Model when Config.BM is set
 	State  TrainState
 	Epoch  int // completed epochs
 	Batch  int // mini-batches done in the current epoch
@@ -159,7 +164,8 @@ var ErrStop = errors.New("stop training")
 // samples done in the epoch and in total; it must be cheap (progress bars).
 type BatchCallback func(epoch, done, total int)
 
-// Trainer fits an RBM to data with CD-k or PCD-k.
+// Trainer fits an RBM to data with CD-k or PCD-k, or, with Config.BM set,
+// a general Boltzmann machine (see BMOptions).
 type Trainer struct {
 	Config    Config
 	Backend   Backend // nil means Host(), the CPU backend
@@ -172,6 +178,7 @@ type Trainer struct {
 // Result is what Fit returns: the trained model and the final snapshot.
 type Result struct {
 	Model    *models.RBM
+	BM       *models.BM // the trained model when Config.BM is set (Model is nil)
 	Snapshot *Snapshot
 	Metrics  []EpochMetrics
 }
@@ -193,6 +200,9 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 	}
 	if cfg.Batch > train.N {
 		cfg.Batch = train.N
+	}
+	if cfg.BM != nil {
+		return t.fitBM(ctx, cfg, train, heldout)
 	}
 	backend := t.Backend
 	if backend == nil {

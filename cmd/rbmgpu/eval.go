@@ -134,6 +134,9 @@ func loadModel(path string) (*models.RBM, *trainFlags, string, error) {
 	if err != nil {
 		return nil, nil, "", err
 	}
+	if snap.Model == nil {
+		return nil, nil, "", fmt.Errorf("model: %s holds a Boltzmann machine, not an RBM (eval --exact and sample read it)", file)
+	}
 	return snap.Model, run, file, nil
 }
 
@@ -175,6 +178,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if file, ok := dbnCheckpoint(f.Model); ok {
 		f.Model = file
 		return runEvalDBN(cmd, f)
+	}
+	if dir, file, ok := bmCheckpoint(f.Model); ok {
+		return runEvalBM(cmd, f, dir, file)
 	}
 	m, run, file, err := loadModel(f.Model)
 	if err != nil {

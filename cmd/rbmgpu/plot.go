@@ -116,6 +116,9 @@ func runPlot(cmd *cobra.Command, f *plotFlags) error {
 		return fmt.Errorf("plot: %w", err)
 	}
 	m := snap.Model
+	if m == nil {
+		return fmt.Errorf("plot: %s holds a Boltzmann machine: plot draws RBM runs (use rbmgpu sample for BM samples)", modelPath)
+	}
 	if shape[0] != 0 {
 		if shape[0]*shape[1] != m.V {
 			return usagef("plot: --shape %s has %d pixels, the model %s has %d visible units", f.Shape, shape[0]*shape[1], modelPath, m.V)

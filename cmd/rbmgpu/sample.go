@@ -56,6 +56,9 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 	case f.Label < -1:
 		return usagef("sample: --label %d: want a class ≥ 0", f.Label)
 	}
+	if dir, file, ok := bmCheckpoint(f.Model); ok {
+		return runSampleBM(cmd, f, dir, file)
+	}
 	var (
 		x    []float32
 		V    int

@@ -56,6 +56,10 @@ type trainFlags struct {
 	FineTuneLR     float64 `json:"finetune_lr,omitempty"`
 	FineTuneSched  string  `json:"finetune_lr_schedule,omitempty"`
 	LabelUnits     bool    `json:"label_units,omitempty"`
+
+	Lateral   string `json:"lateral,omitempty"`    // bm: none | visible | hidden | both
+	Sweeps    int    `json:"sweeps,omitempty"`     // bm: clamped-phase sweeps (0: the --pcd K)
+	MeanField bool   `json:"mean_field,omitempty"` // bm: mean-field clamped phase
 }
 
 const (
@@ -120,12 +124,13 @@ and resumes in the layer where it stopped.`,
 	fl.BoolVar(&f.Quiet, "quiet", false, "no progress output, only the per-epoch lines")
 	fl.BoolVar(&f.PNG, "png", false, "after every epoch write filters.png and samples.png into --out (see rbmgpu plot)")
 	fl.IntVar(&f.PNGSteps, "png-steps", 200, "Gibbs sweeps of the 64 chains drawn into samples.png by --png")
-	fl.StringVar(&f.Model, "model", "rbm", "rbm | dbn (deep belief network: greedy pretraining, optional fine-tuning)")
+	fl.StringVar(&f.Model, "model", "rbm", "rbm | dbn (deep belief network: greedy pretraining, optional fine-tuning) | bm (general Boltzmann machine)")
 	fl.StringVar(&f.Layers, "layers", "", "dbn: layer sizes from the visible layer up, e.g. 784,500,500,2000")
 	fl.IntVar(&f.FineTuneEpochs, "finetune-epochs", 0, "dbn: epochs of discriminative fine-tuning by backpropagation (needs --labels)")
 	fl.Float64Var(&f.FineTuneLR, "finetune-lr", 0.001, "dbn: Adam learning rate of fine-tuning")
 	fl.StringVar(&f.FineTuneSched, "finetune-lr-schedule", "constant", "dbn: fine-tuning learning-rate schedule, as --lr-schedule")
 	fl.BoolVar(&f.LabelUnits, "label-units", false, "dbn: train the top RBM with one-hot label units (needs --labels) so 'rbmgpu sample --label' can clamp a class")
+	addBMFlags(cmd, f)
 	return cmd
 }
 
@@ -322,9 +327,17 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 				return usagef("train: --%s applies to --model dbn", name)
 			}
 		}
+		if err := rejectBMFlags(cmd); err != nil {
+			return err
+		}
 	case "dbn":
+		if err := rejectBMFlags(cmd); err != nil {
+			return err
+		}
 		return runTrainDBN(cmd, f)
-	case "bm", "grbm":
+	case "bm":
+		return trainBM(cmd, f)
+	case "grbm":
 		return usagef("train: --model %s is not implemented yet (rbm and dbn are)", f.Model)
 	default:
 		return usagef("train: --model %q: want rbm or dbn", f.Model)

@@ -11,6 +11,7 @@
 #pragma GCC optimize("fp-contract=off")
 #include "cuda_emu.h"
 
+#include "cu_bm.h"
 #include "cu_elementwise.h"
 #include "cu_gemm.h"
 #include "cu_reduce.h"
@@ -99,6 +100,8 @@ const std::vector<Entry>& table() {
         KERNEL(sgd_update_f32),
         KERNEL(bernoulli_f32),
         KERNEL(philox_fill_f32),
+        KERNEL(bm_gibbs_f32),
+        KERNEL(bm_mask_f32),
     };
     return t;
 }

@@ -48,6 +48,7 @@ type Driver struct {
 	gemm gemmJob
 	ew   elemJob
 	red  reduceJob
+	bm   bmJob
 }
 
 var _ kernels.Driver = (*Driver)(nil)
@@ -304,6 +305,10 @@ func (d *Driver) Launch(kernel string, grid, block kernels.Dim3, args ...any) er
 		return d.launchBernoulli(args)
 	case kernels.PhiloxFillF32:
 		return d.launchPhiloxFill(args)
+	case kernels.BMGibbsF32:
+		return d.launchBMGibbs(grid, args)
+	case kernels.BMMaskF32:
+		return d.launchBMMask(args)
 	}
 	return fmt.Errorf("host: kernel %q has no host implementation", kernel)
 }
