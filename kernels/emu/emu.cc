@@ -13,6 +13,7 @@
 
 #include "cu_elementwise.h"
 #include "cu_gemm.h"
+#include "cu_grbm.h"
 #include "cu_reduce.h"
 
 #include <cstdio>
@@ -99,6 +100,10 @@ const std::vector<Entry>& table() {
         KERNEL(sgd_update_f32),
         KERNEL(bernoulli_f32),
         KERNEL(philox_fill_f32),
+        KERNEL(scale_exp_neg_f32),
+        KERNEL(gaussian_sample_f32),
+        KERNEL(logvar_grad_f32),
+        KERNEL(clamp_min_f32),
     };
     return t;
 }

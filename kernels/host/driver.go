@@ -304,6 +304,8 @@ func (d *Driver) Launch(kernel string, grid, block kernels.Dim3, args ...any) er
 		return d.launchBernoulli(args)
 	case kernels.PhiloxFillF32:
 		return d.launchPhiloxFill(args)
+	case kernels.ScaleExpNegF32, kernels.GaussianSampleF32, kernels.LogVarGradF32, kernels.ClampMinF32:
+		return d.launchGRBM(kernel, args)
 	}
 	return fmt.Errorf("host: kernel %q has no host implementation", kernel)
 }
