@@ -208,3 +208,76 @@ func (m *GRBM) Gibbs(v []float32, n, steps int, seed, step0 uint64, meanField bo
 	}
 	return nil
 }
+
+// ExactGradient returns the gradient of the average log-likelihood of n
+// rows of x (n×V, model units) in W, b, c and z, for H ≤
+// GRBMMaxExactHidden: data statistics −mean ∂F/∂θ minus the model's
+// expectation of −∂E/∂θ, the latter summed over the 2^H hidden
+// configurations with v | h ~ N(μ = b + W h, σ²) integrated analytically:
+//
+//	E[v_i h_j / σ_i²]                 = Σ_h p(h) μ_i h_j / σ_i²
+//	E[(v_i − b_i) / σ_i²]             = Σ_h p(h) (W h)_i / σ_i²
+//	E[h_j]                            = Σ_h p(h) h_j
+//	E[(v_i − b_i)²/(2σ_i²) − v_i (W h)_i/σ_i²] = Σ_h p(h) (½ + ((W h)_i² − 2 μ_i (W h)_i)/(2σ_i²))
+func (m *GRBM) ExactGradient(x []float32, n int) (dW, db, dc, dz []float64, err error) {
+	if len(x) != n*m.V || n < 1 {
+		return nil, nil, nil, nil, fmt.Errorf("Gaussian RBM %d×%d: %d values for %d rows", m.V, m.H, len(x), n)
+	}
+	logZ, err := m.LogZ()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	V, H := m.V, m.H
+	dW, db, dc, dz = make([]float64, V*H), make([]float64, V), make([]float64, H), make([]float64, V)
+	for r := 0; r < n; r++ {
+		gW, gb, gc, gz := m.FreeEnergyGrad(x[r*V : (r+1)*V])
+		for i := range gW {
+			dW[i] -= gW[i] / float64(n)
+		}
+		for i := range gb {
+			db[i] -= gb[i] / float64(n)
+			dz[i] -= gz[i] / float64(n)
+		}
+		for j := range gc {
+			dc[j] -= gc[j] / float64(n)
+		}
+	}
+	// log p(h) = cᵀh + Σ_i ((b_i + (W h)_i)² − b_i²)/(2σ_i²) + Σ_i ½ log(2πσ_i²) − log Z.
+	var base float64
+	inv := make([]float64, V)
+	for i, z := range m.LogVar {
+		base += 0.5 * (math.Log(2*math.Pi) + float64(z))
+		inv[i] = math.Exp(-float64(z))
+	}
+	wh := make([]float64, V)
+	h := make([]float64, H)
+	for g := uint64(0); g < 1<<H; g++ {
+		var lp float64
+		for j := range h {
+			h[j] = float64((g >> j) & 1)
+			lp += float64(m.HBias[j]) * h[j]
+		}
+		for i := range wh {
+			var s float64
+			for j := range h {
+				s += float64(m.W[i*H+j]) * h[j]
+			}
+			wh[i] = s
+			b := float64(m.VBias[i])
+			lp += ((b+s)*(b+s) - b*b) * inv[i] / 2
+		}
+		p := math.Exp(lp + base - logZ)
+		for j := range h {
+			dc[j] -= p * h[j]
+		}
+		for i := range wh {
+			mu := float64(m.VBias[i]) + wh[i]
+			db[i] -= p * wh[i] * inv[i]
+			dz[i] -= p * (0.5 + (wh[i]*wh[i]-2*mu*wh[i])*inv[i]/2)
+			for j := range h {
+				dW[i*H+j] -= p * mu * h[j] * inv[i]
+			}
+		}
+	}
+	return dW, db, dc, dz, nil
+}

@@ -141,3 +141,38 @@ func TestGRBMCheckpointRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// ExactGradient against central finite differences of the exact
+// log-likelihood (LogZ and FreeEnergy), every parameter.
+func TestGRBMExactGradientMatchesFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	m := randomGRBM(rng, 4, 3)
+	n := 7
+	x := make([]float32, n*4)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 1.5)
+	}
+	dW, db, dc, dz, err := m.ExactGradient(x, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, p []float32, g []float64) {
+		for i := range p {
+			old := p[i]
+			const h = 1e-2
+			p[i] = old + h
+			lp, _ := m.LogLikelihood(x, n)
+			p[i] = old - h
+			lm, _ := m.LogLikelihood(x, n)
+			p[i] = old
+			fd := (lp - lm) / (2 * h)
+			if math.Abs(fd-g[i]) > 2e-3*math.Max(1, math.Abs(fd)) {
+				t.Errorf("%s[%d]: exact gradient %.6f, finite difference %.6f", name, i, g[i], fd)
+			}
+		}
+	}
+	check("W", m.W, dW)
+	check("vbias", m.VBias, db)
+	check("hbias", m.HBias, dc)
+	check("logvar", m.LogVar, dz)
+}
