@@ -35,7 +35,7 @@ const (
 // orders below the binary case; variances are usually kept fixed at 1).
 const (
 	// DefaultGaussianLR is the learning rate when Config.LR is zero.
-	DefaultGaussianLR = 0.005
+	DefaultGaussianLR = 0.01
 	// DefaultSigmaFloor is the smallest σ when variances are learned
 	// (Config.SigmaFloor zero): a unit whose σ collapses makes its
 	// precision, and so every gradient through it, explode.
@@ -66,7 +66,7 @@ func (c Config) validateVisible() error {
 	case "", VisibleBernoulli:
 		return nil
 	case VisibleGaussian:
-		if !(c.SigmaFloor > 0 && c.SigmaFloor <= 1) {
+		if c.SigmaFloor != 0 && !(c.SigmaFloor > 0 && c.SigmaFloor <= 1) { // 0: the default
 			return fmt.Errorf("sigma floor = %v, want a value in (0, 1] (data are standardised to σ = 1)", c.SigmaFloor)
 		}
 		return nil
@@ -339,15 +339,15 @@ func newGaussianRun(st *GaussianState, prog GaussianProgram, train *data.Dataset
 	g := &gaussianRun{st: st, prog: prog, guard: fresh, lr: lr}
 	if fresh {
 		g.guardAt = guardBatches
-		// Σ u² over up to 1000 evenly spaced rows.
-		n := min(train.N, 1000)
-		row := make([]float32, train.D)
-		for k := 0; k < n; k++ {
-			copy(row, train.Row(k*train.N/n))
-			models.StandardiseRows(row, st.DataMean, st.DataStd)
-			for _, u := range row {
-				g.baseline += float64(u) * float64(u) / float64(n)
-			}
+	}
+	// Σ u² over up to 1000 evenly spaced rows.
+	n := min(train.N, 1000)
+	row := make([]float32, train.D)
+	for k := 0; k < n; k++ {
+		copy(row, train.Row(k*train.N/n))
+		models.StandardiseRows(row, st.DataMean, st.DataStd)
+		for _, u := range row {
+			g.baseline += float64(u) * float64(u) / float64(n)
 		}
 	}
 	return g
@@ -389,8 +389,27 @@ func (g *gaussianRun) check(b int) error {
 		return err
 	}
 	if math.IsNaN(r) || math.IsInf(r, 0) || r > guardFactor*g.baseline {
-		return fmt.Errorf("learning rate %g is too large for a Gaussian RBM: reconstruction error %.4g after %d mini-batches (more than %d× the %.4g of predicting the mean); try a learning rate of %.2g",
-			g.lr, r, b, guardFactor, g.baseline, suggestLR(g.lr))
+		return g.tooLarge(r, fmt.Sprintf("%d mini-batches", b))
+	}
+	return nil
+}
+
+func (g *gaussianRun) tooLarge(r float64, when string) error {
+	return fmt.Errorf("learning rate %g is too large for a Gaussian RBM: reconstruction error %.4g after %s (more than %d× the %.4g of predicting the mean); try a learning rate of %.2g",
+		g.lr, r, when, guardFactor, g.baseline, suggestLR(g.lr))
+}
+
+// epochEnd checks a Gaussian run after each epoch: non-finite parameters
+// stop it with an error naming the epoch and the tensor (and the likely
+// cause), a reconstruction error above guardFactor times the baseline with
+// the learning-rate error.
+func (g *gaussianRun) epochEnd(epoch int, recon float64, m *models.GRBM) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("epoch %d: training diverged: %w (learning rate %g is likely too large for this Gaussian RBM; try %.2g)",
+			epoch, err, g.lr, suggestLR(g.lr))
+	}
+	if recon > guardFactor*g.baseline {
+		return fmt.Errorf("epoch %d: %w", epoch, g.tooLarge(recon, fmt.Sprintf("epoch %d", epoch)))
 	}
 	return nil
 }

@@ -265,7 +265,7 @@ func TestGaussianLRGuard(t *testing.T) {
 		n := 0
 		_, err := (&Trainer{Config: cfg, Backend: b, OnBatch: func(int, int, int) { n++ }}).Fit(context.Background(), d, nil)
 		if err == nil || !strings.Contains(err.Error(), "learning rate 5 is too large for a Gaussian RBM") ||
-			!strings.Contains(err.Error(), "try a learning rate of 0.005") || strings.Contains(err.Error(), "\n") {
+			!strings.Contains(err.Error(), "try a learning rate of 0.01") || strings.Contains(err.Error(), "\n") {
 			t.Fatalf("%s: error %v", b.Name(), err)
 		}
 		t.Logf("%s after %d mini-batches: %v", b.Name(), n, err)

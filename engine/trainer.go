@@ -367,9 +367,9 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 		if err := save(epoch+1, 0); err != nil {
 			return res, err
 		}
-		if g := snap.GRBM(); g != nil {
-			if err := g.Validate(); err != nil { // names the tensor
-				return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, err)
+		if gauss != nil {
+			if err := gauss.epochEnd(epoch+1, recon, snap.GRBM()); err != nil {
+				return res, err
 			}
 		}
 		if rerr != nil {

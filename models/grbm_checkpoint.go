@@ -143,11 +143,21 @@ func readMeta(path, what string) (map[string]safetensors.Tensor, Meta, error) {
 	return tensors, meta, nil
 }
 
-// CheckpointKind returns the model kind recorded in a checkpoint
-// (KindRBM, KindGRBM, …) after the checks of readMeta.
+// CheckpointKind returns the model kind recorded in a checkpoint's
+// metadata (KindRBM, KindGRBM, "dbn", …) without checking its tensors: the
+// loader of that kind does, and names what is wrong.
 func CheckpointKind(path string) (string, error) {
-	_, meta, err := readMeta(path, "checkpoint")
-	return meta.Kind, err
+	_, md, err := safetensors.Read(path)
+	if err != nil {
+		return "", fmt.Errorf("load checkpoint: %w", err)
+	}
+	var meta struct {
+		Kind string `json:"kind"`
+	}
+	if js, ok := md[MetaKey]; ok && json.Unmarshal([]byte(js), &meta) == nil && meta.Kind != "" {
+		return meta.Kind, nil
+	}
+	return md["kind"], nil
 }
 
 // LoadGRBM reads a checkpoint written by SaveGRBM. Besides the checks of

@@ -166,6 +166,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if isDBN(f.Model) {
 		return runEvalDBN(cmd, f)
 	}
+	if isGRBM(f.Model) {
+		return runEvalGRBM(cmd, f)
+	}
 	m, run, file, err := loadModel(f.Model)
 	if err != nil {
 		return err

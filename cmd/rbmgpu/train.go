@@ -55,6 +55,9 @@ type trainFlags struct {
 	FineTuneEpochs int     `json:"finetune_epochs,omitempty"`
 	FineTuneLR     float64 `json:"finetune_lr,omitempty"`
 	LabelUnits     bool    `json:"label_units,omitempty"`
+
+	LearnSigma bool    `json:"learn_sigma,omitempty"` // grbm
+	SigmaFloor float64 `json:"sigma_floor,omitempty"` // grbm
 }
 
 const (
@@ -117,11 +120,12 @@ Interrupt with Ctrl-C: the run is saved and can be continued with
 	fl.BoolVar(&f.Quiet, "quiet", false, "no progress output, only the per-epoch lines")
 	fl.BoolVar(&f.PNG, "png", false, "after every epoch write filters.png and samples.png into --out (see rbmgpu plot)")
 	fl.IntVar(&f.PNGSteps, "png-steps", 200, "Gibbs sweeps of the 64 chains drawn into samples.png by --png")
-	fl.StringVar(&f.Model, "model", "rbm", "rbm | dbn (deep belief network: greedy pretraining, optional fine-tuning)")
+	fl.StringVar(&f.Model, "model", "rbm", "rbm | grbm (Gaussian–Bernoulli RBM on standardised real-valued data) | dbn (deep belief network: greedy pretraining, optional fine-tuning)")
 	fl.StringVar(&f.Layers, "layers", "", "dbn: layer sizes from the visible layer up, e.g. 784,500,500,2000")
 	fl.IntVar(&f.FineTuneEpochs, "finetune-epochs", 0, "dbn: epochs of discriminative fine-tuning by backpropagation (needs --labels)")
 	fl.Float64Var(&f.FineTuneLR, "finetune-lr", 0.001, "dbn: Adam learning rate of fine-tuning")
 	fl.BoolVar(&f.LabelUnits, "label-units", false, "dbn: train the top RBM with one-hot label units (needs --labels) so 'rbmgpu sample --label' can clamp a class")
+	addGRBMFlags(fl, f)
 	return cmd
 }
 
@@ -141,6 +145,9 @@ func (f *trainFlags) dataDefaults() {
 	}
 	pick(&f.Epochs, 300, 10)
 	pick(&f.Batch, 10, 100)
+	if f.LR == 0 && f.Model == "grbm" {
+		f.LR = engine.DefaultGaussianLR
+	}
 	if f.LR == 0 {
 		f.LR = 0.05
 		if builtin {
@@ -185,6 +192,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
 	}
+	f.gaussianConfig(&c)
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
 	for _, v := range []struct {
@@ -305,7 +313,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	data.DownloadNotify = func(s string) { fmt.Fprintln(stderr, "rbmgpu: "+s) }
 	switch f.Model {
-	case "rbm":
+	case "rbm", "grbm":
 		for _, name := range []string{"layers", "finetune-epochs", "finetune-lr", "label-units"} {
 			if cmd.Flags().Changed(name) {
 				return usagef("train: --%s applies to --model dbn", name)
@@ -313,10 +321,10 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		}
 	case "dbn":
 		return runTrainDBN(cmd, f)
-	case "bm", "grbm":
-		return usagef("train: --model %s is not implemented yet (rbm and dbn are)", f.Model)
+	case "bm":
+		return usagef("train: --model %s is not implemented yet (rbm, grbm and dbn are)", f.Model)
 	default:
-		return usagef("train: --model %q: want rbm or dbn", f.Model)
+		return usagef("train: --model %q: want rbm, grbm or dbn", f.Model)
 	}
 	if f.Resume != "" {
 		if err := resumeFlags(cmd, f); err != nil {
@@ -325,6 +333,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	}
 	if f.PNGSteps < 1 {
 		return usagef("train: --png-steps %d: want ≥ 1", f.PNGSteps)
+	}
+	if err := checkGRBMFlags(cmd, f); err != nil {
+		return err
 	}
 	cfg, backend, train, val, err := prepareRun(cmd, f)
 	if err != nil {
@@ -369,8 +380,15 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if val != nil {
 		valN = val.N
 	}
-	fmt.Fprintf(stdout, "training %s RBM %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s\n",
-		cfg.Algorithm(), train.D, cfg.Hidden, f.Data, train.N, valN, backend.Name(), min(cfg.Batch, train.N), cfg.LR, cfg.Epochs, deviceNote(backend), f.Out)
+	kind := "RBM"
+	if cfg.IsGaussian() {
+		kind = "Gaussian RBM (standardised data, σ fixed at 1)"
+		if cfg.LearnVariance {
+			kind = fmt.Sprintf("Gaussian RBM (standardised data, σ learned, floor %g)", cfg.SigmaFloor)
+		}
+	}
+	fmt.Fprintf(stdout, "training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s\n",
+		cfg.Algorithm(), kind, train.D, cfg.Hidden, f.Data, train.N, valN, backend.Name(), min(cfg.Batch, train.N), cfg.LR, cfg.Epochs, deviceNote(backend), f.Out)
 	if startEpoch > 0 || (tr.Resume != nil && tr.Resume.Batch > 0) {
 		fmt.Fprintf(stdout, "resuming after epoch %d, batch %d\n", tr.Resume.Epoch, tr.Resume.Batch)
 	}
@@ -393,6 +411,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return err
 		}
 		if f.PNG {
+			if g := s.GRBM(); g != nil {
+				return grbmEpochPictures(f.Out, g, train.Shape, f.PNGSteps, f.Seed)
+			}
 			return epochPictures(f.Out, s.Model, train.Shape, f.PNGSteps, f.Seed)
 		}
 		return nil

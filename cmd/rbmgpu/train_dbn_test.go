@@ -57,7 +57,7 @@ func TestTrainDBN(t *testing.T) {
 		{[]string{"train", "--model", "dbn", "--layers", "16,8", "--finetune-epochs", "2"}, "--labels"},
 		{[]string{"train", "--model", "dbn", "--layers", "16,8", "--resume", "run"}, "--resume"},
 		{[]string{"train", "--model", "xyz"}, "--model"},
-		{[]string{"train", "--model", "grbm"}, "not implemented"},
+		{[]string{"train", "--model", "bm"}, "not implemented"},
 		{[]string{"train", "--layers", "16,8"}, "--layers"},
 	} {
 		r := runCLI(t, dir, tc.args...)
