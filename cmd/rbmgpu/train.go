@@ -384,7 +384,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if cfg.IsGaussian() {
 		kind = "Gaussian RBM (standardised data, σ fixed at 1)"
 		if cfg.LearnVariance {
-			kind = fmt.Sprintf("Gaussian RBM (standardised data, σ learned, floor %g)", cfg.SigmaFloor)
+			kind = fmt.Sprintf("Gaussian RBM (standardised data, σ learned, floor %g)", cfg.Defaults().SigmaFloor)
 		}
 	}
 	fmt.Fprintf(stdout, "training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s\n",
