@@ -336,3 +336,36 @@ func TestGaussianResumeBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// A Gaussian step of the Host backend allocates nothing after warm-up
+// beyond the one boxed RNG step counter every lowered step allocates.
+func TestGaussianHostStepAllocs(t *testing.T) {
+	cfg := graph.StepConfig{Visible: 50, Hidden: 20, Batch: 10, K: 1, Persistent: true, Chains: 10}
+	p, err := Host().(GaussianCompiler).CompileGaussian(cfg, 1, GaussianOptions{LearnVariance: true, MinLogVar: -4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	m, _ := models.NewRBM(50, 20, 1)
+	if err := p.SetModel(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetState(TrainState{VelW: make([]float32, 1000), VelVBias: make([]float32, 50), VelHBias: make([]float32, 20),
+		Chains: normalSlice(rng, 500, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	batch := normalSlice(rng, 500, 1)
+	u := Update{LR: 0.01, Momentum: 0.5}
+	if err := p.Step(batch, u); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := p.Step(batch, u); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("%v allocations per Gaussian step, want ≤ 1", allocs)
+	}
+}
