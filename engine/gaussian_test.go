@@ -57,7 +57,23 @@ func gaussianTensors(t *testing.T, p GaussianProgram, V, H int) map[string][]flo
 func TestGaussianBackendsMatchCPU(t *testing.T) {
 	drv := emu.NewDriver()
 	defer drv.Close()
-	backends := []Backend{&DeviceBackend{Driver: drv, Label: "emu"}, Host()}
+	checkGaussianMatchesCPU(t, &DeviceBackend{Driver: drv, Label: "emu"}, Host())
+}
+
+// On a machine with an NVIDIA GPU, the CUDA backend passes the same
+// comparison with the real grbm.cu kernels.
+func TestCUDAGaussianMatchesCPU(t *testing.T) {
+	if _, err := CUDADevices(); err != nil {
+		t.Skipf("no CUDA device: %v", err)
+	}
+	b, err := NewBackend("cuda:0")
+	if err != nil {
+		t.Skipf("cuda:0: %v", err)
+	}
+	checkGaussianMatchesCPU(t, b)
+}
+
+func checkGaussianMatchesCPU(t *testing.T, backends ...Backend) {
 	cases := []graph.StepConfig{
 		{Visible: 7, Hidden: 5, Batch: 3, K: 1},
 		{Visible: 33, Hidden: 17, Batch: 20, K: 1},
@@ -276,19 +292,35 @@ func TestGaussianLRGuard(t *testing.T) {
 }
 
 // An interrupted Gaussian run (PCD, learned variances, momentum) saved to
-// a grbm checkpoint and resumed on the emulated device ends bit-identical
-// to the uninterrupted one: W, log variances and their momentum.
+// a grbm checkpoint and resumed ends bit-identical to the uninterrupted one
+// (W, log variances and their momentum, chains) on the tape, the Host and
+// the emulated device; and the three backends' whole runs agree to 1e-3.
 func TestGaussianResumeBitIdentical(t *testing.T) {
 	truth := knownGRBM()
 	d := gaussianData(truth, 100, 9)
 	drv := emu.NewDriver()
 	defer drv.Close()
-	for _, b := range []Backend{Host(), &DeviceBackend{Driver: drv, Label: "emu"}} {
+	var ref *models.GRBM
+	for _, b := range []Backend{CPU{}, Host(), &DeviceBackend{Driver: drv, Label: "emu"}} {
 		cfg := Config{Visible: VisibleGaussian, LearnVariance: true, Hidden: 5, K: 2, Persistent: true, Chains: 12,
 			Epochs: 2, Batch: 10, Momentum: 0.5, Seed: 4}
 		full, err := (&Trainer{Config: cfg, Backend: b}).Fit(context.Background(), d, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Whole runs (chunked uploads on the lowered backends, one step at
+		// a time on the tape) follow the same trajectory.
+		if ref == nil {
+			ref = full.GRBM()
+		} else {
+			g := full.GRBM()
+			for _, pair := range [][2][]float32{{ref.W, g.W}, {ref.LogVar, g.LogVar}, {ref.VBias, g.VBias}} {
+				for i := range pair[0] {
+					if d := math.Abs(float64(pair[0][i] - pair[1][i])); d > 1e-3 {
+						t.Fatalf("%s: after %d epochs a parameter differs from cpu-tape's by %.2g (%v vs %v)", b.Name(), cfg.Epochs, d, pair[1][i], pair[0][i])
+					}
+				}
+			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		n := 0
@@ -367,5 +399,25 @@ func TestGaussianHostStepAllocs(t *testing.T) {
 	})
 	if allocs > 1 {
 		t.Errorf("%v allocations per Gaussian step, want ≤ 1", allocs)
+	}
+}
+
+// Non-finite parameters stop a Gaussian run with the epoch, the tensor and
+// a suggested learning rate, in one line.
+func TestGaussianDivergenceNamesTensor(t *testing.T) {
+	g := &gaussianRun{lr: 0.05, baseline: 10}
+	m, _ := models.NewGRBM(4, 3, 1)
+	m.LogVar[2] = float32(math.Inf(1))
+	err := g.epochEnd(3, 5, m)
+	if err == nil || !strings.Contains(err.Error(), "epoch 3: training diverged") || !strings.Contains(err.Error(), "log-variance[2]") ||
+		!strings.Contains(err.Error(), "try 0.005") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error %v", err)
+	}
+	m.LogVar[2] = 0
+	if err := g.epochEnd(3, 25, m); err == nil || !strings.Contains(err.Error(), "too large for a Gaussian RBM") {
+		t.Fatalf("recon 25 > 2×10: error %v", err)
+	}
+	if err := g.epochEnd(3, 15, m); err != nil {
+		t.Fatal(err)
 	}
 }
