@@ -123,7 +123,8 @@ var (
 
 func matVecType() hm.Type { return hm.NewFnType(matrix32, vector32, matrix32) }
 
-// prealloc returns prealloc as a float32 tensor of n elements, or a new one of shape s.
+// prealloc returns p when it is a float32 tensor with as many elements as
+// shape s, else a new tensor of shape s (UsePreallocDo without allocation).
 func prealloc(p G.Value, s tensor.Shape) *tensor.Dense {
 	if d, ok := p.(*tensor.Dense); ok && d.Dtype() == tensor.Float32 && d.Size() == s.TotalSize() {
 		return d
@@ -131,12 +132,12 @@ func prealloc(p G.Value, s tensor.Shape) *tensor.Dense {
 	return tensor.New(tensor.WithShape(s.Clone()...), tensor.Of(tensor.Float32))
 }
 
-func elementwiseLaunch(kernel string, n int, args ...graphArg) KernelLaunch {
+// elementwiseLaunch is a launch of a grid-stride kernel over n elements
+// with the launch table's block.
+func elementwiseLaunch(kernel string, n int, args ...LaunchArg) KernelLaunch {
 	return KernelLaunch{Kernel: kernel, Grid: kernels.ElementwiseGrid(n),
 		Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1}, Args: args}
 }
-
-type graphArg = LaunchArg
 
 func in(i int) LaunchArg  { return LaunchArg{Kind: ArgInput, Index: i} }
 func val(v any) LaunchArg { return LaunchArg{Kind: ArgValue, Value: v} }
