@@ -23,7 +23,7 @@ func TestGRBMCommands(t *testing.T) {
 	}
 	writeFile(t, dir, "x.csv", []byte(csv.String()))
 	r := runCLI(t, dir, "train", "--model", "grbm", "--learn-sigma", "--data", "x.csv", "--hidden", "4", "--epochs", "3",
-		"--batch", "5", "--val", "0.2", "--out", "run", "--quiet")
+		"--batch", "5", "--val", "0.2", "--out", "run", "--quiet", "--png", "--png-steps", "5")
 	noPanic(t, r, nil)
 	if r.code != 0 || !strings.Contains(r.stdout, "Gaussian RBM (standardised data, σ learned, floor 0.1)") || strings.Count(r.stdout, "  LL -") != 3 {
 		t.Fatalf("train: exit %d\n%s%s", r.code, r.stdout, r.stderr)
