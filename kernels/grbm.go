@@ -48,11 +48,16 @@ func boxMuller(w1, w2 uint32) float32 {
 // (N = len(z)): dst[e] = mean[e] + exp(z[c]/2)·Normal(s, e), c = e mod N,
 // the sample of N(mean, exp(z)) per element. dst may be mean.
 func SampleGaussian(dst, mean, z []float32, s Stream) {
+	SampleGaussianRange(dst, mean, z, s, 0, len(mean))
+}
+
+// SampleGaussianRange is SampleGaussian on elements lo..hi-1 only (of the
+// full-size dst and mean), for callers that split the work.
+func SampleGaussianRange(dst, mean, z []float32, s Stream, lo, hi int) {
 	N := len(z)
-	for b := 0; 2*b < len(mean); b++ {
-		w := s.Block(uint32(b))
-		for k := 0; k < 2 && 2*b+k < len(mean); k++ {
-			e := 2*b + k
+	for e := lo; e < hi; {
+		w := s.Block(uint32(e >> 1))
+		for k := e & 1; k < 2 && e < hi; k, e = k+1, e+1 {
 			sd := Expf(float32(0.5 * z[e%N]))
 			x := boxMuller(w[2*k], w[2*k+1])
 			dst[e] = mean[e] + float32(sd*x)
@@ -63,12 +68,13 @@ func SampleGaussian(dst, mean, z []float32, s Stream) {
 // ScaleExpNeg is the contract of scale_exp_neg_f32: dst[e] = x[e]·exp(−z[e mod N])
 // for an M×N x and N = len(z): the rows scaled by the precisions 1/σ².
 // dst may be x.
-func ScaleExpNeg(dst, x, z []float32) {
+func ScaleExpNeg(dst, x, z []float32) { ScaleExpNegRange(dst, x, z, 0, len(x)) }
+
+// ScaleExpNegRange is ScaleExpNeg on elements lo..hi-1 only.
+func ScaleExpNegRange(dst, x, z []float32, lo, hi int) {
 	N := len(z)
-	for r := 0; r*N < len(x); r++ {
-		for c := 0; c < N; c++ {
-			dst[r*N+c] = x[r*N+c] * Expf(-z[c])
-		}
+	for e := lo; e < hi; e++ {
+		dst[e] = x[e] * Expf(-z[e%N])
 	}
 }
 

@@ -48,6 +48,7 @@ type Driver struct {
 	gemm gemmJob
 	ew   elemJob
 	red  reduceJob
+	gj   grbmJob
 }
 
 var _ kernels.Driver = (*Driver)(nil)

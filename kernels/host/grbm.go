@@ -4,9 +4,47 @@ import "github.com/rbmgpu/rbmgpu/kernels"
 
 // The Gaussian–Bernoulli RBM kernels (grbm.cu) run as their Go twins in
 // package kernels, which define them (the graph ops call the same twins, so
-// the host and the reference tape backend agree bit for bit). They are
-// O(rows × V) per step next to the O(rows × V × H) products, so they run on
-// the calling goroutine and allocate nothing.
+// the host and the reference tape backend agree bit for bit). The two
+// elementwise ones with transcendental functions per element (precision
+// scaling, Gaussian sampling) are split into fixed chunks over the worker
+// pool; the log-variance statistic and the clamp are small and run on the
+// calling goroutine. Nothing allocates.
+
+// grbmChunk is the elements per task of the parallel GRBM kernels (even, so
+// that a chunk starts at a Philox block's pair of normals).
+const grbmChunk = 1 << 13
+
+type grbmJob struct {
+	sample     bool // gaussian_sample_f32, else scale_exp_neg_f32
+	n          int
+	in, z, out []float32
+	rng        kernels.Stream
+	ctr        counter
+}
+
+func (j *grbmJob) run(int) {
+	tasks := (j.n + grbmChunk - 1) / grbmChunk
+	for t := j.ctr.take(tasks); t >= 0; t = j.ctr.take(tasks) {
+		lo, hi := t*grbmChunk, min((t+1)*grbmChunk, j.n)
+		if j.sample {
+			kernels.SampleGaussianRange(j.out, j.in, j.z, j.rng, lo, hi)
+		} else {
+			kernels.ScaleExpNegRange(j.out, j.in, j.z, lo, hi)
+		}
+	}
+}
+
+// runGRBM runs the prepared job, in parallel when it is big enough.
+func (d *Driver) runGRBM() {
+	j := &d.gj
+	j.ctr.reset()
+	if j.n <= grbmChunk {
+		j.run(0)
+	} else {
+		d.pool.do(j)
+	}
+	j.in, j.z, j.out = nil, nil, nil
+}
 
 func (d *Driver) launchGRBM(kernel string, args []any) error {
 	switch kernel {
@@ -28,11 +66,12 @@ func (d *Driver) launchGRBM(kernel string, args []any) error {
 		if err != nil || M*N == 0 {
 			return err
 		}
-		if kernel == kernels.ScaleExpNegF32 {
-			kernels.ScaleExpNeg(out, in, z)
-			return nil
+		j := &d.gj
+		j.sample, j.n, j.in, j.z, j.out = kernel == kernels.GaussianSampleF32, M*N, in, z, out
+		if j.sample {
+			j.rng = kernels.Stream{Seed: args[5].(uint64), Op: args[6].(uint32), Step: args[7].(uint64)}
 		}
-		kernels.SampleGaussian(out, in, z, kernels.Stream{Seed: args[5].(uint64), Op: args[6].(uint32), Step: args[7].(uint64)})
+		d.runGRBM()
 		return nil
 	case kernels.LogVarGradF32:
 		B32, C32, N32 := args[0].(int32), args[1].(int32), args[2].(int32)
