@@ -126,7 +126,9 @@ func initGaussianChains(cfg Config, V int, seed uint64) []float32 {
 
 // GaussianOptions are the compile-time settings of a Gaussian RBM program.
 type GaussianOptions struct {
-	LearnVariance bool    // update the log variances from GradLogVar
+	// LearnVariance updates the log variances from GradLogVar; without it
+	// the graph leaves the log-variance statistic out.
+	LearnVariance bool
 	MinLogVar     float32 // clamp z ≥ MinLogVar after each update (2 ln σ_floor)
 }
 
@@ -168,7 +170,7 @@ type cpuGaussian struct {
 // CompileGaussian implements GaussianCompiler: the Gaussian step graph on
 // gorgonia's tape machine.
 func (CPU) CompileGaussian(cfg graph.StepConfig, seed uint64, opt GaussianOptions) (GaussianProgram, error) {
-	gs, err := graph.BuildGaussianStep(cfg, &graph.RNG{Seed: seed})
+	gs, err := graph.BuildGaussianStepWith(cfg, &graph.RNG{Seed: seed}, graph.GaussianOptions{FixedVariance: !opt.LearnVariance})
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +243,7 @@ type devGaussian struct {
 // (sgd_update_f32, then clamp_min_f32 for the σ floor) follows the other
 // updates on the device.
 func (b *DeviceBackend) CompileGaussian(cfg graph.StepConfig, seed uint64, opt GaussianOptions) (GaussianProgram, error) {
-	gs, err := graph.BuildGaussianStep(cfg, &graph.RNG{Seed: seed})
+	gs, err := graph.BuildGaussianStepWith(cfg, &graph.RNG{Seed: seed}, graph.GaussianOptions{FixedVariance: !opt.LearnVariance})
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +253,7 @@ func (b *DeviceBackend) CompileGaussian(cfg graph.StepConfig, seed uint64, opt G
 	if err != nil {
 		return nil, err
 	}
-	if p.plan.Inputs["logvar"] == nil || p.plan.Outputs["GradLogVar"] == nil {
+	if p.plan.Inputs["logvar"] == nil || (opt.LearnVariance && p.plan.Outputs["GradLogVar"] == nil) {
 		p.Close()
 		return nil, fmt.Errorf("%s: lowered Gaussian plan has no logvar input or GradLogVar output", b.Label)
 	}

@@ -13,9 +13,15 @@ import (
 // BenchmarkHostPlanCD1_784x500_B100, the Bernoulli step): the Gaussian
 // step adds two products (p Wᵀ for the log-variance statistic) and the
 // grbm.cu elementwise kernels.
-func BenchmarkGaussianHostCD1_784x500_B100(b *testing.B) {
+func BenchmarkGaussianHostCD1_784x500_B100(b *testing.B) { benchGaussian(b, true) }
+
+// BenchmarkGaussianFixedSigmaHostCD1_784x500_B100 is the same step with σ
+// fixed (the default): no log-variance statistic.
+func BenchmarkGaussianFixedSigmaHostCD1_784x500_B100(b *testing.B) { benchGaussian(b, false) }
+
+func benchGaussian(b *testing.B, learn bool) {
 	cfg := graph.StepConfig{Visible: 784, Hidden: 500, Batch: 100, K: 1}
-	prog, err := Host().(GaussianCompiler).CompileGaussian(cfg, 1, GaussianOptions{LearnVariance: true, MinLogVar: -4.6})
+	prog, err := Host().(GaussianCompiler).CompileGaussian(cfg, 1, GaussianOptions{LearnVariance: learn, MinLogVar: -4.6})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -49,16 +49,28 @@ func IDGaussianVisible(t int) uint32 { return 0x47560000 + uint32(t) }
 type GaussianStep struct {
 	CDStep
 	LogVar     *G.Node // input z, V
-	GradLogVar *G.Node // output, V
+	GradLogVar *G.Node // output, V (nil with GaussianOptions.FixedVariance)
 
 	// GaussianSamplers lists the Gaussian visible samplers, in Gibbs order.
 	GaussianSamplers []*GaussianSampleOp
 }
 
-// BuildGaussianStep builds the Gaussian RBM step graph for cfg; all sampling
-// ops share rng. The graph lowers (engine/lower) onto gemm_f32 and the
-// grbm.cu kernels.
+// GaussianOptions are the choices of a Gaussian step graph beyond its shapes.
+type GaussianOptions struct {
+	// FixedVariance leaves out the log-variance gradient (GradLogVar is
+	// nil): two V×H products fewer per step when σ is not learned.
+	FixedVariance bool
+}
+
+// BuildGaussianStep builds the Gaussian RBM step graph for cfg, GradLogVar
+// included; all sampling ops share rng. The graph lowers (engine/lower)
+// onto gemm_f32 and the grbm.cu kernels.
 func BuildGaussianStep(cfg StepConfig, rng *RNG) (*GaussianStep, error) {
+	return BuildGaussianStepWith(cfg, rng, GaussianOptions{})
+}
+
+// BuildGaussianStepWith is BuildGaussianStep with options.
+func BuildGaussianStepWith(cfg StepConfig, rng *RNG, opt GaussianOptions) (*GaussianStep, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -137,7 +149,7 @@ func BuildGaussianStep(cfg StepConfig, rng *RNG) (*GaussianStep, error) {
 	s.GradVBias = b.must(G.Sub(b.must(G.Mean(x0, 0)), b.must(G.Mean(xk, 0))))
 	s.HMean = b.must(G.Mean(ph0, 0)) // an output: not an input of another op (see BuildCDStep)
 	s.GradHBias = b.must(G.Sub(b.scale(b.must(G.Sum(ph0, 0)), 1/float32(B)), b.must(G.Mean(phk, 0))))
-	if b.err == nil {
+	if b.err == nil && !opt.FixedVariance {
 		wp0 := b.must(G.Mul(ph0, wT))
 		wpk := b.must(G.Mul(phk, wT))
 		if b.err == nil {
@@ -154,21 +166,23 @@ func BuildGaussianStep(cfg StepConfig, rng *RNG) (*GaussianStep, error) {
 	return s, nil
 }
 
-// Outputs returns the output nodes in a fixed order: those of CDStep.Outputs
-// with GradLogVar after GradHBias.
+// Outputs returns the output nodes in the order of NamedOutputs.
 func (s *GaussianStep) Outputs() []*G.Node {
-	out := []*G.Node{s.GradW, s.GradVBias, s.GradHBias, s.GradLogVar, s.HMean, s.ReconErr}
-	if s.NewChain != nil {
-		out = append(out, s.NewChain)
+	var out []*G.Node
+	for _, o := range s.NamedOutputs() {
+		out = append(out, o.Node)
 	}
 	return out
 }
 
-// NamedOutputs implements Step: GradW, GradVBias, GradHBias, GradLogVar,
-// HMean, ReconErr and, for PCD, NewChain.
+// NamedOutputs implements Step: GradW, GradVBias, GradHBias, GradLogVar
+// (unless FixedVariance), HMean, ReconErr and, for PCD, NewChain.
 func (s *GaussianStep) NamedOutputs() []Output {
-	out := []Output{{"GradW", s.GradW}, {"GradVBias", s.GradVBias}, {"GradHBias", s.GradHBias},
-		{"GradLogVar", s.GradLogVar}, {"HMean", s.HMean}, {"ReconErr", s.ReconErr}}
+	out := []Output{{"GradW", s.GradW}, {"GradVBias", s.GradVBias}, {"GradHBias", s.GradHBias}}
+	if s.GradLogVar != nil {
+		out = append(out, Output{"GradLogVar", s.GradLogVar})
+	}
+	out = append(out, Output{"HMean", s.HMean}, Output{"ReconErr", s.ReconErr})
 	if s.NewChain != nil {
 		out = append(out, Output{"NewChain", s.NewChain})
 	}

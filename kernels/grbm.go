@@ -65,6 +65,30 @@ func SampleGaussianRange(dst, mean, z []float32, s Stream, lo, hi int) {
 	}
 }
 
+// SampleGaussianSDRange is SampleGaussianRange with the standard
+// deviations given per column, sd[c] = Expf(0.5·z[c]) (N = len(sd)): the
+// same bits, one exponential per column instead of per element.
+func SampleGaussianSDRange(dst, mean, sd []float32, s Stream, lo, hi int) {
+	N := len(sd)
+	for e := lo; e < hi; {
+		w := s.Block(uint32(e >> 1))
+		for k := e & 1; k < 2 && e < hi; k, e = k+1, e+1 {
+			x := boxMuller(w[2*k], w[2*k+1])
+			dst[e] = mean[e] + float32(sd[e%N]*x)
+		}
+	}
+}
+
+// ScaleColsRange sets dst[e] = x[e]·scale[e mod N] for e in lo..hi-1
+// (N = len(scale)); with scale[c] = Expf(−z[c]) it is ScaleExpNegRange to
+// the bit.
+func ScaleColsRange(dst, x, scale []float32, lo, hi int) {
+	N := len(scale)
+	for e := lo; e < hi; e++ {
+		dst[e] = x[e] * scale[e%N]
+	}
+}
+
 // ScaleExpNeg is the contract of scale_exp_neg_f32: dst[e] = x[e]·exp(−z[e mod N])
 // for an M×N x and N = len(z): the rows scaled by the precisions 1/σ².
 // dst may be x.

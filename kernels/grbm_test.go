@@ -34,3 +34,37 @@ func TestNormalMoments(t *testing.T) {
 		}
 	}
 }
+
+// The per-column variants the host driver uses give the twins' bits.
+func TestGRBMColumnVariantsBitIdentical(t *testing.T) {
+	const M, N = 7, 13
+	x, z := make([]float32, M*N), make([]float32, N)
+	s := Stream{Seed: 5, Op: 9, Step: 2}
+	for i := range x {
+		x[i] = Normal(s, uint64(i)) * 3
+	}
+	for i := range z {
+		z[i] = Normal(s, uint64(1000+i))
+	}
+	prec, sd := make([]float32, N), make([]float32, N)
+	for c := range z {
+		prec[c], sd[c] = Expf(-z[c]), Expf(float32(0.5*z[c]))
+	}
+	a, b := make([]float32, M*N), make([]float32, M*N)
+	ScaleExpNeg(a, x, z)
+	ScaleColsRange(b, x, prec, 0, 40)
+	ScaleColsRange(b, x, prec, 40, M*N)
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("scale [%d]: %v vs %v", i, a[i], b[i])
+		}
+	}
+	SampleGaussian(a, x, z, s)
+	SampleGaussianSDRange(b, x, sd, s, 0, 41) // an odd split, mid-pair
+	SampleGaussianSDRange(b, x, sd, s, 41, M*N)
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("sample [%d]: %v vs %v", i, a[i], b[i])
+		}
+	}
+}

@@ -55,5 +55,17 @@ func TestLowerGaussianCD1(t *testing.T) {
 		if p.Inputs["logvar"] == nil {
 			t.Error("no input logvar")
 		}
+		// σ fixed: the log-variance statistic and its two products go.
+		fs, err := graph.BuildGaussianStepWith(cfg, &graph.RNG{Seed: 9}, graph.GaussianOptions{FixedVariance: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fp, err := Lower(fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fp.Launches) != len(p.Launches)-3 || fp.Outputs["GradLogVar"] != nil {
+			t.Errorf("%+v fixed variance: %d launches (learned: %d), GradLogVar %v", cfg, len(fp.Launches), len(p.Launches), fp.Outputs["GradLogVar"])
+		}
 	}
 }

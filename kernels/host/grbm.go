@@ -18,6 +18,7 @@ type grbmJob struct {
 	sample     bool // gaussian_sample_f32, else scale_exp_neg_f32
 	n          int
 	in, z, out []float32
+	col        []float32 // per-column exp(−z) or exp(z/2), grown once
 	rng        kernels.Stream
 	ctr        counter
 }
@@ -27,9 +28,9 @@ func (j *grbmJob) run(int) {
 	for t := j.ctr.take(tasks); t >= 0; t = j.ctr.take(tasks) {
 		lo, hi := t*grbmChunk, min((t+1)*grbmChunk, j.n)
 		if j.sample {
-			kernels.SampleGaussianRange(j.out, j.in, j.z, j.rng, lo, hi)
+			kernels.SampleGaussianSDRange(j.out, j.in, j.col, j.rng, lo, hi)
 		} else {
-			kernels.ScaleExpNegRange(j.out, j.in, j.z, lo, hi)
+			kernels.ScaleColsRange(j.out, j.in, j.col, lo, hi)
 		}
 	}
 }
@@ -38,6 +39,18 @@ func (j *grbmJob) run(int) {
 func (d *Driver) runGRBM() {
 	j := &d.gj
 	j.ctr.reset()
+	// One exponential per column (the twins' values, bit for bit).
+	if cap(j.col) < len(j.z) {
+		j.col = make([]float32, len(j.z))
+	}
+	j.col = j.col[:len(j.z)]
+	for c, z := range j.z {
+		if j.sample {
+			j.col[c] = kernels.Expf(float32(0.5 * z))
+		} else {
+			j.col[c] = kernels.Expf(-z)
+		}
+	}
 	if j.n <= grbmChunk {
 		j.run(0)
 	} else {
