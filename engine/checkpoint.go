@@ -14,8 +14,9 @@ const (
 	TensorVelW       = "velocity.W"
 	TensorVelVBias   = "velocity.vbias"
 	TensorVelHBias   = "velocity.hbias"
-	TensorChains     = "chains"      // [C V] persistent chains (PCD)
-	TensorHiddenMean = "hidden_mean" // [H] sparsity running mean
+	TensorChains     = "chains"          // [C V] persistent chains (PCD)
+	TensorHiddenMean = "hidden_mean"     // [H] sparsity running mean
+	TensorVelLogVar  = "velocity.logvar" // [V] Gaussian RBM: momentum of the log variances
 )
 
 // hyper is the JSON form of Config and the position in the run, stored in
@@ -39,6 +40,9 @@ type hyper struct {
 	FreeEnergyRows  int     `json:"free_energy_rows"`
 	EvalEvery       int     `json:"eval_every"`
 	BatchPos        int     `json:"batch_position"` // mini-batches done in the current epoch
+	Visible         string  `json:"visible,omitempty"`
+	LearnVariance   bool    `json:"learn_variance,omitempty"`
+	SigmaFloor      float64 `json:"sigma_floor,omitempty"`
 }
 
 // SaveSnapshot writes s to path as a safetensors checkpoint (atomically:
@@ -56,6 +60,7 @@ func SaveSnapshot(path string, s *Snapshot, dataFingerprint string) error {
 		MomentumWarmup: c.MomentumWarmup, WeightDecay: c.WeightDecay, SparsityTarget: c.SparsityTarget,
 		SparsityCost: c.SparsityCost, ExactLLMaxUnits: c.ExactLLMaxUnits, FreeEnergyRows: c.FreeEnergyRows,
 		EvalEvery: c.EvalEvery, BatchPos: s.Batch,
+		Visible: c.Visible, LearnVariance: c.LearnVariance, SigmaFloor: c.SigmaFloor,
 	}
 	js, err := json.Marshal(h)
 	if err != nil {
@@ -74,6 +79,10 @@ func SaveSnapshot(path string, s *Snapshot, dataFingerprint string) error {
 		extra = append(extra, safetensors.Tensor{Name: TensorHiddenMean, Shape: []int{m.H}, Data: s.State.HiddenMean})
 	}
 	meta := models.Meta{Epoch: s.Epoch, Seed: c.Seed, RNGStep: s.State.RNGStep, Hyper: js, DataFingerprint: dataFingerprint}
+	if g := s.GRBM(); g != nil {
+		extra = append(extra, safetensors.Tensor{Name: TensorVelLogVar, Shape: []int{m.V}, Data: s.Gaussian.VelLogVar})
+		return models.SaveGRBM(path, g, meta, extra)
+	}
 	return models.SaveRBM(path, m, meta, extra)
 }
 
@@ -81,13 +90,25 @@ func SaveSnapshot(path string, s *Snapshot, dataFingerprint string) error {
 // snapshot to resume from and the metadata (for the data fingerprint). A
 // plain model file without training state resumes with zero momentum.
 func LoadSnapshot(path string) (*Snapshot, models.Meta, error) {
-	if kind, err := models.CheckpointKind(path); err == nil && kind == models.KindBM {
-		return loadBMSnapshot(path)
+	if kind, err := models.CheckpointKind(path); err == nil {
+		switch kind {
+		case models.KindBM:
+			return loadBMSnapshot(path)
+		case models.KindGRBM:
+			return loadGaussianSnapshot(path)
+		}
 	}
 	m, meta, extra, err := models.LoadRBM(path)
 	if err != nil {
 		return nil, meta, err
 	}
+	return snapshotFrom(path, m, meta, extra)
+}
+
+// snapshotFrom builds the snapshot of a loaded checkpoint's model, metadata
+// and extra tensors.
+func snapshotFrom(path string, m *models.RBM, meta models.Meta, extra map[string]safetensors.Tensor) (*Snapshot, models.Meta, error) {
+	var err error
 	var h hyper
 	if len(meta.Hyper) > 0 {
 		if err := json.Unmarshal(meta.Hyper, &h); err != nil {
@@ -105,6 +126,7 @@ func LoadSnapshot(path string) (*Snapshot, models.Meta, error) {
 			MomentumWarmup: h.MomentumWarmup, WeightDecay: h.WeightDecay, SparsityTarget: h.SparsityTarget,
 			SparsityCost: h.SparsityCost, Seed: meta.Seed, ExactLLMaxUnits: h.ExactLLMaxUnits,
 			FreeEnergyRows: h.FreeEnergyRows, EvalEvery: h.EvalEvery,
+			Visible: h.Visible, LearnVariance: h.LearnVariance, SigmaFloor: h.SigmaFloor,
 		},
 		Model: m,
 		Epoch: meta.Epoch,

@@ -27,7 +27,13 @@ func (CPU) Compile(cfg graph.StepConfig, seed uint64) (Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg = step.Config
+	return newCPUProgram(step, nil)
+}
+
+// newCPUProgram binds the inputs of a CD-shaped step graph (the Gaussian
+// step embeds one) plus extra and compiles its tape machine.
+func newCPUProgram(step *graph.CDStep, extra map[*G.Node]*tensor.Dense) (*cpuProgram, error) {
+	cfg := step.Config
 	V, H, B, C := cfg.Visible, cfg.Hidden, cfg.Batch, cfg.NegativeRows()
 	p := &cpuProgram{
 		step:     step,
@@ -50,6 +56,12 @@ func (CPU) Compile(cfg graph.StepConfig, seed uint64) (Program, error) {
 			t *tensor.Dense
 		}{step.Chain, p.chain})
 	}
+	for n, t := range extra {
+		binds = append(binds, struct {
+			n *G.Node
+			t *tensor.Dense
+		}{n, t})
+	}
 	for _, b := range binds {
 		if err := G.Let(b.n, b.t); err != nil {
 			return nil, fmt.Errorf("cpu backend: bind %s: %w", b.n.Name(), err)
@@ -71,6 +83,9 @@ type cpuProgram struct {
 	hiddenMean                 []float32
 	reconSum                   float64
 	reconN                     int
+	// afterRun, when set, runs after the graph's updates within Step (the
+	// Gaussian RBM's log-variance update).
+	afterRun func(u Update) error
 }
 
 func f32(t *tensor.Dense) []float32 { return t.Data().([]float32) }
@@ -209,6 +224,11 @@ func (p *cpuProgram) Step(batch []float32, u Update) error {
 		}
 	}
 	kernels.SGDUpdate(f32(p.hbias), p.velHBias, ghb, u.LR, u.Momentum, 0)
+	if p.afterRun != nil {
+		if err := p.afterRun(u); err != nil {
+			return err
+		}
+	}
 	if p.chain != nil {
 		nc, err := values(p.step.NewChain)
 		if err != nil {

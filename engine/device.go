@@ -31,12 +31,24 @@ func (b *DeviceBackend) Compile(cfg graph.StepConfig, seed uint64) (Program, err
 	if err != nil {
 		return nil, err
 	}
-	plan, err := lower.Lower(step)
+	p, err := b.compile(step, step)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// compile lowers s, whose CD-shaped handles (configuration, RNG) are step,
+// and plans the device memory for its buffers, the training state and more
+// (buffers of a caller's own, e.g. the Gaussian RBM's log-variance momentum).
+func (b *DeviceBackend) compile(s graph.Step, step *graph.CDStep, more ...*lower.Buffer) (*devProgram, error) {
+	plan, err := lower.Lower(s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Label, err)
 	}
-	cfg = step.Config
+	cfg := step.Config
 	p := &devProgram{drv: b.Driver, label: b.Label, step: step, plan: plan, offsets: map[*lower.Buffer]int{}}
+	p.extras = append(p.extras, more...)
 	V, H := cfg.Visible, cfg.Hidden
 	// State beside the plan's own buffers.
 	extra := func(name string, n int) *lower.Buffer {
@@ -125,6 +137,9 @@ type devProgram struct {
 	tailFirst     bool
 	reconN        int
 	closed        bool
+	// moreTail, when set, adds launches after the parameter updates (the
+	// Gaussian RBM's log-variance update).
+	moreTail func(u Update) []tailLaunch
 }
 
 func (p *devProgram) ptr(b *lower.Buffer) kernels.DevicePtr {
@@ -293,6 +308,9 @@ func (p *devProgram) buildTail(u Update) error {
 		p.sgd(in["W"], p.velW, out["GradW"], u, u.WeightDecay, "update W"),
 		p.sgd(in["vbias"], p.velVB, out["GradVBias"], u, 0, "update vbias"),
 		p.sgd(in["hbias"], p.velHB, out["GradHBias"], u, 0, "update hbias"))
+	if p.moreTail != nil {
+		p.tail = append(p.tail, p.moreTail(u)...)
+	}
 	if chain := in["chain"]; chain != nil {
 		p.tail = append(p.tail, p.colSum(1, chain.Len(), 1, out["NewChain"], 0, chain, "carry chains"))
 	}

@@ -57,6 +57,17 @@ type Config struct {
 	// BM, when set, trains a general Boltzmann machine (see BMOptions)
 	// instead of an RBM.
 	BM *BMOptions
+
+	// Visible selects the visible units: VisibleBernoulli ("" too) or
+	// VisibleGaussian, a Gaussian–Bernoulli RBM on standardised data
+	// (gaussian.go; its default LR is DefaultGaussianLR).
+	Visible string
+	// LearnVariance (Gaussian only) learns the log variances z; by default
+	// σ stays 1 (standardised units).
+	LearnVariance bool
+	// SigmaFloor (Gaussian only) is the smallest σ while learning variances
+	// (default DefaultSigmaFloor).
+	SigmaFloor float64
 }
 
 // Defaults returns c with zero fields replaced by their defaults.
@@ -73,6 +84,7 @@ func (c Config) Defaults() Config {
 	def(&c.ExactLLMaxUnits, 20)
 	def(&c.FreeEnergyRows, 1000)
 	def(&c.EvalEvery, 1)
+	c.gaussianDefaults()
 	if c.LR == 0 {
 		c.LR = 0.05
 	}
@@ -110,7 +122,7 @@ func (c Config) Validate() error {
 	case c.SparsityCost > 0 && !(c.SparsityTarget > 0 && c.SparsityTarget < 1):
 		return fmt.Errorf("sparsity target = %v, want a value in (0, 1)", c.SparsityTarget)
 	}
-	return nil
+	return c.validateVisible()
 }
 
 // Algorithm names the training algorithm, e.g. "CD-1" or "PCD-10".
@@ -150,6 +162,9 @@ type Snapshot struct {
 	State  TrainState
 	Epoch  int // completed epochs
 	Batch  int // mini-batches done in the current epoch
+	// Gaussian holds the log variances and the data standardisation of a
+	// Gaussian RBM run (nil otherwise); GRBM() assembles the model.
+	Gaussian *GaussianState
 }
 
 // Callback is called after every epoch with its metrics and the snapshot at
@@ -217,24 +232,54 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 		if snap.Model.H != cfg.Hidden {
 			return nil, fmt.Errorf("resume: checkpoint model has %d hidden units, config %d", snap.Model.H, cfg.Hidden)
 		}
-		snap = &Snapshot{Config: cfg, Model: snap.Model.Clone(), State: snap.State, Epoch: snap.Epoch, Batch: snap.Batch}
+		if cfg.IsGaussian() != (snap.Gaussian != nil) {
+			return nil, fmt.Errorf("resume: checkpoint and config disagree on the visible units (config %q)", cfg.Visible)
+		}
+		gs := snap.Gaussian
+		if gs != nil {
+			if len(gs.LogVar) != V || len(gs.VelLogVar) != V || len(gs.DataMean) != V || len(gs.DataStd) != V {
+				return nil, fmt.Errorf("resume: Gaussian state does not have %d values per tensor", V)
+			}
+			gs = gs.clone()
+		}
+		snap = &Snapshot{Config: cfg, Model: snap.Model.Clone(), State: snap.State, Epoch: snap.Epoch, Batch: snap.Batch, Gaussian: gs}
 	} else {
 		m, err := models.NewRBM(V, cfg.Hidden, cfg.Seed)
 		if err != nil {
 			return nil, err
 		}
-		initVisibleBias(m, train)
+		if !cfg.IsGaussian() {
+			initVisibleBias(m, train)
+		}
 		snap = &Snapshot{Config: cfg, Model: m, State: TrainState{
 			VelW:     make([]float32, V*cfg.Hidden),
 			VelVBias: make([]float32, V),
 			VelHBias: make([]float32, cfg.Hidden),
 		}}
-		if cfg.Persistent {
+		switch {
+		case cfg.IsGaussian():
+			snap.Gaussian = newGaussianState(train)
+			if cfg.Persistent {
+				snap.State.Chains = initGaussianChains(cfg, V, cfg.Seed)
+			}
+		case cfg.Persistent:
 			snap.State.Chains = initChains(m, cfg, cfg.Seed)
 		}
 	}
+	fresh := snap.Epoch == 0 && snap.Batch == 0
 	stepCfg := graph.StepConfig{Visible: V, Hidden: cfg.Hidden, Batch: cfg.Batch, K: cfg.K, Persistent: cfg.Persistent, Chains: cfg.Chains}
-	prog, err := backend.Compile(stepCfg, cfg.Seed)
+	var prog Program
+	var gauss *gaussianRun
+	var err error
+	if cfg.IsGaussian() {
+		var gp GaussianProgram
+		gp, err = compileGaussian(backend, stepCfg, cfg)
+		if err == nil {
+			prog, gauss = gp, newGaussianRun(snap.Gaussian, gp, train, fresh, cfg.LR)
+		}
+	} else {
+		prog, err = backend.Compile(stepCfg, cfg.Seed)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("compile step on %s: %w", backend.Name(), err)
 	}
@@ -244,6 +289,11 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 	}
 	if err := prog.SetState(snap.State); err != nil {
 		return nil, err
+	}
+	if gauss != nil {
+		if err := gauss.load(); err != nil {
+			return nil, err
+		}
 	}
 
 	res := &Result{Model: snap.Model, Snapshot: snap}
@@ -266,6 +316,9 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 			return err
 		}
 		snap.State, snap.Epoch, snap.Batch = st, epoch, b
+		if gauss != nil {
+			return gauss.save()
+		}
 		return nil
 	}
 	for epoch := snap.Epoch; epoch < cfg.Epochs; epoch++ {
@@ -290,8 +343,14 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 				return res, err
 			}
 			n := min(chunk, nBatches-b)
+			if epoch == 0 {
+				n = gauss.limit(b, n)
+			}
 			for r := 0; r < n*cfg.Batch; r++ {
 				copy(batch[r*V:(r+1)*V], train.Row(perm[b*cfg.Batch+r]))
+			}
+			if gauss != nil {
+				gauss.standardise(batch[:n*cfg.Batch*V])
 			}
 			var err error
 			if stepper != nil {
@@ -308,10 +367,20 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 					t.OnBatch(epoch+1, b*cfg.Batch, nBatches*cfg.Batch)
 				}
 			}
+			if epoch == 0 {
+				if err := gauss.check(b); err != nil {
+					return res, fmt.Errorf("epoch 1: %w", err)
+				}
+			}
 		}
 		recon, rerr := prog.ReconError()
 		if err := save(epoch+1, 0); err != nil {
 			return res, err
+		}
+		if gauss != nil {
+			if err := gauss.epochEnd(epoch+1, recon, snap.GRBM()); err != nil {
+				return res, err
+			}
 		}
 		// Name the first non-finite tensor: the parameters, then the
 		// training state, then the statistic that overflowed.
@@ -330,7 +399,13 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 			SamplesPerSec: float64(done) / secs}
 		m.FreeEnergyGap, m.LogLikelihood, m.HeldOutLogLikelihood, m.LogZ = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
-			if err := evaluate(&m, snap.Model, train, heldout, cfg); err != nil {
+			evalFn := evaluate
+			if g := snap.GRBM(); g != nil {
+				evalFn = func(m *EpochMetrics, _ *models.RBM, train, heldout *data.Dataset, cfg Config) error {
+					return evaluateGaussian(m, g, train, heldout, cfg)
+				}
+			}
+			if err := evalFn(&m, snap.Model, train, heldout, cfg); err != nil {
 				return res, fmt.Errorf("epoch %d: %w", epoch+1, err)
 			}
 		}

@@ -104,6 +104,12 @@ const (
 	SGDUpdateF32     = "sgd_update_f32"
 	BernoulliF32     = "bernoulli_f32"
 	PhiloxFillF32    = "philox_fill_f32"
+
+	// Gaussian–Bernoulli RBM kernels (grbm.cu).
+	ScaleExpNegF32    = "scale_exp_neg_f32"
+	GaussianSampleF32 = "gaussian_sample_f32"
+	LogVarGradF32     = "logvar_grad_f32"
+	ClampMinF32       = "clamp_min_f32"
 )
 
 // Epilogue flags of gemm_f32 (GEMM_* in gemm.cu).
@@ -163,6 +169,20 @@ var Kernels = []Kernel{
 	{PhiloxFillF32, "elementwise", []Arg{
 		a("n", Int32), a("U", PtrFloat32), a("W", PtrUint32),
 		a("seed", Uint64), a("op", Uint32), a("step", Uint64),
+	}, Dim3{ElementwiseBlock, 1, 1}},
+	{ScaleExpNegF32, "grbm", []Arg{
+		a("M", Int32), a("N", Int32), a("X", PtrFloat32), a("Z", PtrFloat32), a("Out", PtrFloat32),
+	}, Dim3{ElementwiseBlock, 1, 1}},
+	{GaussianSampleF32, "grbm", []Arg{
+		a("M", Int32), a("N", Int32), a("Mean", PtrFloat32), a("Z", PtrFloat32), a("Out", PtrFloat32),
+		a("seed", Uint64), a("op", Uint32), a("step", Uint64),
+	}, Dim3{ElementwiseBlock, 1, 1}},
+	{LogVarGradF32, "grbm", []Arg{
+		a("B", Int32), a("C", Int32), a("N", Int32), a("V0", PtrFloat32), a("WP0", PtrFloat32),
+		a("VK", PtrFloat32), a("WPK", PtrFloat32), a("b", PtrFloat32), a("Z", PtrFloat32), a("Out", PtrFloat32),
+	}, Dim3{ElementwiseBlock, 1, 1}},
+	{ClampMinF32, "grbm", []Arg{
+		a("n", Int32), a("X", PtrFloat32), a("lo", Float32),
 	}, Dim3{ElementwiseBlock, 1, 1}},
 }
 

@@ -80,64 +80,6 @@ func SaveBM(path string, m *BM, meta Meta, extra []safetensors.Tensor) error {
 	return nil
 }
 
-// readMeta reads a checkpoint's tensors and its Meta, checking the format
-// version (a newer one is refused, saying so) and that every tensor is F32
-// and finite. what names the reader in errors.
-func readMeta(path, what string) (map[string]safetensors.Tensor, Meta, error) {
-	var meta Meta
-	fail := func(format string, args ...any) (map[string]safetensors.Tensor, Meta, error) {
-		return nil, Meta{}, fmt.Errorf("%s: %s: %s", what, path, fmt.Sprintf(format, args...))
-	}
-	tensors, md, err := safetensors.Read(path)
-	if err != nil {
-		return nil, Meta{}, fmt.Errorf("%s: %w", what, err)
-	}
-	js, ok := md[MetaKey]
-	if !ok {
-		return fail("metadata has no %q entry: not an rbmgpu checkpoint", MetaKey)
-	}
-	var version struct {
-		FormatVersion *int `json:"format_version"`
-	}
-	if err := json.Unmarshal([]byte(js), &version); err != nil {
-		return fail("metadata %q: %v", MetaKey, err)
-	}
-	switch {
-	case version.FormatVersion == nil:
-		return fail("metadata %q: format_version missing", MetaKey)
-	case *version.FormatVersion > FormatVersion:
-		return fail("format_version %d is newer than this build reads (%d); upgrade rbmgpu", *version.FormatVersion, FormatVersion)
-	case *version.FormatVersion < 1:
-		return fail("format_version %d is invalid", *version.FormatVersion)
-	}
-	if err := json.Unmarshal([]byte(js), &meta); err != nil {
-		return fail("metadata %q: %v", MetaKey, err)
-	}
-	if meta.Epoch < 0 {
-		return fail("metadata epoch %d is negative", meta.Epoch)
-	}
-	for name, t := range tensors {
-		if t.DType != "F32" {
-			return fail("tensor %q: dtype %s, want F32", name, t.DType)
-		}
-		if i := firstNonFinite(t.Data); i >= 0 {
-			return fail("tensor %q: element %d is %v", name, i, t.Data[i])
-		}
-	}
-	return tensors, meta, nil
-}
-
-// CheckpointKind returns the model kind recorded in an rbmgpu checkpoint
-// ("rbm", "bm", …) after the checks of the loaders (format version, F32,
-// finite); callers dispatch on it to LoadRBM, LoadBM or LoadDBN.
-func CheckpointKind(path string) (string, error) {
-	_, meta, err := readMeta(path, "load checkpoint")
-	if err != nil {
-		return "", err
-	}
-	return meta.Kind, nil
-}
-
 // LoadBM reads a BM checkpoint written by SaveBM. Beside the checks of
 // LoadRBM (format version, kind, F32, finite) it requires "W" [N N],
 // "bias" [N] and "mask" [N N] with N = V+H from the metadata, and the model
@@ -148,12 +90,9 @@ func LoadBM(path string) (*BM, Meta, map[string]safetensors.Tensor, error) {
 	fail := func(format string, args ...any) (*BM, Meta, map[string]safetensors.Tensor, error) {
 		return nil, Meta{}, nil, fmt.Errorf("load BM checkpoint: %s: %s", path, fmt.Sprintf(format, args...))
 	}
-	tensors, meta, err := readMeta(path, "load BM checkpoint")
+	tensors, meta, err := readCheckpoint(path, "BM checkpoint", KindBM)
 	if err != nil {
 		return nil, Meta{}, nil, err
-	}
-	if meta.Kind != KindBM {
-		return fail("kind %q: want %q", meta.Kind, KindBM)
 	}
 	V, H := meta.Visible, meta.Hidden
 	if V < 1 || H < 0 || V+H > 46340 {

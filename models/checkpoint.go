@@ -116,55 +116,16 @@ func SaveRBM(path string, m *RBM, meta Meta, extra []safetensors.Tensor) error {
 // error names the tensor and index). It returns the model, its metadata and
 // the other tensors by name (empty, not nil, when there are none).
 func LoadRBM(path string) (*RBM, Meta, map[string]safetensors.Tensor, error) {
-	var meta Meta
 	fail := func(format string, args ...any) (*RBM, Meta, map[string]safetensors.Tensor, error) {
 		return nil, Meta{}, nil, fmt.Errorf("load RBM checkpoint: %s: %s", path, fmt.Sprintf(format, args...))
 	}
-	tensors, md, err := safetensors.Read(path)
+	tensors, meta, err := readCheckpoint(path, "RBM checkpoint", KindRBM)
 	if err != nil {
-		return nil, Meta{}, nil, fmt.Errorf("load RBM checkpoint: %w", err)
-	}
-	js, ok := md[MetaKey]
-	if !ok {
-		return fail("metadata has no %q entry: not an rbmgpu checkpoint", MetaKey)
-	}
-	// Read the version first, alone: a newer layout may not even parse as
-	// today's Meta, and "upgrade" is the useful message then.
-	var version struct {
-		FormatVersion *int `json:"format_version"`
-	}
-	if err := json.Unmarshal([]byte(js), &version); err != nil {
-		return fail("metadata %q: %v", MetaKey, err)
-	}
-	switch {
-	case version.FormatVersion == nil:
-		return fail("metadata %q: format_version missing", MetaKey)
-	case *version.FormatVersion > FormatVersion:
-		return fail("format_version %d is newer than this build reads (%d); upgrade rbmgpu", *version.FormatVersion, FormatVersion)
-	case *version.FormatVersion < 1:
-		return fail("format_version %d is invalid", *version.FormatVersion)
-	}
-	if err := json.Unmarshal([]byte(js), &meta); err != nil {
-		return fail("metadata %q: %v", MetaKey, err)
-	}
-	if meta.Kind != KindRBM {
-		return fail("kind %q: want %q", meta.Kind, KindRBM)
+		return nil, Meta{}, nil, err
 	}
 	V, H := meta.Visible, meta.Hidden
 	if V < 1 || H < 1 || V > maxParams/H {
 		return fail("metadata sizes visible=%d hidden=%d are invalid", V, H)
-	}
-	if meta.Epoch < 0 {
-		return fail("metadata epoch %d is negative", meta.Epoch)
-	}
-	// Every tensor: F32 and finite.
-	for name, t := range tensors {
-		if t.DType != "F32" {
-			return fail("tensor %q: dtype %s, want F32", name, t.DType)
-		}
-		if i := firstNonFinite(t.Data); i >= 0 {
-			return fail("tensor %q: element %d is %v", name, i, t.Data[i])
-		}
 	}
 	want := []struct {
 		name  string
@@ -199,4 +160,57 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// readCheckpoint reads a checkpoint's tensors and metadata with the checks
+// every loader shares: rbmgpu metadata present, format version readable (a
+// newer one is refused with "upgrade"), model kind as wanted, epoch ≥ 0,
+// every tensor F32 and finite. Errors start with "load <what>: <path>".
+func readCheckpoint(path, what, kind string) (map[string]safetensors.Tensor, Meta, error) {
+	var meta Meta
+	fail := func(format string, args ...any) (map[string]safetensors.Tensor, Meta, error) {
+		return nil, Meta{}, fmt.Errorf("load %s: %s: %s", what, path, fmt.Sprintf(format, args...))
+	}
+	tensors, md, err := safetensors.Read(path)
+	if err != nil {
+		return nil, Meta{}, fmt.Errorf("load %s: %w", what, err)
+	}
+	js, ok := md[MetaKey]
+	if !ok {
+		return fail("metadata has no %q entry: not an rbmgpu checkpoint", MetaKey)
+	}
+	// Read the version first, alone: a newer layout may not even parse as
+	// today's Meta, and "upgrade" is the useful message then.
+	var version struct {
+		FormatVersion *int `json:"format_version"`
+	}
+	if err := json.Unmarshal([]byte(js), &version); err != nil {
+		return fail("metadata %q: %v", MetaKey, err)
+	}
+	switch {
+	case version.FormatVersion == nil:
+		return fail("metadata %q: format_version missing", MetaKey)
+	case *version.FormatVersion > FormatVersion:
+		return fail("format_version %d is newer than this build reads (%d); upgrade rbmgpu", *version.FormatVersion, FormatVersion)
+	case *version.FormatVersion < 1:
+		return fail("format_version %d is invalid", *version.FormatVersion)
+	}
+	if err := json.Unmarshal([]byte(js), &meta); err != nil {
+		return fail("metadata %q: %v", MetaKey, err)
+	}
+	if meta.Kind != kind {
+		return fail("kind %q: want %q", meta.Kind, kind)
+	}
+	if meta.Epoch < 0 {
+		return fail("metadata epoch %d is negative", meta.Epoch)
+	}
+	for name, t := range tensors {
+		if t.DType != "F32" {
+			return fail("tensor %q: dtype %s, want F32", name, t.DType)
+		}
+		if i := firstNonFinite(t.Data); i >= 0 {
+			return fail("tensor %q: element %d is %v", name, i, t.Data[i])
+		}
+	}
+	return tensors, meta, nil
 }

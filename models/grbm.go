@@ -22,14 +22,20 @@ import (
 //	F(v) = Σ_i (v_i − b_i)² / (2σ_i²) − Σ_j softplus(c_j + Σ_i v_i W_ij / σ_i²).
 //
 // Data are meant to be standardised (mean 0, variance 1 per feature), where
-// σ = 1 is the natural start. This file holds the model's mathematics; its
-// training graph and CLI are not written yet.
+// σ = 1 is the natural start. The model works in standardised units; DataMean
+// and DataStd, when set, record the standardisation of the training data,
+// u = (x − DataMean) / DataStd, so that data can be mapped in (Standardise)
+// and samples back out (Unstandardise). Training: graph.BuildGaussianStep
+// and engine.Trainer with Config.Visible = "gaussian".
 type GRBM struct {
 	V, H   int
 	W      []float32 // V×H row-major
 	VBias  []float32 // b, V
 	HBias  []float32 // c, H
 	LogVar []float32 // z = log σ², V
+
+	DataMean []float32 // V, per-feature mean of the training data (nil: none)
+	DataStd  []float32 // V, per-feature scale, > 0 (nil: none)
 }
 
 // NewGRBM returns a V×H Gaussian RBM with W ~ N(0, 0.01²) drawn like NewRBM
@@ -57,7 +63,7 @@ func (m *GRBM) Validate() error {
 	if i := firstNonFinite(m.LogVar); i >= 0 {
 		return fmt.Errorf("Gaussian RBM %d×%d: log-variance[%d] = %v is not finite", m.V, m.H, i, m.LogVar[i])
 	}
-	return nil
+	return m.validateStandardisation()
 }
 
 // hiddenInput returns a_j = c_j + Σ_i v_i W_ij / σ_i² in float64.

@@ -75,6 +75,47 @@ func TestCorruptCheckpointsEverywhere(t *testing.T) {
 	}
 	variants["dbn-as-run"], _ = os.ReadFile(dbnPath)
 	_ = meta
+	// Gaussian RBM checkpoints with a NaN log variance, a zero data scale,
+	// a missing log-variance tensor.
+	grbmMD := map[string]string{}
+	for k, v := range md {
+		grbmMD[k] = strings.Replace(v, `"kind":"rbm"`, `"kind":"grbm"`, 1)
+	}
+	grbmMD["kind"] = models.KindGRBM
+	V := snap.Model.V
+	ones := func() []float32 {
+		x := make([]float32, V)
+		for i := range x {
+			x[i] = 1
+		}
+		return x
+	}
+	for name, mod := range map[string]func(lv, mean, std []float32) (drop string){
+		"grbm-nan-logvar":      func(lv, _, _ []float32) string { lv[1] = float32(math.NaN()); return "" },
+		"grbm-zero-std":        func(_, _, std []float32) string { std[0] = 0; return "" },
+		"grbm-missing-logvar":  func(_, _, _ []float32) string { return models.TensorLogVar },
+		"grbm-missing-datastd": func(_, _, _ []float32) string { return models.TensorDataStd },
+	} {
+		lv, mean, std := make([]float32, V), make([]float32, V), ones()
+		drop := mod(lv, mean, std)
+		gl := append([]safetensors.Tensor(nil), list...)
+		for i := range gl {
+			if gl[i].Name == models.TensorW {
+				gl[i].Data = snap.Model.W
+			}
+		}
+		for _, tt := range []safetensors.Tensor{{Name: models.TensorLogVar, Shape: []int{V}, Data: lv},
+			{Name: models.TensorDataMean, Shape: []int{V}, Data: mean}, {Name: models.TensorDataStd, Shape: []int{V}, Data: std}} {
+			if tt.Name != drop {
+				gl = append(gl, tt)
+			}
+		}
+		p := filepath.Join(dir, name+".safetensors")
+		if err := safetensors.Write(p, gl, grbmMD); err != nil {
+			t.Fatal(err)
+		}
+		variants[name], _ = os.ReadFile(p)
+	}
 
 	cases := 0
 	for name, b := range variants {

@@ -182,6 +182,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if dir, file, ok := bmCheckpoint(f.Model); ok {
 		return runEvalBM(cmd, f, dir, file)
 	}
+	if isGRBM(f.Model) {
+		return runEvalGRBM(cmd, f)
+	}
 	m, run, file, err := loadModel(f.Model)
 	if err != nil {
 		return err

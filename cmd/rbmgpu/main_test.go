@@ -130,6 +130,11 @@ func TestBadInputIsOneLineError(t *testing.T) {
 		{[]string{"train", "--resume", ".", "--epochs", "5"}, 1, "model.safetensors"},
 		{[]string{"train", "--resume", ".", "--lr", "0.5"}, 2, "--lr"},
 		{[]string{"train", "--data", "bas:3x3", "--out", "bad.csv/sub"}, 1, "bad.csv"},
+		{[]string{"train", "--model", "grbm", "--sigma-floor", "2"}, 2, "--sigma-floor"},
+		{[]string{"train", "--model", "grbm", "--sigma-floor", "-0.1"}, 2, "--sigma-floor"},
+		{[]string{"train", "--learn-sigma"}, 2, "--learn-sigma applies to --model grbm"},
+		{[]string{"train", "--sigma-floor", "0.2"}, 2, "--sigma-floor applies to --model grbm"},
+		{[]string{"train", "--model", "grbm", "--data", "bas:3x3", "--lr", "5", "--out", "grbm-lr"}, 1, "too large for a Gaussian RBM"},
 		{[]string{"version", "extra"}, 2, "extra"},
 		{[]string{"devices", "extra"}, 2, "extra"},
 	}

@@ -153,7 +153,12 @@ func runPlot(cmd *cobra.Command, f *plotFlags) error {
 		return err
 	}
 
-	probs, err := sampleChains(m, f.Samples, f.Steps, f.Seed)
+	var probs []float32
+	if g := snap.GRBM(); g != nil {
+		probs, err = grbmSamples(g, f.Samples, f.Steps, f.Seed)
+	} else {
+		probs, err = sampleChains(m, f.Samples, f.Steps, f.Seed)
+	}
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}

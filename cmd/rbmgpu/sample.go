@@ -85,15 +85,27 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		if err != nil {
 			return err
 		}
-		m, _, _, err := loadModel(modelPath)
-		if err != nil {
-			return err
+		if isGRBM(modelPath) {
+			g, err := loadGRBM(modelPath)
+			if err != nil {
+				return err
+			}
+			V = g.V
+			if x, err = grbmSamples(g, f.N, f.Steps, f.Seed); err != nil {
+				return fmt.Errorf("sample: %w", err)
+			}
+			what = fmt.Sprintf("Gaussian RBM %d×%d (means of the last sweep, data units)", g.V, g.H)
+		} else {
+			m, _, _, err := loadModel(modelPath)
+			if err != nil {
+				return err
+			}
+			V = m.V
+			if x, err = sampleChains(m, f.N, f.Steps, f.Seed); err != nil {
+				return fmt.Errorf("sample: %w", err)
+			}
+			what = fmt.Sprintf("RBM %d×%d", m.V, m.H)
 		}
-		V = m.V
-		if x, err = sampleChains(m, f.N, f.Steps, f.Seed); err != nil {
-			return fmt.Errorf("sample: %w", err)
-		}
-		what = fmt.Sprintf("RBM %d×%d", m.V, m.H)
 	}
 	rc := inferShape(dir, V)
 	if f.Shape != "" {

@@ -57,9 +57,11 @@ type trainFlags struct {
 	FineTuneSched  string  `json:"finetune_lr_schedule,omitempty"`
 	LabelUnits     bool    `json:"label_units,omitempty"`
 
-	Lateral   string `json:"lateral,omitempty"`    // bm: none | visible | hidden | both
-	Sweeps    int    `json:"sweeps,omitempty"`     // bm: clamped-phase sweeps (0: the --pcd K)
-	MeanField bool   `json:"mean_field,omitempty"` // bm: mean-field clamped phase
+	Lateral    string  `json:"lateral,omitempty"`     // bm: none | visible | hidden | both
+	Sweeps     int     `json:"sweeps,omitempty"`      // bm: clamped-phase sweeps (0: the --pcd K)
+	MeanField  bool    `json:"mean_field,omitempty"`  // bm: mean-field clamped phase
+	LearnSigma bool    `json:"learn_sigma,omitempty"` // grbm
+	SigmaFloor float64 `json:"sigma_floor,omitempty"` // grbm
 }
 
 const (
@@ -124,13 +126,14 @@ and resumes in the layer where it stopped.`,
 	fl.BoolVar(&f.Quiet, "quiet", false, "no progress output, only the per-epoch lines")
 	fl.BoolVar(&f.PNG, "png", false, "after every epoch write filters.png and samples.png into --out (see rbmgpu plot)")
 	fl.IntVar(&f.PNGSteps, "png-steps", 200, "Gibbs sweeps of the 64 chains drawn into samples.png by --png")
-	fl.StringVar(&f.Model, "model", "rbm", "rbm | dbn (deep belief network: greedy pretraining, optional fine-tuning) | bm (general Boltzmann machine)")
+	fl.StringVar(&f.Model, "model", "rbm", "rbm | grbm (Gaussian–Bernoulli RBM on standardised real-valued data) | dbn (deep belief network: greedy pretraining, optional fine-tuning) | bm (general Boltzmann machine)")
 	fl.StringVar(&f.Layers, "layers", "", "dbn: layer sizes from the visible layer up, e.g. 784,500,500,2000")
 	fl.IntVar(&f.FineTuneEpochs, "finetune-epochs", 0, "dbn: epochs of discriminative fine-tuning by backpropagation (needs --labels)")
 	fl.Float64Var(&f.FineTuneLR, "finetune-lr", 0.001, "dbn: Adam learning rate of fine-tuning")
 	fl.StringVar(&f.FineTuneSched, "finetune-lr-schedule", "constant", "dbn: fine-tuning learning-rate schedule, as --lr-schedule")
 	fl.BoolVar(&f.LabelUnits, "label-units", false, "dbn: train the top RBM with one-hot label units (needs --labels) so 'rbmgpu sample --label' can clamp a class")
 	addBMFlags(cmd, f)
+	addGRBMFlags(fl, f)
 	return cmd
 }
 
@@ -150,6 +153,9 @@ func (f *trainFlags) dataDefaults() {
 	}
 	pick(&f.Epochs, 300, 10)
 	pick(&f.Batch, 10, 100)
+	if f.LR == 0 && f.Model == "grbm" {
+		f.LR = engine.DefaultGaussianLR
+	}
 	if f.LR == 0 {
 		f.LR = 0.05
 		if builtin {
@@ -194,6 +200,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
 	}
+	f.gaussianConfig(&c)
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
 	for _, v := range []struct {
@@ -320,8 +327,11 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return err
 		}
 	}
+	if err := checkGRBMFlags(cmd, f); err != nil {
+		return err
+	}
 	switch f.Model {
-	case "rbm":
+	case "rbm", "grbm":
 		for _, name := range []string{"layers", "finetune-epochs", "finetune-lr", "label-units"} {
 			if cmd.Flags().Changed(name) {
 				return usagef("train: --%s applies to --model dbn", name)
@@ -337,10 +347,8 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		return runTrainDBN(cmd, f)
 	case "bm":
 		return trainBM(cmd, f)
-	case "grbm":
-		return usagef("train: --model %s is not implemented yet (rbm and dbn are)", f.Model)
 	default:
-		return usagef("train: --model %q: want rbm or dbn", f.Model)
+		return usagef("train: --model %q: want rbm, grbm, dbn or bm", f.Model)
 	}
 	if f.PNGSteps < 1 {
 		return usagef("train: --png-steps %d: want ≥ 1", f.PNGSteps)
@@ -388,8 +396,15 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if val != nil {
 		valN = val.N
 	}
-	fmt.Fprintf(stdout, "training %s RBM %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s\n",
-		cfg.Algorithm(), train.D, cfg.Hidden, f.Data, train.N, valN, backend.Name(), min(cfg.Batch, train.N), cfg.LR, cfg.Epochs, deviceNote(backend), f.Out)
+	kind := "RBM"
+	if cfg.IsGaussian() {
+		kind = "Gaussian RBM (standardised data, σ fixed at 1)"
+		if cfg.LearnVariance {
+			kind = fmt.Sprintf("Gaussian RBM (standardised data, σ learned, floor %g)", cfg.Defaults().SigmaFloor)
+		}
+	}
+	fmt.Fprintf(stdout, "training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s\n",
+		cfg.Algorithm(), kind, train.D, cfg.Hidden, f.Data, train.N, valN, backend.Name(), min(cfg.Batch, train.N), cfg.LR, cfg.Epochs, deviceNote(backend), f.Out)
 	if startEpoch > 0 || (tr.Resume != nil && tr.Resume.Batch > 0) {
 		fmt.Fprintf(stdout, "resuming after epoch %d, batch %d\n", tr.Resume.Epoch, tr.Resume.Batch)
 	}
@@ -412,6 +427,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return err
 		}
 		if f.PNG {
+			if g := s.GRBM(); g != nil {
+				return grbmEpochPictures(f.Out, g, train.Shape, f.PNGSteps, f.Seed)
+			}
 			return epochPictures(f.Out, s.Model, train.Shape, f.PNGSteps, f.Seed)
 		}
 		return nil

@@ -65,7 +65,6 @@ func TestTrainDBN(t *testing.T) {
 		{[]string{"train", "--model", "dbn", "--layers", "16,8", "--resume", "run"}, "--resume"},
 		{[]string{"train", "--model", "xyz"}, "--model"},
 		{[]string{"train", "--model", "dbn", "--layers", "16,8", "--finetune-lr-schedule", "cosine"}, "--finetune-lr-schedule"},
-		{[]string{"train", "--model", "grbm"}, "not implemented"},
 		{[]string{"train", "--layers", "16,8"}, "--layers"},
 	} {
 		r := runCLI(t, dir, tc.args...)

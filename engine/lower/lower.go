@@ -12,6 +12,8 @@
 //	       difference concatenates the terms; materialising writes all
 //	       terms into one buffer (first with β = 0, then β = 1)
 //	act    a product plus a row-broadcast bias: the pre-activation
+//	       (materialised alone, e.g. a Gaussian mean, by one gemm_f32 with
+//	       the bias in its epilogue)
 //	prob   σ(act): materialised by one gemm_f32 with the bias, sigmoid,
 //	       probability write and — when a sampling node reads it — the
 //	       Bernoulli sample fused into the epilogue
@@ -432,6 +434,13 @@ func (l *lowerer) buffer(n *G.Node) (bufVal, error) {
 			return bufVal{}, err
 		}
 		return bufVal{b: b}, nil
+	case act:
+		b, err := l.materialiseAct(v)
+		if err != nil {
+			return bufVal{}, err
+		}
+		l.vals[n.ID()] = bufVal{b: b}
+		return bufVal{b: b}, nil
 	case nil:
 		return bufVal{}, fmt.Errorf("node %s has no value yet", n.Name())
 	}
@@ -610,6 +619,24 @@ func (l *lowerer) materialiseProb(p prob) (*Buffer, error) {
 	}
 	l.vals[p.node.ID()] = bufVal{b: P}
 	return P, nil
+}
+
+// materialiseAct emits the gemm of A·B + bias without an activation (the
+// mean of a Gaussian visible layer): one gemm_f32 writing C.
+func (l *lowerer) materialiseAct(a act) (*Buffer, error) {
+	M, N, _, err := gemmDims(a.t)
+	if err != nil {
+		return nil, err
+	}
+	if a.bias.Len() != N {
+		return nil, fmt.Errorf("bias of %d values for %d columns", a.bias.Len(), N)
+	}
+	out := l.newBuffer(l.name("t"), M, N, Temp)
+	note := fmt.Sprintf("%s = %s%s·%s%s + %s", out.Name, a.t.a.b.Name, tick(a.t.a.trans), a.t.b.b.Name, tick(a.t.b.trans), a.bias.Name)
+	if err := l.gemmLaunch(a.t, 0, out, kernels.GemmBias, a.bias, nil, nil, 0, note); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (l *lowerer) lowerSample(n *G.Node, sop *graph.SampleOp, ch []*G.Node) (any, error) {

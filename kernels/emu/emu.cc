@@ -14,6 +14,7 @@
 #include "cu_bm.h"
 #include "cu_elementwise.h"
 #include "cu_gemm.h"
+#include "cu_grbm.h"
 #include "cu_reduce.h"
 
 #include <cstdio>
@@ -102,6 +103,10 @@ const std::vector<Entry>& table() {
         KERNEL(philox_fill_f32),
         KERNEL(bm_gibbs_f32),
         KERNEL(bm_mask_f32),
+        KERNEL(scale_exp_neg_f32),
+        KERNEL(gaussian_sample_f32),
+        KERNEL(logvar_grad_f32),
+        KERNEL(clamp_min_f32),
     };
     return t;
 }

@@ -49,6 +49,7 @@ type Driver struct {
 	ew   elemJob
 	red  reduceJob
 	bm   bmJob
+	gj   grbmJob
 }
 
 var _ kernels.Driver = (*Driver)(nil)
@@ -309,6 +310,8 @@ func (d *Driver) Launch(kernel string, grid, block kernels.Dim3, args ...any) er
 		return d.launchBMGibbs(grid, args)
 	case kernels.BMMaskF32:
 		return d.launchBMMask(args)
+	case kernels.ScaleExpNegF32, kernels.GaussianSampleF32, kernels.LogVarGradF32, kernels.ClampMinF32:
+		return d.launchGRBM(kernel, args)
 	}
 	return fmt.Errorf("host: kernel %q has no host implementation", kernel)
 }

@@ -302,6 +302,15 @@ func TestLaunchAllocs(t *testing.T) {
 			[]any{int32(100000), d.put(make([]float32, 100000)), d.put(make([]float32, 100000)), uint64(1), uint32(2), uint64(3)}},
 		{kernels.PhiloxFillF32, kernels.ElementwiseGrid(100), kernels.Dim3{X: 256, Y: 1, Z: 1},
 			[]any{int32(100), d.put(make([]float32, 100)), d.put(make([]float32, 100)), uint64(1), uint32(2), uint64(3)}},
+		{kernels.ScaleExpNegF32, kernels.ElementwiseGrid(200), kernels.Dim3{X: 256, Y: 1, Z: 1},
+			[]any{int32(10), int32(20), d.put(make([]float32, 200)), d.put(make([]float32, 20)), d.put(make([]float32, 200))}},
+		{kernels.GaussianSampleF32, kernels.ElementwiseGrid(200), kernels.Dim3{X: 256, Y: 1, Z: 1},
+			[]any{int32(10), int32(20), d.put(make([]float32, 200)), d.put(make([]float32, 20)), d.put(make([]float32, 200)), uint64(1), uint32(2), uint64(3)}},
+		{kernels.LogVarGradF32, kernels.ElementwiseGrid(20), kernels.Dim3{X: 256, Y: 1, Z: 1},
+			[]any{int32(10), int32(5), int32(20), d.put(make([]float32, 200)), d.put(make([]float32, 200)), d.put(make([]float32, 100)),
+				d.put(make([]float32, 100)), d.put(make([]float32, 20)), d.put(make([]float32, 20)), d.put(make([]float32, 20))}},
+		{kernels.ClampMinF32, kernels.ElementwiseGrid(20), kernels.Dim3{X: 256, Y: 1, Z: 1},
+			[]any{int32(20), d.put(make([]float32, 20)), float32(-1)}},
 	}
 	for _, l := range extra {
 		if err := d.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {

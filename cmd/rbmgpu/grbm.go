@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/engine/pictures"
+	"github.com/rbmgpu/rbmgpu/models"
+)
+
+// Gaussian–Bernoulli RBMs on the command line: `train --model grbm` (the
+// RBM path of runTrain with Config.Visible = "gaussian"), and eval, sample
+// and plot of its checkpoints (kind "grbm").
+
+// addGRBMFlags registers the flags of `train --model grbm`.
+func addGRBMFlags(fl *pflag.FlagSet, f *trainFlags) {
+	fl.BoolVar(&f.LearnSigma, "learn-sigma", false, "grbm: learn the per-pixel standard deviations σ (default: σ = 1 in standardised units)")
+	fl.Float64Var(&f.SigmaFloor, "sigma-floor", 0, fmt.Sprintf("grbm: smallest σ while learning it, in standardised units (default %g)", engine.DefaultSigmaFloor))
+}
+
+// checkGRBMFlags rejects the Gaussian-only flags for other models.
+func checkGRBMFlags(cmd *cobra.Command, f *trainFlags) error {
+	if f.Model == "grbm" {
+		if cmd.Flags().Changed("sigma-floor") && !(f.SigmaFloor > 0 && f.SigmaFloor <= 1) {
+			return usagef("train: --sigma-floor %v: want a value in (0, 1]", f.SigmaFloor)
+		}
+		return nil
+	}
+	for _, name := range []string{"learn-sigma", "sigma-floor"} {
+		if cmd.Flags().Changed(name) {
+			return usagef("train: --%s applies to --model grbm", name)
+		}
+	}
+	return nil
+}
+
+// gaussianConfig sets the Gaussian fields of c for --model grbm.
+func (f *trainFlags) gaussianConfig(c *engine.Config) {
+	if f.Model != "grbm" {
+		return
+	}
+	c.Visible, c.LearnVariance, c.SigmaFloor = engine.VisibleGaussian, f.LearnSigma, f.SigmaFloor
+}
+
+// modelFilePath returns the checkpoint of a run directory, or path itself.
+func modelFilePath(path string) string {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return filepath.Join(path, modelFile)
+	}
+	return path
+}
+
+// isGRBM reports whether path (a run directory or a checkpoint) holds a
+// Gaussian RBM checkpoint.
+func isGRBM(path string) bool {
+	k, err := models.CheckpointKind(modelFilePath(path))
+	return err == nil && k == models.KindGRBM
+}
+
+// loadGRBM reads the Gaussian RBM of a run directory or checkpoint.
+func loadGRBM(path string) (*models.GRBM, error) {
+	snap, _, err := engine.LoadSnapshot(modelFilePath(path))
+	if err != nil {
+		return nil, err
+	}
+	return snap.GRBM(), nil
+}
+
+const grbmStartSeed = 0x67726d62 // "grmb"
+
+// grbmSamples runs n chains of g for steps sweeps of block Gibbs sampling
+// from N(0, 1) starts (standardised units), keeps the mean b + W h of the
+// last visible update, and returns them n×V in data units clipped to [0, 1]
+// (the range the CLI scales data into), ready to draw.
+func grbmSamples(g *models.GRBM, n, steps int, seed uint64) ([]float32, error) {
+	rng := rand.New(rand.NewPCG(seed, grbmStartSeed))
+	v := make([]float32, n*g.V)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	if steps > 0 {
+		if err := g.Gibbs(v, n, steps, seed, 0, true); err != nil {
+			return nil, err
+		}
+	}
+	g.Unstandardise(v)
+	for i, x := range v {
+		v[i] = min(max(x, 0), 1)
+	}
+	return v, nil
+}
+
+// grbmEvalResult is the --json record of `eval` on a Gaussian RBM.
+type grbmEvalResult struct {
+	Model      string   `json:"model"`
+	Data       string   `json:"data"`
+	Kind       string   `json:"kind"`
+	Visible    int      `json:"visible"`
+	Hidden     int      `json:"hidden"`
+	N          int      `json:"n"`
+	ExactLogZ  *float64 `json:"exact_log_z,omitempty"`
+	ExactLL    *float64 `json:"exact_log_likelihood,omitempty"`
+	ReconError *float64 `json:"recon_error"`
+	FreeEnergy *float64 `json:"mean_free_energy"`
+}
+
+// runEvalGRBM scores a Gaussian RBM: the mean-field reconstruction error
+// and mean free energy in standardised units and, when H ≤ 20, the exact
+// log Z and average log-likelihood (a density, in data units).
+func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
+	if f.AIS || f.PLL {
+		return usagef("eval: --ais and --pll are not available for Gaussian RBMs (use --exact, H ≤ %d)", models.MaxExactUnits)
+	}
+	g, err := loadGRBM(f.Model)
+	if err != nil {
+		return err
+	}
+	if f.Data == "" {
+		if b, err := os.ReadFile(filepath.Join(f.Model, configFile)); err == nil {
+			var run trainFlags
+			if json.Unmarshal(b, &run) == nil {
+				f.Data, f.Labels = run.Data, run.Labels
+			}
+		}
+	}
+	if f.Data == "" {
+		return usagef("eval: --data is required for a model that is not a run directory")
+	}
+	if f.Binarize == "" {
+		f.Binarize = "none"
+	}
+	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
+	if err != nil {
+		return err
+	}
+	if d.D != g.V {
+		return fmt.Errorf("eval: %s has %d features, the model %d visible units", f.Data, d.D, g.V)
+	}
+	n := d.N
+	if f.N > 0 {
+		n = min(n, f.N)
+	}
+	x := append([]float32(nil), d.X[:n*d.D]...)
+	g.Standardise(x)
+	small := g.H <= models.MaxExactUnits
+	if f.Exact && !small {
+		return usagef("eval: --exact needs H ≤ %d for a Gaussian RBM; this model is %d×%d", models.MaxExactUnits, g.V, g.H)
+	}
+	res := grbmEvalResult{Model: modelFilePath(f.Model), Data: f.Data, Kind: models.KindGRBM, Visible: g.V, Hidden: g.H, N: n}
+	p := g.HiddenProbs(nil, x, n)
+	mean := g.VisibleMean(nil, p, n)
+	var recon, fe float64
+	for i := range x {
+		dd := float64(x[i]) - float64(mean[i])
+		recon += dd * dd / float64(n)
+	}
+	for r := 0; r < n; r++ {
+		fe += g.FreeEnergy(x[r*g.V:(r+1)*g.V]) / float64(n)
+	}
+	res.ReconError, res.FreeEnergy = num(recon), num(fe)
+	if small {
+		logZ, err := g.LogZ()
+		if err != nil {
+			return err
+		}
+		var logStd float64
+		for _, s := range g.DataStd {
+			logStd += math.Log(float64(s))
+		}
+		res.ExactLogZ, res.ExactLL = num(logZ), num(-fe-logZ-logStd)
+	}
+	out := cmd.OutOrStdout()
+	if f.JSON {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, string(b))
+		return nil
+	}
+	fmt.Fprintf(out, "model  %s: Gaussian RBM %d×%d\ndata   %s: %d samples\n", res.Model, g.V, g.H, f.Data, n)
+	fmt.Fprintf(out, "reconstruction error        %.4f (mean-field, standardised units, per sample)\nmean free energy            %.4f\n", recon, fe)
+	if res.ExactLogZ != nil {
+		fmt.Fprintf(out, "exact log Z                 %.4f\nexact average log-density   %.4f (data units)\n", *res.ExactLogZ, *res.ExactLL)
+	}
+	return nil
+}
+
+// grbmEpochPictures is epochPictures for a Gaussian RBM: the filters (W)
+// and 64 chains' means in data units.
+func grbmEpochPictures(dir string, g *models.GRBM, shape []int, steps int, seed uint64) error {
+	rc := inferShape(dir, g.V)
+	if len(shape) == 2 && shape[0]*shape[1] == g.V {
+		rc = [2]int{shape[0], shape[1]}
+	}
+	r := &models.RBM{V: g.V, H: g.H, W: g.W, VBias: g.VBias, HBias: g.HBias}
+	filters, err := pictures.Filters(r, rc[0], rc[1], 0, 0)
+	if err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	if err := pictures.WritePNG(filepath.Join(dir, "filters.png"), filters); err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	const chains = 64
+	x, err := grbmSamples(g, chains, steps, seed)
+	if err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	grid, err := pictures.Grid(x, chains, rc[0], rc[1], 0)
+	if err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	if err := pictures.WritePNG(filepath.Join(dir, "samples.png"), grid); err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	return nil
+}
