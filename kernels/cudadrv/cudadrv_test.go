@@ -449,7 +449,58 @@ func gpuCases() []gpuCase {
 		{"philox_fill", kernels.PhiloxFillF32, kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock),
 			[][]float32{poison(n), poison(n)},
 			[]any{int32(n), buf(0), buf(1), philoxStream.Seed, philoxStream.Op, philoxStream.Step}, 0},
+		// General Boltzmann machine: R chains of 141 units (not a multiple
+		// of the 128-thread block), the first 60 clamped, 2 sweeps.
+		{"bm_gibbs sample", kernels.BMGibbsF32, kernels.BMGibbsGrid(bmR), d1(kernels.BMBlock),
+			[][]float32{bits(rnd(bmR*bmIn, 0, 1)), symmetric(rnd(bmN*bmN, -0.4, 0.4), bmN), rnd(bmN, -1, 1), poison(bmR * bmN)},
+			[]any{int32(bmR), int32(bmN), int32(bmIn), int32(bmIn), int32(2), int32(0), buf(0), buf(1), buf(2), buf(3),
+				uint64(5), uint32(0xB302), uint64(9)}, 4},
+		// Mean-field: each unit's probability feeds the next, so expf's
+		// last-bit differences can compound along the sweep.
+		{"bm_gibbs mean-field", kernels.BMGibbsF32, kernels.BMGibbsGrid(bmR), d1(kernels.BMBlock),
+			[][]float32{bits(rnd(bmR*bmIn, 0, 1)), symmetric(rnd(bmN*bmN, -0.4, 0.4), bmN), rnd(bmN, -1, 1), poison(bmR * bmN)},
+			[]any{int32(bmR), int32(bmN), int32(bmIn), int32(bmIn), int32(3), int32(1), buf(0), buf(1), buf(2), buf(3),
+				uint64(5), uint32(0xB301), uint64(9)}, 64},
+		{"bm_mask", kernels.BMMaskF32, kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock),
+			[][]float32{rnd(n, -1, 1), bits(rnd(n, 0, 1)), poison(n)},
+			[]any{int32(n), buf(0), buf(1), buf(2)}, 0},
+		// Gaussian–Bernoulli RBM kernels (expf, logf, sqrtf, cosf: a few ulps).
+		{"scale_exp_neg", kernels.ScaleExpNegF32, kernels.ElementwiseGrid(M * N), d1(kernels.ElementwiseBlock),
+			[][]float32{rnd(M*N, -3, 3), rnd(N, -2, 2), poison(M * N)},
+			[]any{int32(M), int32(N), buf(0), buf(1), buf(2)}, 4},
+		{"gaussian_sample", kernels.GaussianSampleF32, kernels.ElementwiseGrid(M * N), d1(kernels.ElementwiseBlock),
+			[][]float32{rnd(M*N, -3, 3), rnd(N, -2, 1), poison(M * N)},
+			[]any{int32(M), int32(N), buf(0), buf(1), buf(2), uint64(21), uint32(0x47560001), uint64(4)}, 16},
+		{"logvar_grad", kernels.LogVarGradF32, kernels.ElementwiseGrid(N), d1(kernels.ElementwiseBlock),
+			[][]float32{rnd(M*N, -2, 2), rnd(M*N, -1, 1), rnd(K*N, -2, 2), rnd(K*N, -1, 1), rnd(N, -1, 1), rnd(N, -1, 1), poison(N)},
+			[]any{int32(M), int32(K), int32(N), buf(0), buf(1), buf(2), buf(3), buf(4), buf(5), buf(6)}, 16},
+		{"clamp_min", kernels.ClampMinF32, kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock),
+			[][]float32{rnd(n, -3, 1)},
+			[]any{int32(n), buf(0), float32(-1.5)}, 0},
 	}
+}
+
+// Shape of the bm_gibbs cases: chains, units, clamped inputs.
+const bmR, bmN, bmIn = 5, 141, 60
+
+// bits maps values in [0,1) to 0/1 (data, masks).
+func bits(x []float32) []float32 {
+	for i, v := range x {
+		x[i] = float32(int(v + 0.5))
+	}
+	return x
+}
+
+// symmetric makes the n×n matrix w symmetric with a zero diagonal, as a
+// Boltzmann machine's weights are.
+func symmetric(w []float32, n int) []float32 {
+	for i := 0; i < n; i++ {
+		w[i*n+i] = 0
+		for j := 0; j < i; j++ {
+			w[j*n+i] = w[i*n+j]
+		}
+	}
+	return w
 }
 
 const gemmFull = int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample)
@@ -504,6 +555,16 @@ func checkGoTwins(t *testing.T, c gpuCase, out [][]float32) {
 func TestGPUCasesOnEmulator(t *testing.T) {
 	cpu := emu.NewDriver()
 	defer cpu.Close()
+	// The GPU comparison covers every kernel of the launch table.
+	covered := map[string]bool{}
+	for _, c := range gpuCases() {
+		covered[c.kernel] = true
+	}
+	for _, k := range kernels.Kernels {
+		if !covered[k.Name] {
+			t.Errorf("kernel %s has no case in gpuCases: a GPU run would not check it", k.Name)
+		}
+	}
 	for _, c := range gpuCases() {
 		t.Run(c.name, func(t *testing.T) { checkGoTwins(t, c, c.run(t, cpu)) })
 	}
