@@ -49,6 +49,10 @@ const (
 type DBN struct {
 	Layers     []*RBM
 	LabelUnits int // K one-hot label units in the top RBM's visible layer, 0 for none
+	// Gaussian, when set, makes Layers[0] the Bernoulli part of a
+	// Gaussian–Bernoulli RBM on real-valued data (see GaussianBottom;
+	// needs L ≥ 2). nil: binary data or probabilities in [0, 1].
+	Gaussian *GaussianBottom
 
 	Classes int       // number of classes of the classifier head, 0 without one
 	OutW    []float32 // H_top×Classes, row-major
@@ -82,6 +86,14 @@ func (d *DBN) Validate() error {
 	}
 	if d.LabelUnits > 0 && L < 2 {
 		return fmt.Errorf("DBN with %d label units needs at least 2 layers, has %d", d.LabelUnits, L)
+	}
+	if d.Gaussian != nil {
+		if L < 2 {
+			return errors.New("DBN with a Gaussian bottom needs at least 2 layers (one layer is a Gaussian RBM)")
+		}
+		if err := d.Gaussian.validate(d.Layers[0].V); err != nil {
+			return err
+		}
 	}
 	for l, m := range d.Layers {
 		if err := m.Validate(); err != nil {
@@ -144,7 +156,7 @@ func (d *DBN) HasClassifier() bool { return d.Classes > 0 }
 // Clone returns a deep copy of d.
 func (d *DBN) Clone() *DBN {
 	// append to nil keeps a nil head nil.
-	c := &DBN{LabelUnits: d.LabelUnits, Classes: d.Classes,
+	c := &DBN{LabelUnits: d.LabelUnits, Classes: d.Classes, Gaussian: d.Gaussian.clone(),
 		OutW: append([]float32(nil), d.OutW...), OutB: append([]float32(nil), d.OutB...)}
 	for _, m := range d.Layers {
 		c.Layers = append(c.Layers, m.Clone())
@@ -157,11 +169,13 @@ func (d *DBN) Clone() *DBN {
 //
 //	out[0] = σ(x W⁰ + c⁰),   out[l] = σ(out[l−1] Wˡ + cˡ)
 //
-// (label units of the top layer, if any, are fed zeros). Products run as
-// float32 GEMMs (gonum). It panics if len(x) < n·V, like RBM.HiddenProbs.
+// (label units of the top layer, if any, are fed zeros; with a Gaussian
+// bottom x is first standardised and scaled, see BottomInput). Products
+// run as float32 GEMMs (gonum). It panics if len(x) < n·V, like
+// RBM.HiddenProbs.
 func (d *DBN) Up(x []float32, n int) [][]float32 {
 	out := make([][]float32, len(d.Layers))
-	in := x[:n*d.Visible()]
+	in := d.BottomInput(nil, x, n)
 	for l, m := range d.Layers {
 		out[l] = affineSigmoid(nil, in, n, d.inputsOf(l), m.W, m.HBias, m.H)
 		in = out[l]
@@ -255,7 +269,9 @@ func (d *DBN) Predict(x []float32, n int) ([]int, error) {
 //     are sampled as independent Bernoulli units, as they were trained);
 //  3. a deterministic down-pass through the lower layers from the top RBM's
 //     last binary visible state h^{L−1}: hˡ = p(hˡ | hˡ⁺¹) = σ(hˡ⁺¹ Wˡᵀ + bˡ),
-//     returning p(x | h¹). A one-layer DBN returns p(v | h) of the last sweep.
+//     returning p(x | h¹) — for a Gaussian bottom the mean b + W h¹ of
+//     p(x | h¹) in data units. A one-layer DBN returns p(v | h) of the last
+//     sweep.
 //
 // label = −1 samples freely; label ≥ 0 needs LabelUnits > label. The result
 // is a pure function of (d, n, steps, seed, label).
@@ -315,6 +331,9 @@ func (d *DBN) Generate(n, steps int, seed uint64, label int) ([]float32, error) 
 		copy(x[r*in:(r+1)*in], v[r*V:r*V+in])
 	}
 	for l := L - 2; l >= 0; l-- {
+		if l == 0 && d.Gaussian != nil {
+			return d.gaussianDown(x, n), nil
+		}
 		x = d.Layers[l].VisibleProbs(nil, x, n)
 	}
 	return x, nil
@@ -343,6 +362,9 @@ type DBNMeta struct {
 	Sizes         []int  `json:"sizes"`       // [V, H_0, …, H_{L−1}] (DBN.Sizes)
 	LabelUnits    int    `json:"label_units"` // K label units of the top RBM
 	Classes       int    `json:"classes"`     // classifier classes, 0 without a head
+	// GaussianBottom: layer 0 is a Gaussian–Bernoulli RBM (tensors
+	// layer0.logvar, layer0.data_mean, layer0.data_std).
+	GaussianBottom bool `json:"gaussian_bottom,omitempty"`
 }
 
 // maxDBNLayers bounds the layer count a checkpoint may claim.
@@ -357,7 +379,8 @@ func SaveDBN(path string, d *DBN) error {
 	if err := d.Validate(); err != nil {
 		return fmt.Errorf("save DBN: %s: %v", path, err)
 	}
-	meta := DBNMeta{FormatVersion: FormatVersion, Kind: KindDBN, Sizes: d.Sizes(), LabelUnits: d.LabelUnits, Classes: d.Classes}
+	meta := DBNMeta{FormatVersion: FormatVersion, Kind: KindDBN, Sizes: d.Sizes(), LabelUnits: d.LabelUnits, Classes: d.Classes,
+		GaussianBottom: d.Gaussian != nil}
 	js, err := json.Marshal(meta)
 	if err != nil {
 		return fmt.Errorf("save DBN: %s: meta: %v", path, err)
@@ -368,6 +391,11 @@ func SaveDBN(path string, d *DBN) error {
 			safetensors.Tensor{Name: DBNLayerTensor(l, TensorW), Shape: []int{m.V, m.H}, Data: m.W},
 			safetensors.Tensor{Name: DBNLayerTensor(l, TensorVBias), Shape: []int{m.V}, Data: m.VBias},
 			safetensors.Tensor{Name: DBNLayerTensor(l, TensorHBias), Shape: []int{m.H}, Data: m.HBias})
+	}
+	if g := d.Gaussian; g != nil {
+		for i, t := range [][]float32{g.LogVar, g.DataMean, g.DataStd} {
+			ts = append(ts, safetensors.Tensor{Name: DBNLayerTensor(0, gaussianBottomTensors[i]), Shape: []int{d.Visible()}, Data: t})
+		}
 	}
 	if d.HasClassifier() {
 		ts = append(ts,
@@ -494,6 +522,15 @@ func loadDBN(path string) (*DBN, DBNMeta, error) {
 		}
 		d.Layers = append(d.Layers, m)
 	}
+	if meta.GaussianBottom {
+		g := &GaussianBottom{}
+		for i, dst := range []*[]float32{&g.LogVar, &g.DataMean, &g.DataStd} {
+			if *dst, err = get(DBNLayerTensor(0, gaussianBottomTensors[i]), S[0]); err != nil {
+				return nil, meta, err
+			}
+		}
+		d.Gaussian = g
+	}
 	if C > 0 {
 		if d.OutW, err = get(TensorClassifierW, S[L], C); err != nil {
 			return nil, meta, err
@@ -504,8 +541,8 @@ func loadDBN(path string) (*DBN, DBNMeta, error) {
 	}
 	if used != len(tensors) {
 		for name := range tensors {
-			if _, ok := expectedDBNTensor(name, L, C > 0); !ok {
-				return fail("unexpected tensor %q (metadata describes %d layers, classifier %v)", name, L, C > 0)
+			if _, ok := expectedDBNTensor(name, L, C > 0, meta.GaussianBottom); !ok {
+				return fail("unexpected tensor %q (metadata describes %d layers, classifier %v, Gaussian bottom %v)", name, L, C > 0, meta.GaussianBottom)
 			}
 		}
 	}
@@ -516,9 +553,14 @@ func loadDBN(path string) (*DBN, DBNMeta, error) {
 }
 
 // expectedDBNTensor reports whether name belongs in a checkpoint of L layers.
-func expectedDBNTensor(name string, L int, classifier bool) (int, bool) {
+func expectedDBNTensor(name string, L int, classifier, gaussian bool) (int, bool) {
 	if name == TensorClassifierW || name == TensorClassifierB {
 		return -1, classifier
+	}
+	for _, p := range gaussianBottomTensors {
+		if name == DBNLayerTensor(0, p) {
+			return 0, gaussian
+		}
 	}
 	for l := 0; l < L; l++ {
 		for _, p := range []string{TensorW, TensorVBias, TensorHBias} {

@@ -34,6 +34,9 @@ func (d *DBN) LowerBound(x []float32, n int, logZTop float64, samples int, seed 
 	if d.LabelUnits > 0 {
 		return 0, errors.New("DBN lower bound: DBNs with label units are not supported")
 	}
+	if d.Gaussian != nil {
+		return 0, errors.New("DBN lower bound: a Gaussian bottom layer (real-valued data) is not supported; the bound is for binary data")
+	}
 	if samples < 1 {
 		return 0, fmt.Errorf("DBN lower bound: %d samples per row, want ≥ 1", samples)
 	}
