@@ -51,6 +51,9 @@ func PretrainDBNWithLabels(ctx context.Context, sizes []int, cfgs []Config, trai
 type DBNProgress struct {
 	Done    []*models.RBM
 	Current *Snapshot
+	// Bottom is the Gaussian part of a finished Gaussian bottom layer
+	// (Done[0] holds its weights and biases); nil otherwise.
+	Bottom *models.GaussianBottom
 }
 
 // Layer returns the index of the layer in training (or to train next).
@@ -59,10 +62,15 @@ func (p *DBNProgress) Layer() int { return len(p.Done) }
 // DBNPretrainer is greedy layer-wise pretraining with checkpoints and
 // resume; PretrainDBN and PretrainDBNWithLabels are its one-call forms.
 type DBNPretrainer struct {
-	Sizes   []int    // [V, H_0, …, H_{L−1}], V = train.D
-	Configs []Config // one per layer, or one shared by all (see PretrainDBN)
-	Labels  bool     // label units in the top RBM (see PretrainDBNWithLabels)
-	Backend Backend  // nil means the CPU reference backend
+	Sizes []int // [V, H_0, …, H_{L−1}], V = train.D
+	// Configs holds one Config per layer, or one shared by all (see
+	// PretrainDBN). Visible = VisibleGaussian in layer 0's config makes the
+	// bottom layer a Gaussian–Bernoulli RBM on the (standardised)
+	// real-valued data; the layers above are Bernoulli RBMs whatever their
+	// config says, since their inputs are probabilities.
+	Configs []Config
+	Labels  bool    // label units in the top RBM (see PretrainDBNWithLabels)
+	Backend Backend // nil means the CPU reference backend
 	// Callbacks receive every epoch's metrics with the layer index.
 	Callbacks []LayerCallback
 	// Checkpoint, when set, is called after every epoch of every layer
@@ -122,6 +130,9 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 				return nil, nil, fmt.Errorf("resume DBN: finished layer %d is %s, want %d×%d", l, layerShape(m), visibleOf(l), sizes[l+1])
 			}
 		}
+		if len(r.Done) > 0 && cfgs[0].IsGaussian() != (r.Bottom != nil) {
+			return nil, nil, fmt.Errorf("resume DBN: the finished bottom layer is Gaussian: %v, the config says %v", r.Bottom != nil, cfgs[0].IsGaussian())
+		}
 		if c := r.Current; c != nil {
 			l := len(r.Done)
 			if c.Model == nil || c.Model.V != visibleOf(l) || c.Model.H != sizes[l+1] {
@@ -129,6 +140,7 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 			}
 		}
 		prog.Done = append(prog.Done, r.Done...)
+		prog.Bottom = r.Bottom
 	}
 	backend := p.Backend
 	if backend == nil {
@@ -141,6 +153,9 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 				return nil, prog, fmt.Errorf("pretrain DBN: after layer %d: %w", l-1, err)
 			}
 			one := &models.DBN{Layers: []*models.RBM{prog.Done[l-1]}}
+			if l == 1 {
+				one.Gaussian = prog.Bottom
+			}
 			h := one.Up(in.X, in.N)[0]
 			in = &data.Dataset{Name: fmt.Sprintf("%s→h%d", train.Name, l-1), N: in.N, D: sizes[l], X: h, Labels: train.Labels}
 		}
@@ -153,6 +168,9 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 		}
 		cfg.Hidden = sizes[l+1]
 		cfg.Seed += uint64(l)
+		if l > 0 {
+			cfg.Visible, cfg.LearnVariance = VisibleBernoulli, false
+		}
 		layerData := in
 		if K > 0 && l == L-1 {
 			layerData = withOneHot(in, K)
@@ -166,7 +184,7 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 		}
 		if p.Checkpoint != nil {
 			tr.Callbacks = append(tr.Callbacks, func(_ EpochMetrics, s *Snapshot) error {
-				return p.Checkpoint(&DBNProgress{Done: prog.Done, Current: s})
+				return p.Checkpoint(&DBNProgress{Done: prog.Done, Current: s, Bottom: prog.Bottom})
 			})
 		}
 		res, err := tr.Fit(ctx, layerData, nil)
@@ -176,9 +194,16 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 			}
 			return nil, prog, fmt.Errorf("pretrain DBN: layer %d (%d×%d): %w", l, layerData.D, cfg.Hidden, err)
 		}
-		prog.Done = append(prog.Done, res.Model)
+		m := res.Model
+		if g := res.GRBM(); g != nil {
+			var err error
+			if prog.Bottom, m, err = models.NewGaussianBottom(g); err != nil {
+				return nil, prog, fmt.Errorf("pretrain DBN: layer 0: %w", err)
+			}
+		}
+		prog.Done = append(prog.Done, m)
 	}
-	dbn := &models.DBN{Layers: prog.Done, LabelUnits: K}
+	dbn := &models.DBN{Layers: prog.Done, LabelUnits: K, Gaussian: prog.Bottom}
 	if err := dbn.Validate(); err != nil {
 		return nil, prog, fmt.Errorf("pretrain DBN: %w", err)
 	}

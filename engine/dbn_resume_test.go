@@ -40,12 +40,19 @@ func TestPretrainDBNResumeIsBitIdentical(t *testing.T) {
 		{"CD layer1 host", engine.Config{Epochs: 5, Batch: 8, LR: 0.1, Momentum: 0.5, Seed: 3, ExactLLMaxUnits: -1}, false, 1, 4, engine.Host(), "host"},
 		{"PCD top labels", engine.Config{Epochs: 4, Batch: 6, K: 2, Persistent: true, Chains: 5, LR: 0.05, Momentum: 0.9, Seed: 7, ExactLLMaxUnits: -1}, true, 2, 1, nil, "tape"},
 		{"PCD layer0 last epoch", engine.Config{Epochs: 4, Batch: 6, Persistent: true, LR: 0.05, Seed: 9, ExactLLMaxUnits: -1}, false, 0, 4, engine.Host(), "host"},
+		{"Gaussian bottom layer0", engine.Config{Epochs: 4, Batch: 6, LR: 0.01, Seed: 5, ExactLLMaxUnits: -1,
+			Visible: engine.VisibleGaussian, LearnVariance: true}, false, 0, 2, nil, "tape"},
+		{"Gaussian bottom layer1 host", engine.Config{Epochs: 4, Batch: 6, LR: 0.01, Seed: 5, ExactLLMaxUnits: -1,
+			Visible: engine.VisibleGaussian, LearnVariance: true}, false, 1, 3, engine.Host(), "host"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			full := &engine.DBNPretrainer{Sizes: sizes, Configs: []engine.Config{tc.cfg}, Labels: tc.labels, Backend: tc.backend}
 			want, _, err := full.Fit(context.Background(), train)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if (want.Gaussian != nil) != tc.cfg.IsGaussian() {
+				t.Fatalf("Gaussian bottom: %v, config %q", want.Gaussian != nil, tc.cfg.Visible)
 			}
 			dir := t.TempDir()
 			file := func(l int) string { return filepath.Join(dir, fmt.Sprintf("layer%d.safetensors", l)) }
@@ -76,7 +83,13 @@ func TestPretrainDBNResumeIsBitIdentical(t *testing.T) {
 					break
 				}
 				if s.Epoch == tc.cfg.Epochs && s.Batch == 0 {
-					resume.Done = append(resume.Done, s.Model)
+					m := s.Model
+					if g := s.GRBM(); g != nil {
+						if resume.Bottom, m, err = models.NewGaussianBottom(g); err != nil {
+							t.Fatal(err)
+						}
+					}
+					resume.Done = append(resume.Done, m)
 					continue
 				}
 				resume.Current = s
@@ -100,6 +113,10 @@ func TestPretrainDBNResumeIsBitIdentical(t *testing.T) {
 				if !slices.Equal(w.W, g.W) || !slices.Equal(w.VBias, g.VBias) || !slices.Equal(w.HBias, g.HBias) {
 					t.Errorf("layer %d differs after resume (%s)", l, tc.backendTag)
 				}
+			}
+			if (want.Gaussian == nil) != (got.Gaussian == nil) || (want.Gaussian != nil &&
+				(!slices.Equal(want.Gaussian.LogVar, got.Gaussian.LogVar) || !slices.Equal(want.Gaussian.DataStd, got.Gaussian.DataStd))) {
+				t.Errorf("Gaussian bottom differs after resume (%s)", tc.backendTag)
 			}
 			if got.LabelUnits != want.LabelUnits {
 				t.Errorf("label units %d, want %d", got.LabelUnits, want.LabelUnits)

@@ -210,7 +210,11 @@ func FineTune(ctx context.Context, dbn *models.DBN, train, val *data.Dataset, cf
 			clear(ys)
 			for r := 0; r < B; r++ {
 				i := perm[b*B+r]
-				copy(xs[r*V:(r+1)*V], train.Row(i))
+				if dbn.Gaussian != nil {
+					dbn.BottomInput(xs[r*V:(r+1)*V], train.Row(i), 1)
+				} else {
+					copy(xs[r*V:(r+1)*V], train.Row(i))
+				}
 				ys[r*classes+train.Labels[i]] = 1
 			}
 			loss, hits, err := net.step(cfg.LR * cfg.Schedule.Factor(epoch, cfg.Epochs))
