@@ -684,6 +684,13 @@ func writeFileAtomic(path string, b []byte) (err error) {
 // epochPictures writes filters.png and samples.png (64 Gibbs chains) of m
 // into dir, tiles shaped like the data's images when they have a 2-D shape.
 func epochPictures(dir string, m *models.RBM, shape []int, steps int, seed uint64) error {
+	return drawEpoch(dir, m, shape, func(n int) ([]float32, error) { return sampleChains(m, n, steps, seed) })
+}
+
+// drawEpoch writes the --png pictures of an epoch into dir: filters.png of
+// m's weights and samples.png of 64 chains drawn by sample, which is all
+// that differs between the models --png draws.
+func drawEpoch(dir string, m *models.RBM, shape []int, sample func(chains int) ([]float32, error)) error {
 	rc := inferShape(dir, m.V)
 	if len(shape) == 2 && shape[0]*shape[1] == m.V {
 		rc = [2]int{shape[0], shape[1]}
@@ -696,7 +703,7 @@ func epochPictures(dir string, m *models.RBM, shape []int, steps int, seed uint6
 		return fmt.Errorf("--png: %w", err)
 	}
 	const chains = 64
-	x, err := sampleChains(m, chains, steps, seed)
+	x, err := sample(chains)
 	if err != nil {
 		return fmt.Errorf("--png: %w", err)
 	}
