@@ -111,10 +111,10 @@ func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	// Only the run's data carry over, and only when --data is not given:
-	// the run's --binarize does not (a Gaussian RBM scores values as they
-	// are unless --binarize is typed), and an unreadable config.json is no
-	// reason to refuse a model whose data are known.
+	// Unlike an RBM or BM run, a Gaussian run lends only --data and
+	// --labels, and only when --data is not typed: real-valued data are
+	// scored as they are (--binarize none unless typed), and a config.json
+	// that does not parse counts as none rather than as an error.
 	var run *trainFlags
 	if f.Data == "" {
 		if r, _ := runConfig(f.Model); r != nil {

@@ -233,6 +233,14 @@ func (f *trainFlags) loadData() (train, val *data.Dataset, err error) {
 	return train, val, nil
 }
 
+// heldOut is the number of held-out samples (none without --val).
+func heldOut(val *data.Dataset) int {
+	if val == nil {
+		return 0
+	}
+	return val.N
+}
+
 // prepareData loads a data set and applies the preprocessing shared by
 // train and eval: min–max scaling into [0,1] when values fall outside it,
 // then the --binarize mode ("none", "threshold[:T]" or "stochastic").

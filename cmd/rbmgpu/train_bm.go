@@ -87,6 +87,8 @@ func trainBM(cmd *cobra.Command, f *trainFlags) error {
 				train.D, cfg.Hidden, lateral, f.Data, train.N, heldOut(val), sweeps, phase, chains, cfg.K, backend.Name(), min(cfg.Batch, train.N),
 				cfg.LR, cfg.Epochs, deviceNote(backend), f.Out)
 		},
+		// A resumed BM run always says where it continues, even from
+		// epoch 0, batch 0.
 		announce: func(*engine.Snapshot) bool { return true },
 	})
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rbmgpu/rbmgpu/engine"
-	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -175,14 +174,6 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	}
 	fmt.Fprintf(stdout, "saved %s (score it with: rbmgpu eval --model %s --data TEST [--labels TEST_LABELS] [--ais])\n", path, path)
 	return nil
-}
-
-// heldOut is the number of held-out samples (none without --val).
-func heldOut(val *data.Dataset) int {
-	if val == nil {
-		return 0
-	}
-	return val.N
 }
 
 // layerCheckpoint is the checkpoint of layer l of a DBN run: the layer's
