@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rbmgpu/rbmgpu/engine/pictures"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -16,16 +13,9 @@ import (
 // reports whether it holds a general Boltzmann machine. A file that cannot
 // be read is not one: the RBM path then reports why.
 func bmCheckpoint(model string) (dir, file string, ok bool) {
-	st, err := os.Stat(model)
-	if err != nil {
-		return "", "", false
-	}
-	dir, file = filepath.Dir(model), model
-	if st.IsDir() {
-		dir, file = model, filepath.Join(model, modelFile)
-	}
+	file = checkpointIn(model, modelFile)
 	kind, err := models.CheckpointKind(file)
-	return dir, file, err == nil && kind == models.KindBM
+	return filepath.Dir(file), file, err == nil && kind == models.KindBM
 }
 
 // runEvalBM scores a BM checkpoint: exact log Z and average log-likelihood
@@ -39,37 +29,23 @@ func runEvalBM(cmd *cobra.Command, f *evalFlags, dir, file string) error {
 	if err != nil {
 		return err
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, configFile)); err == nil && filepath.Join(dir, modelFile) == file {
-		run := &trainFlags{}
-		if err := json.Unmarshal(b, run); err != nil {
-			return fmt.Errorf("model: %s: %v", filepath.Join(dir, configFile), err)
-		}
-		if f.Data == "" {
-			f.Data, f.Labels = run.Data, run.Labels
-		}
-		if f.Binarize == "" {
-			f.Binarize = run.Binarize
+	// A checkpoint named like a run's own (the run directory itself, or
+	// DIR/model.safetensors) is scored on the run's data by default.
+	var run *trainFlags
+	if filepath.Join(dir, modelFile) == file {
+		if run, err = runConfig(dir); err != nil {
+			return err
 		}
 	}
-	if f.Data == "" {
-		return usagef("eval: --data is required for a model that is not a run directory")
-	}
-	if f.Binarize == "" {
-		f.Binarize = "none"
+	if err := f.dataFrom(run); err != nil {
+		return err
 	}
 	if m.N() > models.MaxExactBMUnits {
 		return usagef("eval: --exact needs V+H ≤ %d units for a Boltzmann machine; this one has %d+%d", models.MaxExactBMUnits, m.V, m.H)
 	}
-	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
+	d, n, err := f.evalData(m.V, "model")
 	if err != nil {
 		return err
-	}
-	if d.D != m.V {
-		return fmt.Errorf("eval: %s has %d features, the model %d visible units", f.Data, d.D, m.V)
-	}
-	n := d.N
-	if f.N > 0 {
-		n = min(n, f.N)
 	}
 	logZ, err := m.LogZ()
 	if err != nil {
@@ -83,18 +59,13 @@ func runEvalBM(cmd *cobra.Command, f *evalFlags, dir, file string) error {
 		ExactLogZ: num(logZ), ExactLL: num(ll)}
 	out := cmd.OutOrStdout()
 	if f.JSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(out, string(b))
-		return nil
+		return printJSON(out, res)
 	}
 	lateral := "custom"
 	if l, ok := m.Lateral(); ok {
 		lateral = l.String()
 	}
-	fmt.Fprintf(out, "model  %s: BM %d+%d (lateral %s)\ndata   %s: %d samples\n", file, m.V, m.H, lateral, f.Data, n)
+	printHeader(out, file, fmt.Sprintf("BM %d+%d (lateral %s)", m.V, m.H, lateral), f.Data, n)
 	fmt.Fprintf(out, "exact log Z                 %.4f\nexact average log-lik.      %.4f\n", logZ, ll)
 	return nil
 }
@@ -113,22 +84,5 @@ func runSampleBM(cmd *cobra.Command, f *sampleFlags, dir, file string) error {
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	rc := inferShape(dir, m.V)
-	if f.Shape != "" {
-		r, c, err := parseShape(f.Shape)
-		if err != nil || r*c != m.V {
-			return usagef("sample: --shape %q: want RxC with R·C = %d", f.Shape, m.V)
-		}
-		rc = [2]int{r, c}
-	}
-	img, err := pictures.Grid(x, f.N, rc[0], rc[1], 0)
-	if err != nil {
-		return fmt.Errorf("sample: %w", err)
-	}
-	if err := pictures.WritePNG(f.PNG, img); err != nil {
-		return fmt.Errorf("sample: %w", err)
-	}
-	b := img.Bounds()
-	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%dx%d pixels): %d samples of BM %d+%d after %d sweeps\n", f.PNG, b.Dx(), b.Dy(), f.N, m.V, m.H, f.Steps)
-	return nil
+	return writeSamples(cmd, f, dir, x, m.V, fmt.Sprintf("BM %d+%d", m.V, m.H))
 }

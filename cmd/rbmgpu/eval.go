@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/models"
 	"github.com/rbmgpu/rbmgpu/models/safetensors"
 )
@@ -119,11 +121,8 @@ func loadModel(path string) (*models.RBM, *trainFlags, string, error) {
 	file := path
 	if st.IsDir() {
 		file = filepath.Join(path, modelFile)
-		if b, err := os.ReadFile(filepath.Join(path, configFile)); err == nil {
-			run = &trainFlags{}
-			if err := json.Unmarshal(b, run); err != nil {
-				return nil, nil, "", fmt.Errorf("model: %s: %v", filepath.Join(path, configFile), err)
-			}
+		if run, err = runConfig(path); err != nil {
+			return nil, nil, "", err
 		}
 	}
 	if strings.HasSuffix(strings.ToLower(file), ".npz") {
@@ -140,13 +139,93 @@ func loadModel(path string) (*models.RBM, *trainFlags, string, error) {
 	return snap.Model, run, file, nil
 }
 
+// runConfig reads the settings a run directory was trained with (its
+// config.json), so that eval can default to the run's own data; nil when dir
+// holds none (a bare checkpoint), an error when it cannot be parsed.
+func runConfig(dir string) (*trainFlags, error) {
+	path := filepath.Join(dir, configFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil
+	}
+	run := &trainFlags{}
+	if err := json.Unmarshal(b, run); err != nil {
+		return nil, fmt.Errorf("model: %s: %v", path, err)
+	}
+	return run, nil
+}
+
+// checkpointIn resolves a --model argument: a run directory stands for its
+// checkpoint called name; anything else stands for itself (a path that does
+// not exist is reported by whatever reads it).
+func checkpointIn(path, name string) string {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return filepath.Join(path, name)
+	}
+	return path
+}
+
 // dbnCheckpoint resolves path — a DBN checkpoint, or a run directory that
 // holds one — to the checkpoint file; ok is false for anything else.
 func dbnCheckpoint(path string) (file string, ok bool) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, dbnFile)
+	file = checkpointIn(path, dbnFile)
+	return file, isDBN(file)
+}
+
+// dataFrom settles which data a single model is scored on: --data, --labels
+// and --binarize default to the settings of the run it came from (run; nil
+// when it is not a run directory), and --binarize finally to none. Without a
+// run, --data must be given.
+func (f *evalFlags) dataFrom(run *trainFlags) error {
+	if run != nil {
+		if f.Data == "" {
+			f.Data, f.Labels = run.Data, run.Labels
+		}
+		if f.Binarize == "" {
+			f.Binarize = run.Binarize
+		}
 	}
-	return path, isDBN(path)
+	if f.Data == "" {
+		return usagef("eval: --data is required for a model that is not a run directory")
+	}
+	if f.Binarize == "" {
+		f.Binarize = "none"
+	}
+	return nil
+}
+
+// evalData loads and preprocesses the evaluation data for a model (what:
+// "model" or "DBN", for the message) of v visible units and returns them
+// with the number of rows to score: all, or the first --n.
+func (f *evalFlags) evalData(v int, what string) (*data.Dataset, int, error) {
+	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
+	if err != nil {
+		return nil, 0, err
+	}
+	if d.D != v {
+		return nil, 0, fmt.Errorf("eval: %s has %d features, the %s %d visible units", f.Data, d.D, what, v)
+	}
+	n := d.N
+	if f.N > 0 {
+		n = min(n, f.N)
+	}
+	return d, n, nil
+}
+
+// printJSON writes the --json record: one object on one line.
+func printJSON(w io.Writer, res any) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, string(b))
+	return nil
+}
+
+// printHeader opens the text report: the model file and what it holds, the
+// data and how many samples were scored.
+func printHeader(w io.Writer, file, what, dataName string, n int) {
+	fmt.Fprintf(w, "model  %s: %s\ndata   %s: %d samples\n", file, what, dataName, n)
 }
 
 // isDBN reports whether a checkpoint file holds a deep belief network.
@@ -189,30 +268,12 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	if run != nil {
-		if f.Data == "" {
-			f.Data, f.Labels = run.Data, run.Labels
-		}
-		if f.Binarize == "" {
-			f.Binarize = run.Binarize
-		}
-	}
-	if f.Data == "" {
-		return usagef("eval: --data is required for a model that is not a run directory")
-	}
-	if f.Binarize == "" {
-		f.Binarize = "none"
-	}
-	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
-	if err != nil {
+	if err := f.dataFrom(run); err != nil {
 		return err
 	}
-	if d.D != m.V {
-		return fmt.Errorf("eval: %s has %d features, the model %d visible units", f.Data, d.D, m.V)
-	}
-	n := d.N
-	if f.N > 0 {
-		n = min(n, f.N)
+	d, n, err := f.evalData(m.V, "model")
+	if err != nil {
+		return err
 	}
 	x := d.X[:n*d.D]
 	small := min(m.V, m.H) <= models.MaxExactUnits
@@ -265,14 +326,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	}
 	out := cmd.OutOrStdout()
 	if f.JSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(out, string(b))
-		return nil
+		return printJSON(out, res)
 	}
-	fmt.Fprintf(out, "model  %s: RBM %d×%d\ndata   %s: %d samples\n", file, m.V, m.H, f.Data, n)
+	printHeader(out, file, fmt.Sprintf("RBM %d×%d", m.V, m.H), f.Data, n)
 	if res.ExactLogZ != nil {
 		fmt.Fprintf(out, "exact log Z                 %.4f\nexact average log-lik.      %.4f\n", *res.ExactLogZ, *res.ExactLL)
 	}
@@ -313,16 +369,9 @@ func runEvalDBN(cmd *cobra.Command, f *evalFlags) error {
 	if f.Samples < 1 {
 		return usagef("eval: --bound-samples %d: want ≥ 1", f.Samples)
 	}
-	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
+	d, n, err := f.evalData(dbn.Visible(), "DBN")
 	if err != nil {
 		return err
-	}
-	if d.D != dbn.Visible() {
-		return fmt.Errorf("eval: %s has %d features, the DBN %d visible units", f.Data, d.D, dbn.Visible())
-	}
-	n := d.N
-	if f.N > 0 {
-		n = min(n, f.N)
 	}
 	x := d.X[:n*d.D]
 	res := evalResult{Model: f.Model, Data: f.Data, Visible: dbn.Visible(), Hidden: dbn.TopHidden(), N: n, Kind: "dbn", Layers: dbn.Sizes()}
@@ -368,14 +417,9 @@ func runEvalDBN(cmd *cobra.Command, f *evalFlags) error {
 	}
 	out := cmd.OutOrStdout()
 	if f.JSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(out, string(b))
-		return nil
+		return printJSON(out, res)
 	}
-	fmt.Fprintf(out, "model  %s: DBN %v\ndata   %s: %d samples\n", f.Model, dbn.Sizes(), f.Data, n)
+	printHeader(out, f.Model, fmt.Sprintf("DBN %v", dbn.Sizes()), f.Data, n)
 	if res.Accuracy != nil {
 		fmt.Fprintf(out, "test accuracy               %.4f\n", *res.Accuracy)
 	}

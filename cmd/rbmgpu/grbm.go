@@ -1,18 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/rbmgpu/rbmgpu/engine"
-	"github.com/rbmgpu/rbmgpu/engine/pictures"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -50,24 +46,16 @@ func (f *trainFlags) gaussianConfig(c *engine.Config) {
 	c.Visible, c.LearnVariance, c.SigmaFloor = engine.VisibleGaussian, f.LearnSigma, f.SigmaFloor
 }
 
-// modelFilePath returns the checkpoint of a run directory, or path itself.
-func modelFilePath(path string) string {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return filepath.Join(path, modelFile)
-	}
-	return path
-}
-
 // isGRBM reports whether path (a run directory or a checkpoint) holds a
 // Gaussian RBM checkpoint.
 func isGRBM(path string) bool {
-	k, err := models.CheckpointKind(modelFilePath(path))
+	k, err := models.CheckpointKind(checkpointIn(path, modelFile))
 	return err == nil && k == models.KindGRBM
 }
 
 // loadGRBM reads the Gaussian RBM of a run directory or checkpoint.
 func loadGRBM(path string) (*models.GRBM, error) {
-	snap, _, err := engine.LoadSnapshot(modelFilePath(path))
+	snap, _, err := engine.LoadSnapshot(checkpointIn(path, modelFile))
 	if err != nil {
 		return nil, err
 	}
@@ -123,30 +111,22 @@ func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
+	// Unlike an RBM or BM run, a Gaussian run lends only --data and
+	// --labels, and only when --data is not typed: real-valued data are
+	// scored as they are (--binarize none unless typed), and a config.json
+	// that does not parse counts as none rather than as an error.
+	var run *trainFlags
 	if f.Data == "" {
-		if b, err := os.ReadFile(filepath.Join(f.Model, configFile)); err == nil {
-			var run trainFlags
-			if json.Unmarshal(b, &run) == nil {
-				f.Data, f.Labels = run.Data, run.Labels
-			}
+		if r, _ := runConfig(f.Model); r != nil {
+			run = &trainFlags{Data: r.Data, Labels: r.Labels}
 		}
 	}
-	if f.Data == "" {
-		return usagef("eval: --data is required for a model that is not a run directory")
-	}
-	if f.Binarize == "" {
-		f.Binarize = "none"
-	}
-	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
-	if err != nil {
+	if err := f.dataFrom(run); err != nil {
 		return err
 	}
-	if d.D != g.V {
-		return fmt.Errorf("eval: %s has %d features, the model %d visible units", f.Data, d.D, g.V)
-	}
-	n := d.N
-	if f.N > 0 {
-		n = min(n, f.N)
+	d, n, err := f.evalData(g.V, "model")
+	if err != nil {
+		return err
 	}
 	x := append([]float32(nil), d.X[:n*d.D]...)
 	g.Standardise(x)
@@ -154,7 +134,7 @@ func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
 	if f.Exact && !small {
 		return usagef("eval: --exact needs H ≤ %d for a Gaussian RBM; this model is %d×%d", models.MaxExactUnits, g.V, g.H)
 	}
-	res := grbmEvalResult{Model: modelFilePath(f.Model), Data: f.Data, Kind: models.KindGRBM, Visible: g.V, Hidden: g.H, N: n}
+	res := grbmEvalResult{Model: checkpointIn(f.Model, modelFile), Data: f.Data, Kind: models.KindGRBM, Visible: g.V, Hidden: g.H, N: n}
 	p := g.HiddenProbs(nil, x, n)
 	mean := g.VisibleMean(nil, p, n)
 	var recon, fe float64
@@ -179,14 +159,9 @@ func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
 	}
 	out := cmd.OutOrStdout()
 	if f.JSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(out, string(b))
-		return nil
+		return printJSON(out, res)
 	}
-	fmt.Fprintf(out, "model  %s: Gaussian RBM %d×%d\ndata   %s: %d samples\n", res.Model, g.V, g.H, f.Data, n)
+	printHeader(out, res.Model, fmt.Sprintf("Gaussian RBM %d×%d", g.V, g.H), f.Data, n)
 	fmt.Fprintf(out, "reconstruction error        %.4f (mean-field, standardised units, per sample)\nmean free energy            %.4f\n", recon, fe)
 	if res.ExactLogZ != nil {
 		fmt.Fprintf(out, "exact log Z                 %.4f\nexact average log-density   %.4f (data units)\n", *res.ExactLogZ, *res.ExactLL)
@@ -197,29 +172,7 @@ func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
 // grbmEpochPictures is epochPictures for a Gaussian RBM: the filters (W)
 // and 64 chains' means in data units.
 func grbmEpochPictures(dir string, g *models.GRBM, shape []int, steps int, seed uint64) error {
-	rc := inferShape(dir, g.V)
-	if len(shape) == 2 && shape[0]*shape[1] == g.V {
-		rc = [2]int{shape[0], shape[1]}
-	}
+	// The filters are W whatever the visible units: draw them as an RBM's.
 	r := &models.RBM{V: g.V, H: g.H, W: g.W, VBias: g.VBias, HBias: g.HBias}
-	filters, err := pictures.Filters(r, rc[0], rc[1], 0, 0)
-	if err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	if err := pictures.WritePNG(filepath.Join(dir, "filters.png"), filters); err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	const chains = 64
-	x, err := grbmSamples(g, chains, steps, seed)
-	if err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	grid, err := pictures.Grid(x, chains, rc[0], rc[1], 0)
-	if err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	if err := pictures.WritePNG(filepath.Join(dir, "samples.png"), grid); err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	return nil
+	return drawEpoch(dir, r, shape, func(n int) ([]float32, error) { return grbmSamples(g, n, steps, seed) })
 }

@@ -16,12 +16,10 @@ import (
 func TestGRBMCommands(t *testing.T) {
 	dir := t.TempDir()
 	// Real-valued data: 3 features, 40 rows.
-	var csv strings.Builder
-	for i := 0; i < 40; i++ {
+	writeLines(t, dir, "x.csv", 40, func(i int) string {
 		a := float64(i%7) / 7
-		csv.WriteString(strings.Join([]string{ftoa(a), ftoa(1 - a), ftoa(float64(i%3) / 3)}, ",") + "\n")
-	}
-	writeFile(t, dir, "x.csv", []byte(csv.String()))
+		return strings.Join([]string{ftoa(a), ftoa(1 - a), ftoa(float64(i%3) / 3)}, ",")
+	})
 	r := runCLI(t, dir, "train", "--model", "grbm", "--learn-sigma", "--data", "x.csv", "--hidden", "4", "--epochs", "3",
 		"--batch", "5", "--val", "0.2", "--out", "run", "--quiet", "--png", "--png-steps", "5")
 	noPanic(t, r, nil)

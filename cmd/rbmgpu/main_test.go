@@ -208,11 +208,24 @@ func TestTrainDefaultsAndOutputs(t *testing.T) {
 func TestInterruptAndResume(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"train", "--data", "bas:4x4", "--pcd", "2", "--hidden", "300", "--epochs", "400", "--eval-every", "1000"}
-	full := runCLI(t, dir, append(args, "--out", "full")...)
-	if full.code != 0 {
-		t.Fatalf("uninterrupted run: exit %d: %s", full.code, full.stderr)
+	interruptAndResume(t, dir, args)
+	if !sameAsFull(dir, modelFile) {
+		t.Error("resumed model differs from the uninterrupted run's")
 	}
-	// Wait for the first checkpoint, then interrupt in the middle of the run.
+	m1, _ := os.ReadFile(filepath.Join(dir, "part", metricsFile))
+	if n := strings.Count(string(m1), "\n"); n != 400 {
+		t.Errorf("resumed metrics.jsonl has %d records, want 400", n)
+	}
+}
+
+// interruptAndResume runs the training args three ways in dir: to the end
+// (--out full); interrupted by SIGINT in the middle, once its first
+// checkpoint exists (--out part), which must exit with 130 and point at
+// --resume; and resumed from there (train --resume part), which must
+// succeed. The caller compares part with full.
+func interruptAndResume(t *testing.T, dir string, args []string) {
+	t.Helper()
+	trainFull(t, dir, args)
 	code, stderr := interruptWhen(t, dir, filepath.Join("part", modelFile), append(args, "--out", "part")...)
 	if code != 130 || !strings.Contains(stderr, "--resume") {
 		t.Fatalf("interrupted run: exit %d, stderr %q", code, stderr)
@@ -221,15 +234,36 @@ func TestInterruptAndResume(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
 	}
-	a, _ := os.ReadFile(filepath.Join(dir, "full", modelFile))
-	b, _ := os.ReadFile(filepath.Join(dir, "part", modelFile))
-	if len(a) == 0 || !bytes.Equal(a, b) {
-		t.Error("resumed model differs from the uninterrupted run's")
+}
+
+// trainFull runs the training args to completion with --out full in dir:
+// the reference that an interrupted and resumed run ("part") must match.
+func trainFull(t *testing.T, dir string, args []string) {
+	t.Helper()
+	full := runCLI(t, dir, append(args, "--out", "full")...)
+	if full.code != 0 {
+		t.Fatalf("uninterrupted run: exit %d: %s", full.code, full.stderr)
 	}
-	m1, _ := os.ReadFile(filepath.Join(dir, "part", metricsFile))
-	if n := strings.Count(string(m1), "\n"); n != 400 {
-		t.Errorf("resumed metrics.jsonl has %d records, want 400", n)
+}
+
+// sameAsFull reports whether the file name of the resumed run (dir/part)
+// is byte-identical to the uninterrupted run's (dir/full) and not empty, so
+// that two missing files do not pass for equal ones.
+func sameAsFull(dir, name string) bool {
+	a, _ := os.ReadFile(filepath.Join(dir, "full", name))
+	b, _ := os.ReadFile(filepath.Join(dir, "part", name))
+	return len(a) > 0 && bytes.Equal(a, b)
+}
+
+// writeLines writes n lines, line(i) each, to dir/name and returns its
+// path: the small CSV data and label files the tests make up.
+func writeLines(t *testing.T, dir, name string, n int, line func(i int) string) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(line(i) + "\n")
 	}
+	return writeFile(t, dir, name, []byte(b.String()))
 }
 
 // interruptWhen starts the binary with args in dir, sends SIGINT as soon as

@@ -107,11 +107,18 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 			what = fmt.Sprintf("RBM %d×%d", m.V, m.H)
 		}
 	}
-	rc := inferShape(dir, V)
+	return writeSamples(cmd, f, dir, x, V, what)
+}
+
+// writeSamples draws x, the f.N samples of a model (what, for the summary
+// line) with v visible units, as a grid into --png: tiles shaped by --shape,
+// else like the data of the run in dir (see inferShape).
+func writeSamples(cmd *cobra.Command, f *sampleFlags, dir string, x []float32, v int, what string) error {
+	rc := inferShape(dir, v)
 	if f.Shape != "" {
 		r, c, err := parseShape(f.Shape)
-		if err != nil || r*c != V {
-			return usagef("sample: --shape %q: want RxC with R·C = %d", f.Shape, V)
+		if err != nil || r*c != v {
+			return usagef("sample: --shape %q: want RxC with R·C = %d", f.Shape, v)
 		}
 		rc = [2]int{r, c}
 	}

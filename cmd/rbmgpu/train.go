@@ -233,6 +233,14 @@ func (f *trainFlags) loadData() (train, val *data.Dataset, err error) {
 	return train, val, nil
 }
 
+// heldOut is the number of held-out samples (none without --val).
+func heldOut(val *data.Dataset) int {
+	if val == nil {
+		return 0
+	}
+	return val.N
+}
+
 // prepareData loads a data set and applies the preprocessing shared by
 // train and eval: min–max scaling into [0,1] when values fall outside it,
 // then the --binarize mode ("none", "threshold[:T]" or "stochastic").
@@ -318,7 +326,7 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 }
 
 func runTrain(cmd *cobra.Command, f *trainFlags) error {
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	stderr := cmd.ErrOrStderr()
 	data.DownloadNotify = func(s string) { fmt.Fprintln(stderr, "rbmgpu: "+s) }
 	if f.Resume != "" {
 		// The saved settings (the model kind included) come first: a
@@ -357,45 +365,6 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := f.makeOutDir(); err != nil {
-		return err
-	}
-	tr := &engine.Trainer{Config: cfg, Backend: backend}
-	fingerprint := train.Fingerprint()
-	startEpoch := 0
-	if f.Resume != "" {
-		snap, meta, err := engine.LoadSnapshot(filepath.Join(f.Resume, modelFile))
-		if err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-		if meta.DataFingerprint != "" && meta.DataFingerprint != fingerprint {
-			return fmt.Errorf("resume: %s: the data differ from the data the run was trained on (fingerprint %s, saved %s)", f.Data, fingerprint, meta.DataFingerprint)
-		}
-		if snap.Epoch >= cfg.Epochs && snap.Batch == 0 {
-			return usagef("train: --resume: the run already completed %d epochs; pass --epochs N with N > %d to train further", snap.Epoch, snap.Epoch)
-		}
-		tr.Resume, startEpoch = snap, snap.Epoch
-		if err := truncateMetrics(filepath.Join(f.Out, metricsFile), snap.Epoch); err != nil {
-			return err
-		}
-	} else {
-		if err := os.Remove(filepath.Join(f.Out, metricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("output directory: %w", err)
-		}
-	}
-	if err := f.writeConfig(); err != nil {
-		return err
-	}
-	metrics, err := os.OpenFile(filepath.Join(f.Out, metricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	defer metrics.Close()
-
-	valN := 0
-	if val != nil {
-		valN = val.N
-	}
 	kind := "RBM"
 	if cfg.IsGaussian() {
 		kind = "Gaussian RBM (standardised data, σ fixed at 1)"
@@ -403,16 +372,79 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			kind = fmt.Sprintf("Gaussian RBM (standardised data, σ learned, floor %g)", cfg.Defaults().SigmaFloor)
 		}
 	}
-	fmt.Fprintf(stdout, "training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s\n",
-		cfg.Algorithm(), kind, train.D, cfg.Hidden, f.Data, train.N, valN, backend.Name(), min(cfg.Batch, train.N), cfg.LR, cfg.Epochs, deviceNote(backend), f.Out)
-	if startEpoch > 0 || (tr.Resume != nil && tr.Resume.Batch > 0) {
-		fmt.Fprintf(stdout, "resuming after epoch %d, batch %d\n", tr.Resume.Epoch, tr.Resume.Batch)
+	return f.fitModel(cmd, modelRun{
+		cfg: cfg, backend: backend, train: train, val: val,
+		banner: func() string {
+			return fmt.Sprintf("training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s",
+				cfg.Algorithm(), kind, train.D, cfg.Hidden, f.Data, train.N, heldOut(val), backend.Name(), min(cfg.Batch, train.N), cfg.LR, cfg.Epochs, deviceNote(backend), f.Out)
+		},
+		// A checkpoint saved before the first batch finished holds no
+		// progress worth a line.
+		announce: func(s *engine.Snapshot) bool { return s.Epoch > 0 || s.Batch > 0 },
+		afterEpoch: func(s *engine.Snapshot) error {
+			if !f.PNG {
+				return nil
+			}
+			if g := s.GRBM(); g != nil {
+				return grbmEpochPictures(f.Out, g, train.Shape, f.PNGSteps, f.Seed)
+			}
+			return epochPictures(f.Out, s.Model, train.Shape, f.PNGSteps, f.Seed)
+		},
+	})
+}
+
+// modelRun is what one single-model training run (RBM, Gaussian RBM, BM)
+// brings to fitModel; everything else about a run is shared.
+type modelRun struct {
+	cfg        engine.Config
+	backend    engine.Backend
+	train, val *data.Dataset
+	// ofKind rejects, on --resume, a checkpoint that holds another kind of
+	// model (nil: any kind).
+	ofKind func(*engine.Snapshot) error
+	// banner is the first line of output; it is called once --out is
+	// settled, since the line names it.
+	banner func() string
+	// announce reports whether a resumed run says where it continues.
+	announce func(*engine.Snapshot) bool
+	// afterEpoch runs once an epoch's checkpoint is written (nil: nothing).
+	afterEpoch func(*engine.Snapshot) error
+}
+
+// fitModel trains a single model to the end or to Ctrl-C: it prepares
+// --out, continues the --resume checkpoint, and after every epoch prints the
+// metrics, appends them to metrics.jsonl and rewrites the checkpoint, so an
+// interrupted or crashed run resumes where its files say it stopped.
+func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if err := f.makeOutDir(); err != nil {
+		return err
 	}
-	prog := newProgress(stderr, f.Quiet, cfg.Epochs)
+	tr := &engine.Trainer{Config: r.cfg, Backend: r.backend}
+	fingerprint := r.train.Fingerprint()
+	if f.Resume != "" {
+		snap, err := f.resumeSnapshot(r.cfg.Epochs, fingerprint, r.ofKind)
+		if err != nil {
+			return err
+		}
+		tr.Resume = snap
+	}
+	metrics, err := f.openMetrics()
+	if err != nil {
+		return err
+	}
+	defer metrics.Close()
+
+	fmt.Fprintln(stdout, r.banner())
+	if s := tr.Resume; s != nil && r.announce(s) {
+		fmt.Fprintf(stdout, "resuming after epoch %d, batch %d\n", s.Epoch, s.Batch)
+	}
+	epochs := r.cfg.Epochs
+	prog := newProgress(stderr, f.Quiet, epochs)
 	tr.OnBatch = prog.batch
 	tr.Callbacks = append(tr.Callbacks, func(m engine.EpochMetrics, s *engine.Snapshot) error {
 		prog.clear()
-		fmt.Fprintln(stdout, formatMetrics(m, cfg.Epochs))
+		fmt.Fprintln(stdout, formatMetrics(m, epochs))
 		line, err := json.Marshal(jsonMetrics(m))
 		if err != nil {
 			return err
@@ -426,18 +458,15 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		if err := engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint); err != nil {
 			return err
 		}
-		if f.PNG {
-			if g := s.GRBM(); g != nil {
-				return grbmEpochPictures(f.Out, g, train.Shape, f.PNGSteps, f.Seed)
-			}
-			return epochPictures(f.Out, s.Model, train.Shape, f.PNGSteps, f.Seed)
+		if r.afterEpoch != nil {
+			return r.afterEpoch(s)
 		}
 		return nil
 	})
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := tr.Fit(ctx, train, val)
+	res, err := tr.Fit(ctx, r.train, r.val)
 	prog.clear()
 	if errors.Is(err, context.Canceled) && res != nil {
 		if serr := engine.SaveSnapshot(filepath.Join(f.Out, modelFile), res.Snapshot, fingerprint); serr != nil {
@@ -452,6 +481,61 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	}
 	fmt.Fprintf(stdout, "saved %s\n", filepath.Join(f.Out, modelFile))
 	return nil
+}
+
+// resumeSnapshot loads the checkpoint that --resume continues, checks that
+// it fits this run (ofKind, nil for any; the same data; epochs left to
+// train) and cuts metrics.jsonl back to it, so that the resumed run appends
+// where the checkpoint left off.
+func (f *trainFlags) resumeSnapshot(epochs int, fingerprint string, ofKind func(*engine.Snapshot) error) (*engine.Snapshot, error) {
+	snap, meta, err := engine.LoadSnapshot(filepath.Join(f.Resume, modelFile))
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if ofKind != nil {
+		if err := ofKind(snap); err != nil {
+			return nil, err
+		}
+	}
+	if err := sameData(f.Data, fingerprint, meta.DataFingerprint); err != nil {
+		return nil, err
+	}
+	if snap.Epoch >= epochs && snap.Batch == 0 {
+		return nil, usagef("train: --resume: the run already completed %d epochs; pass --epochs N with N > %d to train further", snap.Epoch, snap.Epoch)
+	}
+	if err := truncateMetrics(filepath.Join(f.Out, metricsFile), snap.Epoch); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// sameData refuses to resume on data other than the checkpoint's: the
+// fingerprint saved with it (empty in files from before fingerprints) must
+// match this run's.
+func sameData(dataName, fingerprint, saved string) error {
+	if saved != "" && saved != fingerprint {
+		return fmt.Errorf("resume: %s: the data differ from the data the run was trained on (fingerprint %s, saved %s)", dataName, fingerprint, saved)
+	}
+	return nil
+}
+
+// openMetrics writes config.json and opens metrics.jsonl for appending. A
+// fresh run first removes the metrics.jsonl of an earlier run in --out; a
+// resumed one has already cut it back to its checkpoint.
+func (f *trainFlags) openMetrics() (*os.File, error) {
+	if f.Resume == "" {
+		if err := os.Remove(filepath.Join(f.Out, metricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("output directory: %w", err)
+		}
+	}
+	if err := f.writeConfig(); err != nil {
+		return nil, err
+	}
+	metrics, err := os.OpenFile(filepath.Join(f.Out, metricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return metrics, nil
 }
 
 // prepareRun does what every training run (RBM or DBN) does before it
@@ -608,6 +692,13 @@ func writeFileAtomic(path string, b []byte) (err error) {
 // epochPictures writes filters.png and samples.png (64 Gibbs chains) of m
 // into dir, tiles shaped like the data's images when they have a 2-D shape.
 func epochPictures(dir string, m *models.RBM, shape []int, steps int, seed uint64) error {
+	return drawEpoch(dir, m, shape, func(n int) ([]float32, error) { return sampleChains(m, n, steps, seed) })
+}
+
+// drawEpoch writes the --png pictures of an epoch into dir: filters.png of
+// m's weights and samples.png of 64 chains drawn by sample, which is all
+// that differs between the models --png draws.
+func drawEpoch(dir string, m *models.RBM, shape []int, sample func(chains int) ([]float32, error)) error {
 	rc := inferShape(dir, m.V)
 	if len(shape) == 2 && shape[0]*shape[1] == m.V {
 		rc = [2]int{shape[0], shape[1]}
@@ -620,7 +711,7 @@ func epochPictures(dir string, m *models.RBM, shape []int, steps int, seed uint6
 		return fmt.Errorf("--png: %w", err)
 	}
 	const chains = 64
-	x, err := sampleChains(m, chains, steps, seed)
+	x, err := sample(chains)
 	if err != nil {
 		return fmt.Errorf("--png: %w", err)
 	}

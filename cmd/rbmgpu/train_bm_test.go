@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/rbmgpu/rbmgpu/models"
 	"github.com/rbmgpu/rbmgpu/models/safetensors"
@@ -168,44 +164,8 @@ func TestInterruptAndResumeBM(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"train", "--model", "bm", "--data", "bas:4x4", "--hidden", "40", "--pcd", "2", "--sweeps", "2",
 		"--epochs", "300", "--eval-every", "1000", "--quiet"}
-	full := runCLI(t, dir, append(args, "--out", "full")...)
-	if full.code != 0 {
-		t.Fatalf("uninterrupted run: exit %d: %s", full.code, full.stderr)
-	}
-	cmd := exec.Command(binary, append(args, "--out", "part")...)
-	cmd.Dir = dir
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "part", modelFile)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no checkpoint after 60 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	ee, ok := err.(*exec.ExitError)
-	if !ok {
-		t.Skipf("run finished before the interrupt arrived (err %v)", err)
-	}
-	if ee.ExitCode() != 130 || !strings.Contains(errb.String(), "--resume") {
-		t.Fatalf("interrupted run: exit %d, stderr %q", ee.ExitCode(), errb.String())
-	}
-	r := runCLI(t, dir, "train", "--resume", "part")
-	if r.code != 0 {
-		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
-	}
-	a, _ := os.ReadFile(filepath.Join(dir, "full", modelFile))
-	b, _ := os.ReadFile(filepath.Join(dir, "part", modelFile))
-	if len(a) == 0 || !bytes.Equal(a, b) {
+	interruptAndResume(t, dir, args)
+	if !sameAsFull(dir, modelFile) {
 		t.Error("resumed BM checkpoint differs from the uninterrupted run's")
 	}
 }

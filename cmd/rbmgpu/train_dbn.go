@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rbmgpu/rbmgpu/engine"
-	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -89,20 +88,12 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		if err := truncateDBNMetrics(filepath.Join(f.Out, metricsFile), resume); err != nil {
 			return err
 		}
-	} else {
-		if err := removeLayerCheckpoints(f.Out); err != nil {
-			return err
-		}
-		if err := os.Remove(filepath.Join(f.Out, metricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("output directory: %w", err)
-		}
-	}
-	if err := f.writeConfig(); err != nil {
+	} else if err := removeLayerCheckpoints(f.Out); err != nil {
 		return err
 	}
-	metrics, err := os.OpenFile(filepath.Join(f.Out, metricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	metrics, err := f.openMetrics()
 	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
+		return err
 	}
 	defer metrics.Close()
 	record := func(v any) error {
@@ -185,13 +176,6 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	return nil
 }
 
-func heldOut(val *data.Dataset) int {
-	if val == nil {
-		return 0
-	}
-	return val.N
-}
-
 // layerCheckpoint is the checkpoint of layer l of a DBN run: the layer's
 // training snapshot (an RBM checkpoint, see engine.SaveSnapshot), rewritten
 // after every epoch; a layer whose file holds the last epoch is finished.
@@ -228,8 +212,8 @@ func loadDBNProgress(dir string, layers, epochs int, fingerprint, dataName strin
 		if err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
-		if meta.DataFingerprint != "" && meta.DataFingerprint != fingerprint {
-			return nil, fmt.Errorf("resume: %s: the data differ from the data the run was trained on (fingerprint %s, saved %s)", dataName, fingerprint, meta.DataFingerprint)
+		if err := sameData(dataName, fingerprint, meta.DataFingerprint); err != nil {
+			return nil, err
 		}
 		if s.Epoch >= epochs && s.Batch == 0 {
 			p.Done = append(p.Done, s.Model)

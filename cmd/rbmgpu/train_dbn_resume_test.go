@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,10 +14,7 @@ import (
 func TestInterruptAndResumeDBN(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"train", "--model", "dbn", "--data", "bas:4x4", "--layers", "16,200,200", "--epochs", "150", "--batch", "5"}
-	full := runCLI(t, dir, append(args, "--out", "full")...)
-	if full.code != 0 {
-		t.Fatalf("uninterrupted run: exit %d: %s", full.code, full.stderr)
-	}
+	trainFull(t, dir, args)
 	code, stderr := interruptWhen(t, dir, filepath.Join("part", "layer1.safetensors"), append(args, "--out", "part")...)
 	if code != 130 || !strings.Contains(stderr, "--resume") || !strings.Contains(stderr, "layer 1") {
 		t.Fatalf("interrupted run: exit %d, stderr %q", code, stderr)
@@ -27,9 +23,7 @@ func TestInterruptAndResumeDBN(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "resuming: 1 layers done, layer 1 after epoch") {
 		t.Fatalf("resume: exit %d: %s\n%s", r.code, r.stderr, r.stdout)
 	}
-	a, _ := os.ReadFile(filepath.Join(dir, "full", dbnFile))
-	b, _ := os.ReadFile(filepath.Join(dir, "part", dbnFile))
-	if len(a) == 0 || !bytes.Equal(a, b) {
+	if !sameAsFull(dir, dbnFile) {
 		t.Error("resumed DBN differs from the uninterrupted run's")
 	}
 	m, _ := os.ReadFile(filepath.Join(dir, "part", metricsFile))

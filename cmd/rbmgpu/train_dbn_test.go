@@ -12,11 +12,7 @@ import (
 // checkpoint that eval scores (accuracy, lower bound) and sample draws from.
 func TestTrainDBN(t *testing.T) {
 	dir := t.TempDir()
-	var labels strings.Builder
-	for i := 0; i < 30; i++ {
-		labels.WriteString([]string{"0\n", "1\n"}[i%2])
-	}
-	writeFile(t, dir, "labels.csv", []byte(labels.String()))
+	writeLines(t, dir, "labels.csv", 30, func(i int) string { return []string{"0", "1"}[i%2] })
 	r := runCLI(t, dir, "train", "--model", "dbn", "--layers", "16,12,8", "--epochs", "20", "--labels", "labels.csv",
 		"--finetune-epochs", "3", "--val", "0.2", "--out", "run")
 	noPanic(t, r, nil)
