@@ -43,7 +43,7 @@ func runEvalBM(cmd *cobra.Command, f *evalFlags, dir, file string) error {
 	if m.N() > models.MaxExactBMUnits {
 		return usagef("eval: --exact needs V+H ≤ %d units for a Boltzmann machine; this one has %d+%d", models.MaxExactBMUnits, m.V, m.H)
 	}
-	d, n, err := f.evalData(m.V, "model")
+	d, n, err := f.evalData(m.V, "model", false)
 	if err != nil {
 		return err
 	}

@@ -196,9 +196,10 @@ func (f *evalFlags) dataFrom(run *trainFlags) error {
 
 // evalData loads and preprocesses the evaluation data for a model (what:
 // "model" or "DBN", for the message) of v visible units and returns them
-// with the number of rows to score: all, or the first --n.
-func (f *evalFlags) evalData(v int, what string) (*data.Dataset, int, error) {
-	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
+// with the number of rows to score: all, or the first --n. real keeps
+// real values unscaled (Gaussian models, see prepareData).
+func (f *evalFlags) evalData(v int, what string, real bool) (*data.Dataset, int, error) {
+	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed, real)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -271,7 +272,7 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if err := f.dataFrom(run); err != nil {
 		return err
 	}
-	d, n, err := f.evalData(m.V, "model")
+	d, n, err := f.evalData(m.V, "model", false)
 	if err != nil {
 		return err
 	}
@@ -363,13 +364,16 @@ func runEvalDBN(cmd *cobra.Command, f *evalFlags) error {
 	if f.Data == "" {
 		return usagef("eval: --data is required for a DBN checkpoint")
 	}
+	if f.AIS && dbn.Gaussian != nil {
+		return usagef("eval: --ais: the DBN lower bound is for binary data; %s has a Gaussian bottom layer (test accuracy needs no --ais)", f.Model)
+	}
 	if f.Binarize == "" {
 		f.Binarize = "none"
 	}
 	if f.Samples < 1 {
 		return usagef("eval: --bound-samples %d: want ≥ 1", f.Samples)
 	}
-	d, n, err := f.evalData(dbn.Visible(), "DBN")
+	d, n, err := f.evalData(dbn.Visible(), "DBN", dbn.Gaussian != nil)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func addGRBMFlags(fl *pflag.FlagSet, f *trainFlags) {
 
 // checkGRBMFlags rejects the Gaussian-only flags for other models.
 func checkGRBMFlags(cmd *cobra.Command, f *trainFlags) error {
-	if f.Model == "grbm" {
+	if f.Model == "grbm" || (f.Model == "dbn" && f.GaussianBottom) {
 		if cmd.Flags().Changed("sigma-floor") && !(f.SigmaFloor > 0 && f.SigmaFloor <= 1) {
 			return usagef("train: --sigma-floor %v: want a value in (0, 1]", f.SigmaFloor)
 		}
@@ -32,7 +32,7 @@ func checkGRBMFlags(cmd *cobra.Command, f *trainFlags) error {
 	}
 	for _, name := range []string{"learn-sigma", "sigma-floor"} {
 		if cmd.Flags().Changed(name) {
-			return usagef("train: --%s applies to --model grbm", name)
+			return usagef("train: --%s applies to --model grbm (or dbn --gaussian-bottom)", name)
 		}
 	}
 	return nil
@@ -124,7 +124,7 @@ func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
 	if err := f.dataFrom(run); err != nil {
 		return err
 	}
-	d, n, err := f.evalData(g.V, "model")
+	d, n, err := f.evalData(g.V, "model", true)
 	if err != nil {
 		return err
 	}

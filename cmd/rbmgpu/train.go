@@ -56,6 +56,8 @@ type trainFlags struct {
 	FineTuneLR     float64 `json:"finetune_lr,omitempty"`
 	FineTuneSched  string  `json:"finetune_lr_schedule,omitempty"`
 	LabelUnits     bool    `json:"label_units,omitempty"`
+	GaussianBottom bool    `json:"gaussian_bottom,omitempty"` // dbn: layer 0 is a Gaussian RBM
+	BottomLR       float64 `json:"bottom_lr,omitempty"`       // dbn: its learning rate (0: the Gaussian default)
 
 	Lateral    string  `json:"lateral,omitempty"`     // bm: none | visible | hidden | both
 	Sweeps     int     `json:"sweeps,omitempty"`      // bm: clamped-phase sweeps (0: the --pcd K)
@@ -131,6 +133,8 @@ and resumes in the layer where it stopped.`,
 	fl.IntVar(&f.FineTuneEpochs, "finetune-epochs", 0, "dbn: epochs of discriminative fine-tuning by backpropagation (needs --labels)")
 	fl.Float64Var(&f.FineTuneLR, "finetune-lr", 0.001, "dbn: Adam learning rate of fine-tuning")
 	fl.StringVar(&f.FineTuneSched, "finetune-lr-schedule", "constant", "dbn: fine-tuning learning-rate schedule, as --lr-schedule")
+	fl.BoolVar(&f.GaussianBottom, "gaussian-bottom", false, "dbn: the bottom layer is a Gaussian–Bernoulli RBM on standardised real-valued data (with --learn-sigma, --sigma-floor, --bottom-lr)")
+	fl.Float64Var(&f.BottomLR, "bottom-lr", 0, fmt.Sprintf("dbn --gaussian-bottom: learning rate of the Gaussian bottom layer (default %g)", engine.DefaultGaussianLR))
 	fl.BoolVar(&f.LabelUnits, "label-units", false, "dbn: train the top RBM with one-hot label units (needs --labels) so 'rbmgpu sample --label' can clamp a class")
 	addBMFlags(cmd, f)
 	addGRBMFlags(fl, f)
@@ -219,7 +223,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 
 // loadData loads and preprocesses the data and splits off the held-out part.
 func (f *trainFlags) loadData() (train, val *data.Dataset, err error) {
-	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed)
+	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed, f.realValued())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,10 +245,20 @@ func heldOut(val *data.Dataset) int {
 	return val.N
 }
 
+// realValued reports whether the run models real-valued data (a Gaussian
+// RBM, or a DBN with a Gaussian bottom): its data keep their units, since
+// the model standardises them itself.
+func (f *trainFlags) realValued() bool {
+	return f.Model == "grbm" || (f.Model == "dbn" && f.GaussianBottom)
+}
+
 // prepareData loads a data set and applies the preprocessing shared by
-// train and eval: min–max scaling into [0,1] when values fall outside it,
-// then the --binarize mode ("none", "threshold[:T]" or "stochastic").
-func prepareData(spec, labels, binarize string, seed uint64) (*data.Dataset, error) {
+// train and eval: for models of binary data (real = false), min–max scaling
+// into [0,1] when values fall outside it; then the --binarize mode ("none",
+// "threshold[:T]" or "stochastic"). Real-valued data (real = true) are kept
+// as they are: a Gaussian model standardises them with the statistics of
+// its training data, which must map test data the same way.
+func prepareData(spec, labels, binarize string, seed uint64, real bool) (*data.Dataset, error) {
 	d, err := data.Load(spec, data.LoadOptions{Labels: labels, CSVHeader: data.CSVHeaderAuto})
 	if err != nil {
 		return nil, err
@@ -256,7 +270,7 @@ func prepareData(spec, labels, binarize string, seed uint64) (*data.Dataset, err
 	for _, x := range d.X {
 		lo, hi = min(lo, x), max(hi, x)
 	}
-	if lo < 0 || hi > 1 {
+	if (lo < 0 || hi > 1) && !real {
 		d.ScaleTo01()
 	}
 	mode, arg, hasArg := strings.Cut(binarize, ":")
@@ -340,7 +354,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	}
 	switch f.Model {
 	case "rbm", "grbm":
-		for _, name := range []string{"layers", "finetune-epochs", "finetune-lr", "label-units"} {
+		for _, name := range []string{"layers", "finetune-epochs", "finetune-lr", "finetune-lr-schedule", "label-units", "gaussian-bottom", "bottom-lr"} {
 			if cmd.Flags().Changed(name) {
 				return usagef("train: --%s applies to --model dbn", name)
 			}

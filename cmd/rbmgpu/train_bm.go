@@ -35,7 +35,7 @@ func rejectBMFlags(cmd *cobra.Command) error {
 // --pcd K sweeps per step. Output, checkpoints, Ctrl-C and --resume work as
 // for an RBM run.
 func trainBM(cmd *cobra.Command, f *trainFlags) error {
-	for _, name := range []string{"layers", "finetune-epochs", "finetune-lr", "label-units", "png", "sparsity-cost", "sparsity-target"} {
+	for _, name := range []string{"layers", "finetune-epochs", "finetune-lr", "finetune-lr-schedule", "label-units", "gaussian-bottom", "bottom-lr", "png", "sparsity-cost", "sparsity-target"} {
 		if cmd.Flags().Changed(name) {
 			return usagef("train: --%s does not apply to --model bm", name)
 		}

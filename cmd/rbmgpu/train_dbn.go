@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -58,6 +59,10 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		return usagef("train: --finetune-epochs %d: want ≥ 0", f.FineTuneEpochs)
 	case !(f.FineTuneLR > 0):
 		return usagef("train: --finetune-lr %v: want a positive rate", f.FineTuneLR)
+	case cmd.Flags().Changed("bottom-lr") && !f.GaussianBottom:
+		return usagef("train: --bottom-lr applies with --gaussian-bottom")
+	case f.BottomLR < 0 || math.IsNaN(f.BottomLR) || math.IsInf(f.BottomLR, 0) || (cmd.Flags().Changed("bottom-lr") && f.BottomLR == 0):
+		return usagef("train: --bottom-lr %v: want a positive rate", f.BottomLR)
 	case (f.FineTuneEpochs > 0 || f.LabelUnits) && f.Labels == "" && !strings.Contains(f.Data, "mnist"):
 		return usagef("train: --finetune-epochs and --label-units need --labels")
 	}
@@ -106,8 +111,12 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		}
 		return metrics.Sync()
 	}
-	fmt.Fprintf(stdout, "pretraining DBN %v on %s (%d samples), %s per layer, %d epochs, batch %d, lr %g, %s; output %s\n",
-		sizes, f.Data, train.N, cfg.Algorithm(), cfg.Epochs, min(cfg.Batch, train.N), cfg.LR, backend.Name(), f.Out)
+	bottom := ""
+	if f.GaussianBottom {
+		bottom = fmt.Sprintf(", Gaussian bottom layer (lr %g)", f.layerConfigs(cfg, len(sizes)-1)[0].Defaults().LR)
+	}
+	fmt.Fprintf(stdout, "pretraining DBN %v on %s (%d samples), %s per layer, %d epochs, batch %d, lr %g%s, %s; output %s\n",
+		sizes, f.Data, train.N, cfg.Algorithm(), cfg.Epochs, min(cfg.Batch, train.N), cfg.LR, bottom, backend.Name(), f.Out)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	onEpoch := func(layer int, m engine.EpochMetrics) error {
@@ -121,7 +130,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if resume != nil {
 		fmt.Fprintf(stdout, "resuming: %d layers done%s\n", len(resume.Done), resumePosition(resume))
 	}
-	pre := &engine.DBNPretrainer{Sizes: sizes, Configs: []engine.Config{cfg}, Labels: f.LabelUnits, Backend: backend,
+	pre := &engine.DBNPretrainer{Sizes: sizes, Configs: f.layerConfigs(cfg, len(sizes)-1), Labels: f.LabelUnits, Backend: backend,
 		Callbacks: []engine.LayerCallback{onEpoch}, Resume: resume,
 		Checkpoint: func(p *engine.DBNProgress) error {
 			return engine.SaveSnapshot(layerCheckpoint(f.Out, p.Layer()), p.Current, fingerprint)
@@ -216,7 +225,13 @@ func loadDBNProgress(dir string, layers, epochs int, fingerprint, dataName strin
 			return nil, err
 		}
 		if s.Epoch >= epochs && s.Batch == 0 {
-			p.Done = append(p.Done, s.Model)
+			m := s.Model
+			if g := s.GRBM(); g != nil && l == 0 {
+				if p.Bottom, m, err = models.NewGaussianBottom(g); err != nil {
+					return nil, fmt.Errorf("resume: %s: %w", path, err)
+				}
+			}
+			p.Done = append(p.Done, m)
 			continue
 		}
 		p.Current = s
@@ -267,4 +282,22 @@ func truncateDBNMetrics(path string, p *engine.DBNProgress) error {
 		}
 	}
 	return writeFileAtomic(path, keep)
+}
+
+// layerConfigs returns the per-layer settings of a DBN run: cfg for every
+// layer, except that with --gaussian-bottom layer 0 is a Gaussian RBM
+// (--learn-sigma, --sigma-floor) trained at --bottom-lr, by default the
+// Gaussian default rate (the Bernoulli layers' rate would diverge on
+// standardised data).
+func (f *trainFlags) layerConfigs(cfg engine.Config, layers int) []engine.Config {
+	if !f.GaussianBottom {
+		return []engine.Config{cfg}
+	}
+	cfgs := make([]engine.Config, layers)
+	for l := range cfgs {
+		cfgs[l] = cfg
+	}
+	b := &cfgs[0]
+	b.Visible, b.LearnVariance, b.SigmaFloor, b.LR = engine.VisibleGaussian, f.LearnSigma, f.SigmaFloor, f.BottomLR
+	return cfgs
 }
