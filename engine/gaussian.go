@@ -11,7 +11,6 @@ import (
 	"github.com/rbmgpu/rbmgpu/engine/lower"
 	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/kernels"
-	"github.com/rbmgpu/rbmgpu/kernels/host"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -291,33 +290,10 @@ func (g *devGaussian) LogVar(z, vel []float32) error {
 	return g.download(vel, g.vel)
 }
 
-// peekRecon returns the mean reconstruction error since the last
-// ReconError without starting a new mean (a device synchronisation).
-func (p *devProgram) peekRecon() (float64, error) {
-	if p.reconN == 0 {
-		return math.NaN(), nil
-	}
-	if err := p.drv.Synchronize(); err != nil {
-		return math.NaN(), fmt.Errorf("%s: %w", p.label, err)
-	}
-	acc := []float32{0}
-	if err := p.download(acc, p.reconAcc); err != nil {
-		return math.NaN(), err
-	}
-	return float64(acc[0]) / float64(p.reconN), nil
-}
-
 // CompileGaussian implements GaussianCompiler for the Host backend: the
 // lowered Gaussian plan on the Go kernels, with a driver of its own.
 func (hostBackend) CompileGaussian(cfg graph.StepConfig, seed uint64, opt GaussianOptions) (GaussianProgram, error) {
-	drv := host.NewDriver()
-	p, err := (&DeviceBackend{Driver: drv, Label: "cpu"}).CompileGaussian(cfg, seed, opt)
-	if err != nil {
-		drv.Close()
-		return nil, err
-	}
-	p.(*devGaussian).ownsDriver = true
-	return p, nil
+	return onHostDriver(func(b *DeviceBackend) (GaussianProgram, error) { return b.CompileGaussian(cfg, seed, opt) })
 }
 
 // --- the trainer's side ---
