@@ -220,15 +220,6 @@ func (g *cpuGaussian) LogVar(z, vel []float32) error {
 	return nil
 }
 
-// peekRecon returns the mean reconstruction error since the last
-// ReconError without starting a new mean.
-func (p *cpuProgram) peekRecon() (float64, error) {
-	if p.reconN == 0 {
-		return math.NaN(), nil
-	}
-	return p.reconSum / float64(p.reconN), nil
-}
-
 // --- lowered (Host, emulator, CUDA) ---
 
 type devGaussian struct {
