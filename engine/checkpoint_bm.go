@@ -30,7 +30,8 @@ func saveBMSnapshot(path string, s *Snapshot, dataFingerprint string) error {
 		opt = *c.BM
 	}
 	h := bmHyper{hyper: hyperOf(bmOnly(c), s.Batch), Lateral: "custom", Sweeps: opt.Sweeps, MeanField: opt.MeanField}
-	h.Persistent = true              // a BM's chains always persist
+	// A BM's chains always persist.
+	h.Persistent = true
 	if l, ok := s.BM.Lateral(); ok { // the model's own mask, whatever the config says
 		h.Lateral = l.String()
 	}

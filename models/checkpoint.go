@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/rbmgpu/rbmgpu/models/safetensors"
@@ -83,18 +84,6 @@ func LoadRBM(path string) (*RBM, Meta, map[string]safetensors.Tensor, error) {
 	}
 	m := &RBM{V: V, H: H, W: tensors[TensorW].Data, VBias: tensors[TensorVBias].Data, HBias: tensors[TensorHBias].Data}
 	return m, meta, extras, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // readCheckpoint reads a checkpoint's tensors and metadata with the checks
@@ -234,7 +223,7 @@ func splitParams(tensors map[string]safetensors.Tensor, want []tensorShape) (map
 		if !ok {
 			return nil, fmt.Errorf("tensor %q missing", w.name)
 		}
-		if !equalInts(t.Shape, w.shape) {
+		if !slices.Equal(t.Shape, w.shape) {
 			return nil, fmt.Errorf("tensor %q: shape %v, metadata says %v", w.name, t.Shape, w.shape)
 		}
 		params[w.name] = true

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/gonum/blas"
@@ -466,7 +467,7 @@ func loadDBN(path string) (*DBN, DBNMeta, error) {
 		if !ok {
 			return nil, fmt.Errorf("load DBN: %s: tensor %q missing", path, name)
 		}
-		if !equalInts(t.Shape, shape) {
+		if !slices.Equal(t.Shape, shape) {
 			return nil, fmt.Errorf("load DBN: %s: tensor %q: shape %v, metadata says %v", path, name, t.Shape, shape)
 		}
 		used++
