@@ -344,16 +344,13 @@ func (g *gaussianRun) check(b int) error {
 	for len(g.guardAt) > 0 && b >= g.guardAt[0] {
 		g.guardAt = g.guardAt[1:]
 	}
-	var r float64
-	var err error
-	switch p := g.prog.(type) {
-	case *cpuGaussian:
-		r, err = p.peekRecon()
-	case *devGaussian:
-		r, err = p.peekRecon()
-	default:
+	// Both the tape's and the lowered programs can report the running
+	// mean without restarting it (tapeCore, devCore).
+	p, ok := g.prog.(interface{ peekRecon() (float64, error) })
+	if !ok {
 		return nil
 	}
+	r, err := p.peekRecon()
 	if err != nil {
 		return err
 	}

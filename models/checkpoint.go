@@ -111,13 +111,8 @@ func readCheckpoint(path, what, kind string) (map[string]safetensors.Tensor, Met
 	if err := json.Unmarshal([]byte(js), &version); err != nil {
 		return fail("metadata %q: %v", MetaKey, err)
 	}
-	switch {
-	case version.FormatVersion == nil:
-		return fail("metadata %q: format_version missing", MetaKey)
-	case *version.FormatVersion > FormatVersion:
-		return fail("format_version %d is newer than this build reads (%d); upgrade rbmgpu", *version.FormatVersion, FormatVersion)
-	case *version.FormatVersion < 1:
-		return fail("format_version %d is invalid", *version.FormatVersion)
+	if err := checkFormatVersion(version.FormatVersion); err != nil {
+		return fail("%v", err)
 	}
 	if err := json.Unmarshal([]byte(js), &meta); err != nil {
 		return fail("metadata %q: %v", MetaKey, err)
@@ -235,4 +230,19 @@ func splitParams(tensors map[string]safetensors.Tensor, want []tensorShape) (map
 		}
 	}
 	return extras, nil
+}
+
+// checkFormatVersion reports a checkpoint's format_version that this build
+// cannot read: missing, invalid, or newer (then "upgrade" is the useful
+// message). Every loader checks it before parsing the rest of the metadata.
+func checkFormatVersion(v *int) error {
+	switch {
+	case v == nil:
+		return fmt.Errorf("metadata %q: format_version missing", MetaKey)
+	case *v > FormatVersion:
+		return fmt.Errorf("format_version %d is newer than this build reads (%d); upgrade rbmgpu", *v, FormatVersion)
+	case *v < 1:
+		return fmt.Errorf("format_version %d is invalid", *v)
+	}
+	return nil
 }
