@@ -14,18 +14,16 @@ import (
 // whatever the model: Program and BMProgram both satisfy it, so one loop
 // serves the RBM, the Gaussian RBM and the general BM.
 type stepProgram interface {
-	SetState(s TrainState) error
 	State() (TrainState, error)
 	Step(batch []float32, u Update) error
 	ReconError() (float64, error)
-	Close() error
 }
 
 // fitModel holds the model-specific parts of one Fit; everything else —
 // data order, schedules, momentum warm-up, chunked uploads, cancellation
 // with a resumable snapshot, metrics and callbacks — is runLoop's.
 type fitModel interface {
-	// program is the compiled step; runLoop closes it.
+	// program is the compiled step; the caller of runLoop closes it.
 	program() stepProgram
 	// load copies the snapshot's parameters and state into the program.
 	load() error
