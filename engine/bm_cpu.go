@@ -1,10 +1,6 @@
 package engine
 
 import (
-	"fmt"
-	"math"
-
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/rbmgpu/rbmgpu/graph"
@@ -21,29 +17,26 @@ func (CPU) CompileBM(cfg graph.BMConfig, seed uint64) (BMProgram, error) {
 	}
 	cfg = step.Config
 	V, N, B, C := cfg.Visible, cfg.Visible+cfg.Hidden, cfg.Batch, cfg.Chains
-	p := &bmCPUProgram{step: step, v0: dense(B, V), w: dense(N, N), bias: dense(N), mask: dense(N, N), chain: dense(C, N),
+	p := &bmCPUProgram{step: step, w: dense(N, N), bias: dense(N), mask: dense(N, N), chain: dense(C, N),
 		velW: make([]float32, N*N), velB: make([]float32, N)}
-	for _, b := range []struct {
-		n *G.Node
-		t *tensor.Dense
-	}{{step.V0, p.v0}, {step.W, p.w}, {step.Bias, p.bias}, {step.Mask, p.mask}, {step.Chain, p.chain}} {
-		if err := G.Let(b.n, b.t); err != nil {
-			return nil, fmt.Errorf("cpu backend: bind %s: %w", b.n.Name(), err)
-		}
+	v0 := dense(B, V)
+	p.tapeCore, err = newTapeCore(step.Graph, step.RNG, v0,
+		[]tapeBind{{step.V0, v0}, {step.W, p.w}, {step.Bias, p.bias}, {step.Mask, p.mask}, {step.Chain, p.chain}})
+	if err != nil {
+		return nil, err
 	}
-	p.vm = G.NewTapeMachine(step.Graph)
 	return p, nil
 }
 
+// bmCPUProgram is a BM step on the tape.
 type bmCPUProgram struct {
-	step                     *graph.BMStep
-	vm                       G.VM
-	v0, w, bias, mask, chain *tensor.Dense
-	velW, velB               []float32
-	reconSum                 float64
-	reconN                   int
+	tapeCore
+	step                 *graph.BMStep
+	w, bias, mask, chain *tensor.Dense
+	velW, velB           []float32
 }
 
+// SetModel implements BMProgram.
 func (p *bmCPUProgram) SetModel(m *models.BM) error {
 	if err := checkBMModel("cpu backend", p.step.Config, m); err != nil {
 		return err
@@ -54,6 +47,7 @@ func (p *bmCPUProgram) SetModel(m *models.BM) error {
 	return nil
 }
 
+// Model implements BMProgram.
 func (p *bmCPUProgram) Model(dst *models.BM) error {
 	if err := checkBMModel("cpu backend", p.step.Config, dst); err != nil {
 		return err
@@ -64,6 +58,7 @@ func (p *bmCPUProgram) Model(dst *models.BM) error {
 	return nil
 }
 
+// SetState implements BMProgram.
 func (p *bmCPUProgram) SetState(s TrainState) error {
 	if err := checkBMState("cpu backend", p.step.Config, s); err != nil {
 		return err
@@ -75,6 +70,7 @@ func (p *bmCPUProgram) SetState(s TrainState) error {
 	return nil
 }
 
+// State implements BMProgram.
 func (p *bmCPUProgram) State() (TrainState, error) {
 	return TrainState{
 		VelW:     append([]float32(nil), p.velW...),
@@ -84,17 +80,13 @@ func (p *bmCPUProgram) State() (TrainState, error) {
 	}, nil
 }
 
+// Step implements BMProgram.
 func (p *bmCPUProgram) Step(batch []float32, u Update) error {
 	cfg := p.step.Config
-	if len(batch) != cfg.Batch*cfg.Visible {
-		return fmt.Errorf("cpu backend: batch has %d values, want %d×%d", len(batch), cfg.Batch, cfg.Visible)
-	}
-	copy(f32(p.v0), batch)
 	defer p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
-		return fmt.Errorf("cpu backend: run BM step graph: %w", err)
+	if err := p.runGraph(batch, cfg.Batch, cfg.Visible, "BM step graph"); err != nil {
+		return err
 	}
-	p.step.RNG.Step++
 	gw, err := values(p.step.GradW)
 	if err != nil {
 		return err
@@ -111,24 +103,9 @@ func (p *bmCPUProgram) Step(batch []float32, u Update) error {
 	if err != nil {
 		return err
 	}
-	p.reconSum += float64(recon[0])
-	p.reconN++
+	p.count(recon)
 	kernels.SGDUpdate(f32(p.w), p.velW, gw, u.LR, u.Momentum, u.WeightDecay)
 	kernels.SGDUpdate(f32(p.bias), p.velB, gb, u.LR, u.Momentum, 0)
 	copy(f32(p.chain), nc)
 	return nil
 }
-
-func (p *bmCPUProgram) ReconError() (float64, error) {
-	if p.reconN == 0 {
-		return math.NaN(), nil
-	}
-	r := p.reconSum / float64(p.reconN)
-	p.reconSum, p.reconN = 0, 0
-	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return r, fmt.Errorf("reconstruction error is %v", r)
-	}
-	return r, nil
-}
-
-func (p *bmCPUProgram) Close() error { return p.vm.Close() }

@@ -54,15 +54,7 @@ func SaveSnapshot(path string, s *Snapshot, dataFingerprint string) error {
 		return saveBMSnapshot(path, s, dataFingerprint)
 	}
 	c := s.Config.Defaults()
-	h := hyper{
-		Hidden: c.Hidden, K: c.K, Persistent: c.Persistent, Chains: c.Chains, Epochs: c.Epochs, Batch: c.Batch,
-		LR: c.LR, Schedule: c.Schedule.String(), Momentum: c.Momentum, InitialMomentum: c.InitialMomentum,
-		MomentumWarmup: c.MomentumWarmup, WeightDecay: c.WeightDecay, SparsityTarget: c.SparsityTarget,
-		SparsityCost: c.SparsityCost, ExactLLMaxUnits: c.ExactLLMaxUnits, FreeEnergyRows: c.FreeEnergyRows,
-		EvalEvery: c.EvalEvery, BatchPos: s.Batch,
-		Visible: c.Visible, LearnVariance: c.LearnVariance, SigmaFloor: c.SigmaFloor,
-	}
-	js, err := json.Marshal(h)
+	js, err := json.Marshal(hyperOf(c, s.Batch))
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
@@ -108,30 +100,17 @@ func LoadSnapshot(path string) (*Snapshot, models.Meta, error) {
 // snapshotFrom builds the snapshot of a loaded checkpoint's model, metadata
 // and extra tensors.
 func snapshotFrom(path string, m *models.RBM, meta models.Meta, extra map[string]safetensors.Tensor) (*Snapshot, models.Meta, error) {
-	var err error
 	var h hyper
-	if len(meta.Hyper) > 0 {
-		if err := json.Unmarshal(meta.Hyper, &h); err != nil {
-			return nil, meta, fmt.Errorf("load %s: metadata hyper: %w", path, err)
-		}
-	}
-	sched, err := ParseSchedule(h.Schedule)
+	sched, err := decodeHyper(path, meta, &h)
 	if err != nil {
-		return nil, meta, fmt.Errorf("load %s: metadata hyper: %w", path, err)
+		return nil, meta, err
 	}
 	s := &Snapshot{
-		Config: Config{
-			Hidden: m.H, K: h.K, Persistent: h.Persistent, Chains: h.Chains, Epochs: h.Epochs, Batch: h.Batch,
-			LR: h.LR, Schedule: sched, Momentum: h.Momentum, InitialMomentum: h.InitialMomentum,
-			MomentumWarmup: h.MomentumWarmup, WeightDecay: h.WeightDecay, SparsityTarget: h.SparsityTarget,
-			SparsityCost: h.SparsityCost, Seed: meta.Seed, ExactLLMaxUnits: h.ExactLLMaxUnits,
-			FreeEnergyRows: h.FreeEnergyRows, EvalEvery: h.EvalEvery,
-			Visible: h.Visible, LearnVariance: h.LearnVariance, SigmaFloor: h.SigmaFloor,
-		},
-		Model: m,
-		Epoch: meta.Epoch,
-		Batch: h.BatchPos,
-		State: TrainState{RNGStep: meta.RNGStep},
+		Config: h.config(m.H, meta.Seed, sched),
+		Model:  m,
+		Epoch:  meta.Epoch,
+		Batch:  h.BatchPos,
+		State:  TrainState{RNGStep: meta.RNGStep},
 	}
 	get := func(name string, want int, required bool) ([]float32, error) {
 		t, ok := extra[name]
@@ -165,4 +144,47 @@ func snapshotFrom(path string, m *models.RBM, meta models.Meta, extra map[string
 		return nil, meta, fmt.Errorf("load %s: tensor %q has %d values, not a multiple of V = %d", path, TensorChains, len(s.State.Chains), m.V)
 	}
 	return s, meta, nil
+}
+
+// hyperOf is the "hyper" metadata of c (defaulted) at mini-batch batchPos
+// of the current epoch.
+func hyperOf(c Config, batchPos int) hyper {
+	return hyper{
+		Hidden: c.Hidden, K: c.K, Persistent: c.Persistent, Chains: c.Chains, Epochs: c.Epochs, Batch: c.Batch,
+		LR: c.LR, Schedule: c.Schedule.String(), Momentum: c.Momentum, InitialMomentum: c.InitialMomentum,
+		MomentumWarmup: c.MomentumWarmup, WeightDecay: c.WeightDecay, SparsityTarget: c.SparsityTarget,
+		SparsityCost: c.SparsityCost, ExactLLMaxUnits: c.ExactLLMaxUnits, FreeEnergyRows: c.FreeEnergyRows,
+		EvalEvery: c.EvalEvery, BatchPos: batchPos,
+		Visible: c.Visible, LearnVariance: c.LearnVariance, SigmaFloor: c.SigmaFloor,
+	}
+}
+
+// config is the Config that h records, for a model of hidden units with
+// run seed seed and the parsed schedule.
+func (h hyper) config(hidden int, seed uint64, sched Schedule) Config {
+	return Config{
+		Hidden: hidden, K: h.K, Persistent: h.Persistent, Chains: h.Chains, Epochs: h.Epochs, Batch: h.Batch,
+		LR: h.LR, Schedule: sched, Momentum: h.Momentum, InitialMomentum: h.InitialMomentum,
+		MomentumWarmup: h.MomentumWarmup, WeightDecay: h.WeightDecay, SparsityTarget: h.SparsityTarget,
+		SparsityCost: h.SparsityCost, Seed: seed, ExactLLMaxUnits: h.ExactLLMaxUnits,
+		FreeEnergyRows: h.FreeEnergyRows, EvalEvery: h.EvalEvery,
+		Visible: h.Visible, LearnVariance: h.LearnVariance, SigmaFloor: h.SigmaFloor,
+	}
+}
+
+func (h *hyper) base() *hyper { return h }
+
+// decodeHyper reads meta's "hyper" (absent in a plain model file: zero
+// values) into dst, a *hyper or a *bmHyper, and parses its schedule.
+func decodeHyper(path string, meta models.Meta, dst interface{ base() *hyper }) (Schedule, error) {
+	if len(meta.Hyper) > 0 {
+		if err := json.Unmarshal(meta.Hyper, dst); err != nil {
+			return nil, fmt.Errorf("load %s: metadata hyper: %w", path, err)
+		}
+	}
+	sched, err := ParseSchedule(dst.base().Schedule)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: metadata hyper: %w", path, err)
+	}
+	return sched, nil
 }

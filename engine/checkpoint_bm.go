@@ -29,12 +29,9 @@ func saveBMSnapshot(path string, s *Snapshot, dataFingerprint string) error {
 	if c.BM != nil {
 		opt = *c.BM
 	}
-	h := bmHyper{hyper: hyper{
-		Hidden: c.Hidden, K: c.K, Persistent: true, Chains: c.Chains, Epochs: c.Epochs, Batch: c.Batch,
-		LR: c.LR, Schedule: c.Schedule.String(), Momentum: c.Momentum, InitialMomentum: c.InitialMomentum,
-		MomentumWarmup: c.MomentumWarmup, WeightDecay: c.WeightDecay, ExactLLMaxUnits: c.ExactLLMaxUnits,
-		FreeEnergyRows: c.FreeEnergyRows, EvalEvery: c.EvalEvery, BatchPos: s.Batch,
-	}, Lateral: "custom", Sweeps: opt.Sweeps, MeanField: opt.MeanField}
+	h := bmHyper{hyper: hyperOf(bmOnly(c), s.Batch), Lateral: "custom", Sweeps: opt.Sweeps, MeanField: opt.MeanField}
+	// A BM's chains always persist.
+	h.Persistent = true
 	if l, ok := s.BM.Lateral(); ok { // the model's own mask, whatever the config says
 		h.Lateral = l.String()
 	}
@@ -66,14 +63,9 @@ func loadBMSnapshot(path string) (*Snapshot, models.Meta, error) {
 		return nil, meta, err
 	}
 	var h bmHyper
-	if len(meta.Hyper) > 0 {
-		if err := json.Unmarshal(meta.Hyper, &h); err != nil {
-			return nil, meta, fmt.Errorf("load %s: metadata hyper: %w", path, err)
-		}
-	}
-	sched, err := ParseSchedule(h.Schedule)
+	sched, err := decodeHyper(path, meta, &h)
 	if err != nil {
-		return nil, meta, fmt.Errorf("load %s: metadata hyper: %w", path, err)
+		return nil, meta, err
 	}
 	lateral, ok := m.Lateral()
 	if !ok {
@@ -82,18 +74,14 @@ func loadBMSnapshot(path string) (*Snapshot, models.Meta, error) {
 	if h.Lateral != "" && h.Lateral != lateral.String() {
 		return nil, meta, fmt.Errorf("load %s: metadata lateral %q, the mask is %q", path, h.Lateral, lateral)
 	}
+	cfg := bmOnly(h.config(m.H, meta.Seed, sched))
+	cfg.BM = &BMOptions{Lateral: lateral, Sweeps: h.Sweeps, MeanField: h.MeanField}
 	s := &Snapshot{
-		Config: Config{
-			Hidden: m.H, K: h.K, Chains: h.Chains, Epochs: h.Epochs, Batch: h.Batch,
-			LR: h.LR, Schedule: sched, Momentum: h.Momentum, InitialMomentum: h.InitialMomentum,
-			MomentumWarmup: h.MomentumWarmup, WeightDecay: h.WeightDecay, Seed: meta.Seed,
-			ExactLLMaxUnits: h.ExactLLMaxUnits, FreeEnergyRows: h.FreeEnergyRows, EvalEvery: h.EvalEvery,
-			BM: &BMOptions{Lateral: lateral, Sweeps: h.Sweeps, MeanField: h.MeanField},
-		},
-		BM:    m,
-		Epoch: meta.Epoch,
-		Batch: h.BatchPos,
-		State: TrainState{RNGStep: meta.RNGStep},
+		Config: cfg,
+		BM:     m,
+		Epoch:  meta.Epoch,
+		Batch:  h.BatchPos,
+		State:  TrainState{RNGStep: meta.RNGStep},
 	}
 	n := m.N()
 	get := func(name string, want int) ([]float32, error) {
@@ -132,4 +120,14 @@ func loadBMSnapshot(path string) (*Snapshot, models.Meta, error) {
 		s.State.Chains = make([]float32, c*n)
 	}
 	return s, meta, nil
+}
+
+// bmOnly clears the fields of c that a BM neither uses nor records in its
+// checkpoints: persistence (a BM's chains always persist), sparsity and
+// the Gaussian RBM's visible-unit settings.
+func bmOnly(c Config) Config {
+	c.Persistent = false
+	c.SparsityTarget, c.SparsityCost = 0, 0
+	c.Visible, c.LearnVariance, c.SigmaFloor = "", false, 0
+	return c
 }

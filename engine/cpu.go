@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -37,7 +36,6 @@ func newCPUProgram(step *graph.CDStep, extra map[*G.Node]*tensor.Dense) (*cpuPro
 	V, H, B, C := cfg.Visible, cfg.Hidden, cfg.Batch, cfg.NegativeRows()
 	p := &cpuProgram{
 		step:     step,
-		v0:       dense(B, V),
 		w:        dense(V, H),
 		vbias:    dense(V),
 		hbias:    dense(H),
@@ -45,50 +43,35 @@ func newCPUProgram(step *graph.CDStep, extra map[*G.Node]*tensor.Dense) (*cpuPro
 		velVBias: make([]float32, V),
 		velHBias: make([]float32, H),
 	}
-	binds := []struct {
-		n *G.Node
-		t *tensor.Dense
-	}{{step.V0, p.v0}, {step.W, p.w}, {step.VBias, p.vbias}, {step.HBias, p.hbias}}
+	v0 := dense(B, V)
+	binds := []tapeBind{{step.V0, v0}, {step.W, p.w}, {step.VBias, p.vbias}, {step.HBias, p.hbias}}
 	if cfg.Persistent {
 		p.chain = dense(C, V)
-		binds = append(binds, struct {
-			n *G.Node
-			t *tensor.Dense
-		}{step.Chain, p.chain})
+		binds = append(binds, tapeBind{step.Chain, p.chain})
 	}
 	for n, t := range extra {
-		binds = append(binds, struct {
-			n *G.Node
-			t *tensor.Dense
-		}{n, t})
+		binds = append(binds, tapeBind{n, t})
 	}
-	for _, b := range binds {
-		if err := G.Let(b.n, b.t); err != nil {
-			return nil, fmt.Errorf("cpu backend: bind %s: %w", b.n.Name(), err)
-		}
+	var err error
+	p.tapeCore, err = newTapeCore(step.Graph, step.RNG, v0, binds)
+	if err != nil {
+		return nil, err
 	}
-	p.vm = G.NewTapeMachine(step.Graph)
 	return p, nil
 }
 
-func dense(shape ...int) *tensor.Dense {
-	return tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
-}
-
+// cpuProgram is an RBM step on the tape (Bernoulli or, embedded in
+// cpuGaussian, Gaussian visible units).
 type cpuProgram struct {
-	step                       *graph.CDStep
-	vm                         G.VM
-	v0, w, vbias, hbias, chain *tensor.Dense
-	velW, velVBias, velHBias   []float32
-	hiddenMean                 []float32
-	reconSum                   float64
-	reconN                     int
+	tapeCore
+	step                     *graph.CDStep
+	w, vbias, hbias, chain   *tensor.Dense
+	velW, velVBias, velHBias []float32
+	hiddenMean               []float32
 	// afterRun, when set, runs after the graph's updates within Step (the
 	// Gaussian RBM's log-variance update).
 	afterRun func(u Update) error
 }
-
-func f32(t *tensor.Dense) []float32 { return t.Data().([]float32) }
 
 // SetModel implements Program.
 func (p *cpuProgram) SetModel(m *models.RBM) error {
@@ -174,15 +157,10 @@ func (p *cpuProgram) State() (TrainState, error) {
 // Step implements Program.
 func (p *cpuProgram) Step(batch []float32, u Update) error {
 	cfg := p.step.Config
-	if len(batch) != cfg.Batch*cfg.Visible {
-		return fmt.Errorf("cpu backend: batch has %d values, want %d×%d", len(batch), cfg.Batch, cfg.Visible)
-	}
-	copy(f32(p.v0), batch)
 	defer p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
-		return fmt.Errorf("cpu backend: run step graph: %w", err)
+	if err := p.runGraph(batch, cfg.Batch, cfg.Visible, "step graph"); err != nil {
+		return err
 	}
-	p.step.RNG.Step++
 	gw, err := values(p.step.GradW)
 	if err != nil {
 		return err
@@ -203,8 +181,7 @@ func (p *cpuProgram) Step(batch []float32, u Update) error {
 	if err != nil {
 		return err
 	}
-	p.reconSum += float64(recon[0])
-	p.reconN++
+	p.count(recon)
 	if u.SparsityCost != 0 {
 		if p.hiddenMean == nil {
 			p.hiddenMean = append([]float32(nil), hmean...)
@@ -238,33 +215,3 @@ func (p *cpuProgram) Step(batch []float32, u Update) error {
 	}
 	return nil
 }
-
-func values(n *G.Node) ([]float32, error) {
-	v := n.Value()
-	if v == nil {
-		return nil, fmt.Errorf("cpu backend: node %s has no value after the run", n.Name())
-	}
-	switch t := v.(type) {
-	case *tensor.Dense:
-		return t.Data().([]float32), nil
-	case *G.F32:
-		return []float32{float32(*t)}, nil
-	}
-	return nil, fmt.Errorf("cpu backend: node %s holds %T, want float32 values", n.Name(), v)
-}
-
-// ReconError implements Program.
-func (p *cpuProgram) ReconError() (float64, error) {
-	if p.reconN == 0 {
-		return math.NaN(), nil
-	}
-	r := p.reconSum / float64(p.reconN)
-	p.reconSum, p.reconN = 0, 0
-	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return r, fmt.Errorf("reconstruction error is %v", r)
-	}
-	return r, nil
-}
-
-// Close implements Program.
-func (p *cpuProgram) Close() error { return p.vm.Close() }

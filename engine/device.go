@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/rbmgpu/rbmgpu/engine/lower"
 	"github.com/rbmgpu/rbmgpu/graph"
@@ -47,62 +46,14 @@ func (b *DeviceBackend) compile(s graph.Step, step *graph.CDStep, more ...*lower
 		return nil, fmt.Errorf("%s: %w", b.Label, err)
 	}
 	cfg := step.Config
-	p := &devProgram{drv: b.Driver, label: b.Label, step: step, plan: plan, offsets: map[*lower.Buffer]int{}}
+	p := &devProgram{devCore: newDevCore(b, plan, step.RNG, cfg.Batch, cfg.Visible), step: step}
 	p.extras = append(p.extras, more...)
 	V, H := cfg.Visible, cfg.Hidden
 	// State beside the plan's own buffers.
-	extra := func(name string, n int) *lower.Buffer {
-		buf := &lower.Buffer{ID: -1, Name: name, Rows: 1, Cols: n, Kind: lower.Input}
-		p.extras = append(p.extras, buf)
-		return buf
-	}
-	p.velW, p.velVB, p.velHB = extra("velocity.W", V*H), extra("velocity.vbias", V), extra("velocity.hbias", H)
-	p.hiddenMean, p.target, p.reconAcc = extra("hidden_mean", H), extra("sparsity_target", H), extra("recon_acc", 1)
-	// Data arrive in chunks of up to ChunkBatches mini-batches (at most
-	// 256 MiB): one host→device copy per chunk instead of one synchronous
-	// copy per step, which would stall the host on every step's kernels.
-	p.chunkBatches = max(1, min(ChunkBatches, (256<<20)/(4*cfg.Batch*V)))
-	p.chunk = extra("data_chunk", p.chunkBatches*cfg.Batch*V)
-	all := append(append([]*lower.Buffer(nil), plan.Buffers...), p.extras...)
-	const align = 256 // bytes: cudaMalloc alignment, so every buffer is coalescing-friendly
-	total := 0
-	for _, buf := range all {
-		p.offsets[buf] = total
-		total += (4*buf.Len() + align - 1) / align * align
-	}
-	base, err := b.Driver.Alloc(total)
-	if err != nil {
-		return nil, fmt.Errorf("%s: allocate %d bytes of device memory: %w", b.Label, total, err)
-	}
-	p.base, p.bytes = base, total
-	// Zero everything once: momentum starts at zero and the accumulators too.
-	if err := b.Driver.CopyHtoD(base, make([]byte, total)); err != nil {
-		p.Close()
-		return nil, fmt.Errorf("%s: clear device memory: %w", b.Label, err)
-	}
-	p.args = make([][]any, len(plan.Launches))
-	for i, l := range plan.Launches {
-		args := make([]any, len(l.Args))
-		for j, a := range l.Args {
-			switch {
-			case a.Buf != nil:
-				args[j] = p.ptr(a.Buf)
-			case a.Null:
-				args[j] = kernels.DevicePtr(0)
-			case a.IsStep:
-				args[j] = uint64(0)
-			default:
-				args[j] = a.Value
-			}
-		}
-		p.args[i] = args
-	}
-	for i, l := range plan.Launches {
-		for j, a := range l.Args {
-			if a.Buf == plan.Inputs["v0"] {
-				p.v0Args = append(p.v0Args, [2]int{i, j})
-			}
-		}
+	p.velW, p.velVB, p.velHB = p.extra("velocity.W", V*H), p.extra("velocity.vbias", V), p.extra("velocity.hbias", H)
+	p.hiddenMean, p.target = p.extra("hidden_mean", H), p.extra("sparsity_target", H)
+	if err := p.allocate(); err != nil {
+		return nil, err
 	}
 	for _, name := range []string{"v0", "W", "vbias", "hbias"} {
 		if plan.Inputs[name] == nil {
@@ -113,57 +64,21 @@ func (b *DeviceBackend) compile(s graph.Step, step *graph.CDStep, more ...*lower
 	return p, nil
 }
 
+// devProgram is a lowered RBM step (Bernoulli or, embedded in devGaussian,
+// Gaussian visible units): the devCore plus the RBM's momentum and the
+// sparsity state.
 type devProgram struct {
-	drv     kernels.Driver
-	label   string
-	step    *graph.CDStep
-	plan    *lower.Plan
-	base    kernels.DevicePtr
-	bytes   int
-	offsets map[*lower.Buffer]int
-	extras  []*lower.Buffer
-	args    [][]any
+	devCore
+	step *graph.CDStep
 
-	velW, velVB, velHB, hiddenMean, target, reconAcc *lower.Buffer
-	chunk                                            *lower.Buffer
-	chunkBatches                                     int
-	v0Args                                           [][2]int // (launch, argument) pairs that point at v0
-	targetSet                                        float32
+	velW, velVB, velHB, hiddenMean, target *lower.Buffer
+	targetSet                              float32
 
-	ownsDriver    bool // close the driver with the program (Host backend)
 	hiddenMeanSet bool
-	tail          []tailLaunch
-	tailU         Update
 	tailFirst     bool
-	reconN        int
-	closed        bool
 	// moreTail, when set, adds launches after the parameter updates (the
 	// Gaussian RBM's log-variance update).
 	moreTail func(u Update) []tailLaunch
-}
-
-func (p *devProgram) ptr(b *lower.Buffer) kernels.DevicePtr {
-	return p.base + kernels.DevicePtr(p.offsets[b])
-}
-
-func (p *devProgram) upload(b *lower.Buffer, x []float32) error {
-	if len(x) != b.Len() {
-		return fmt.Errorf("%s: %s has %d values, want %d", p.label, b.Name, len(x), b.Len())
-	}
-	if err := p.drv.CopyHtoD(p.ptr(b), kernels.Float32Bytes(x)); err != nil {
-		return fmt.Errorf("%s: upload %s: %w", p.label, b.Name, err)
-	}
-	return nil
-}
-
-func (p *devProgram) download(dst []float32, b *lower.Buffer) error {
-	if len(dst) != b.Len() {
-		return fmt.Errorf("%s: %s has %d values, destination %d", p.label, b.Name, b.Len(), len(dst))
-	}
-	if err := p.drv.CopyDtoH(kernels.Float32Bytes(dst), p.ptr(b)); err != nil {
-		return fmt.Errorf("%s: download %s: %w", p.label, b.Name, err)
-	}
-	return nil
 }
 
 // SetModel implements Program.
@@ -250,32 +165,6 @@ func (p *devProgram) State() (TrainState, error) {
 	return s, nil
 }
 
-// tailLaunch is a launch after the plan's own: sparsity, the parameter
-// updates, carrying the chains, accumulating the reconstruction error. Its
-// arguments are boxed once when the update's hyperparameters change (once
-// per epoch), so the steps in between allocate nothing for them.
-type tailLaunch struct {
-	kernel      string
-	grid, block kernels.Dim3
-	args        []any
-	note        string
-}
-
-// colSum is out = alpha·Σ_rows X + beta·out over an M×N view; with M = 1 it
-// is an axpby, which is how the program copies and accumulates vectors
-// without kernels of their own.
-func (p *devProgram) colSum(M, N int, alpha float32, x *lower.Buffer, beta float32, out *lower.Buffer, note string) tailLaunch {
-	return tailLaunch{kernels.ColSumF32, kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
-		[]any{int32(M), int32(N), alpha, p.ptr(x), beta, p.ptr(out)}, note}
-}
-
-// sgd is the update vel = momentum·vel + lr·(grad − decay·param); param += vel.
-func (p *devProgram) sgd(param, vel, grad *lower.Buffer, u Update, decay float32, note string) tailLaunch {
-	n := param.Len()
-	return tailLaunch{kernels.SGDUpdateF32, kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
-		[]any{int32(n), p.ptr(param), p.ptr(vel), p.ptr(grad), u.LR, u.Momentum, decay}, note}
-}
-
 // buildTail prepares the launches that follow the plan for update u.
 func (p *devProgram) buildTail(u Update) error {
 	out, in := p.plan.Outputs, p.plan.Inputs
@@ -311,75 +200,24 @@ func (p *devProgram) buildTail(u Update) error {
 	if p.moreTail != nil {
 		p.tail = append(p.tail, p.moreTail(u)...)
 	}
-	if chain := in["chain"]; chain != nil {
-		p.tail = append(p.tail, p.colSum(1, chain.Len(), 1, out["NewChain"], 0, chain, "carry chains"))
-	}
-	p.tail = append(p.tail, p.colSum(1, 1, 1, out["ReconErr"], 1, p.reconAcc, "accumulate reconstruction error"))
+	p.tail = append(p.tail, p.carryAndMonitor()...)
 	return nil
 }
-
-// ChunkBatches is the most mini-batches a DeviceBackend program uploads
-// in one copy (see StepBatches).
-const ChunkBatches = 64
-
-// MaxBatches implements BatchStepper.
-func (p *devProgram) MaxBatches() int { return p.chunkBatches }
 
 // StepBatches implements BatchStepper: one upload of n consecutive
 // mini-batches, then n steps reading them in place.
 func (p *devProgram) StepBatches(batches []float32, n int, u Update) error {
-	cfg := p.step.Config
-	size := cfg.Batch * cfg.Visible
-	if n < 1 || n > p.chunkBatches || len(batches) != n*size {
-		return fmt.Errorf("%s: %d values for %d batches of %d×%d (at most %d batches)", p.label, len(batches), n, cfg.Batch, cfg.Visible, p.chunkBatches)
-	}
-	if err := p.drv.CopyHtoD(p.ptr(p.chunk), kernels.Float32Bytes(batches)); err != nil {
-		return fmt.Errorf("%s: upload data: %w", p.label, err)
-	}
-	defer p.pointV0(p.ptr(p.plan.Inputs["v0"]))
-	for i := 0; i < n; i++ {
-		p.pointV0(p.ptr(p.chunk) + kernels.DevicePtr(4*i*size))
-		if err := p.run(u); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *devProgram) pointV0(at kernels.DevicePtr) {
-	for _, ij := range p.v0Args {
-		p.args[ij[0]][ij[1]] = at
-	}
+	return p.stepBatches(batches, n, u, p)
 }
 
 // Step implements Program.
-func (p *devProgram) Step(batch []float32, u Update) error {
-	if err := p.upload(p.plan.Inputs["v0"], batch); err != nil {
-		return err
-	}
-	return p.run(u)
-}
+func (p *devProgram) Step(batch []float32, u Update) error { return p.uploadAndRun(batch, u, p) }
 
 // run launches one step on the data v0's arguments point at.
 func (p *devProgram) run(u Update) error {
-	if p.closed {
-		return fmt.Errorf("%s: program is closed", p.label)
+	if err := p.launchPlan(); err != nil {
+		return err
 	}
-	// One boxed step counter serves every sampling launch of the step: the
-	// only allocation of a step (8 bytes).
-	var step any = p.step.RNG.Step
-	for i, l := range p.plan.Launches {
-		args := p.args[i]
-		for j, a := range l.Args {
-			if a.IsStep {
-				args[j] = step
-			}
-		}
-		if err := p.drv.Launch(l.Kernel, l.Grid, l.Block, args...); err != nil {
-			return fmt.Errorf("%s: launch %d (%s: %s): %w", p.label, i, l.Kernel, l.Note, err)
-		}
-	}
-	p.step.RNG.Step++
 	if u != p.tailU || p.tail == nil || p.tailFirst != !p.hiddenMeanSet {
 		if err := p.buildTail(u); err != nil {
 			return err
@@ -388,52 +226,5 @@ func (p *devProgram) run(u Update) error {
 	if u.SparsityCost != 0 {
 		p.hiddenMeanSet = true
 	}
-	for _, l := range p.tail {
-		if err := p.drv.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
-			return fmt.Errorf("%s: %s: %w", p.label, l.note, err)
-		}
-	}
-	p.reconN++
-	return nil
-}
-
-// ReconError implements Program.
-func (p *devProgram) ReconError() (float64, error) {
-	if p.reconN == 0 {
-		return math.NaN(), nil
-	}
-	if err := p.drv.Synchronize(); err != nil {
-		return math.NaN(), fmt.Errorf("%s: %w", p.label, err)
-	}
-	acc := []float32{0}
-	if err := p.download(acc, p.reconAcc); err != nil {
-		return math.NaN(), err
-	}
-	r := float64(acc[0]) / float64(p.reconN)
-	p.reconN = 0
-	if err := p.upload(p.reconAcc, []float32{0}); err != nil {
-		return r, err
-	}
-	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return r, fmt.Errorf("reconstruction error is %v", r)
-	}
-	return r, nil
-}
-
-// Close implements Program.
-func (p *devProgram) Close() error {
-	if p.closed {
-		return nil
-	}
-	p.closed = true
-	var err error
-	if p.base != 0 {
-		err = p.drv.Free(p.base)
-	}
-	if p.ownsDriver {
-		if cerr := p.drv.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
+	return p.launchTail()
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/rbmgpu/rbmgpu/engine/lower"
 	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/kernels"
-	"github.com/rbmgpu/rbmgpu/kernels/host"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -221,15 +220,6 @@ func (g *cpuGaussian) LogVar(z, vel []float32) error {
 	return nil
 }
 
-// peekRecon returns the mean reconstruction error since the last
-// ReconError without starting a new mean.
-func (p *cpuProgram) peekRecon() (float64, error) {
-	if p.reconN == 0 {
-		return math.NaN(), nil
-	}
-	return p.reconSum / float64(p.reconN), nil
-}
-
 // --- lowered (Host, emulator, CUDA) ---
 
 type devGaussian struct {
@@ -291,33 +281,10 @@ func (g *devGaussian) LogVar(z, vel []float32) error {
 	return g.download(vel, g.vel)
 }
 
-// peekRecon returns the mean reconstruction error since the last
-// ReconError without starting a new mean (a device synchronisation).
-func (p *devProgram) peekRecon() (float64, error) {
-	if p.reconN == 0 {
-		return math.NaN(), nil
-	}
-	if err := p.drv.Synchronize(); err != nil {
-		return math.NaN(), fmt.Errorf("%s: %w", p.label, err)
-	}
-	acc := []float32{0}
-	if err := p.download(acc, p.reconAcc); err != nil {
-		return math.NaN(), err
-	}
-	return float64(acc[0]) / float64(p.reconN), nil
-}
-
 // CompileGaussian implements GaussianCompiler for the Host backend: the
 // lowered Gaussian plan on the Go kernels, with a driver of its own.
 func (hostBackend) CompileGaussian(cfg graph.StepConfig, seed uint64, opt GaussianOptions) (GaussianProgram, error) {
-	drv := host.NewDriver()
-	p, err := (&DeviceBackend{Driver: drv, Label: "cpu"}).CompileGaussian(cfg, seed, opt)
-	if err != nil {
-		drv.Close()
-		return nil, err
-	}
-	p.(*devGaussian).ownsDriver = true
-	return p, nil
+	return onHostDriver(func(b *DeviceBackend) (GaussianProgram, error) { return b.CompileGaussian(cfg, seed, opt) })
 }
 
 // --- the trainer's side ---
@@ -377,16 +344,13 @@ func (g *gaussianRun) check(b int) error {
 	for len(g.guardAt) > 0 && b >= g.guardAt[0] {
 		g.guardAt = g.guardAt[1:]
 	}
-	var r float64
-	var err error
-	switch p := g.prog.(type) {
-	case *cpuGaussian:
-		r, err = p.peekRecon()
-	case *devGaussian:
-		r, err = p.peekRecon()
-	default:
+	// Both the tape's and the lowered programs can report the running
+	// mean without restarting it (tapeCore, devCore).
+	p, ok := g.prog.(interface{ peekRecon() (float64, error) })
+	if !ok {
 		return nil
 	}
+	r, err := p.peekRecon()
 	if err != nil {
 		return err
 	}

@@ -17,16 +17,10 @@ type hostBackend struct{}
 
 func (hostBackend) Name() string { return "cpu" }
 
+// Compile implements Backend: the lowered plan on a host driver of the
+// program's own.
 func (hostBackend) Compile(cfg graph.StepConfig, seed uint64) (Program, error) {
-	drv := host.NewDriver()
-	p, err := (&DeviceBackend{Driver: drv, Label: "cpu"}).Compile(cfg, seed)
-	if err != nil {
-		drv.Close()
-		return nil, err
-	}
-	dp := p.(*devProgram)
-	dp.ownsDriver = true
-	return dp, nil
+	return onHostDriver(func(b *DeviceBackend) (Program, error) { return b.Compile(cfg, seed) })
 }
 
 // BLASName says which BLAS the CPU backend multiplies matrices with.

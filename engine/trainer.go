@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"time"
 
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/graph"
@@ -268,158 +267,25 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 	}
 	fresh := snap.Epoch == 0 && snap.Batch == 0
 	stepCfg := graph.StepConfig{Visible: V, Hidden: cfg.Hidden, Batch: cfg.Batch, K: cfg.K, Persistent: cfg.Persistent, Chains: cfg.Chains}
-	var prog Program
-	var gauss *gaussianRun
+	f := &rbmFit{snap: snap}
 	var err error
 	if cfg.IsGaussian() {
 		var gp GaussianProgram
 		gp, err = compileGaussian(backend, stepCfg, cfg)
 		if err == nil {
-			prog, gauss = gp, newGaussianRun(snap.Gaussian, gp, train, fresh, cfg.LR)
+			f.prog, f.gauss = gp, newGaussianRun(snap.Gaussian, gp, train, fresh, cfg.LR)
 		}
 	} else {
-		prog, err = backend.Compile(stepCfg, cfg.Seed)
+		f.prog, err = backend.Compile(stepCfg, cfg.Seed)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("compile step on %s: %w", backend.Name(), err)
 	}
-	defer prog.Close()
-	if err := prog.SetModel(snap.Model); err != nil {
+	defer f.prog.Close()
+	if err := f.load(); err != nil {
 		return nil, err
 	}
-	if err := prog.SetState(snap.State); err != nil {
-		return nil, err
-	}
-	if gauss != nil {
-		if err := gauss.load(); err != nil {
-			return nil, err
-		}
-	}
-
-	res := &Result{Model: snap.Model, Snapshot: snap}
-	perm := make([]int, train.N)
-	// Device programs take several mini-batches per upload.
-	chunk := 1
-	stepper, _ := prog.(BatchStepper)
-	if stepper != nil {
-		chunk = max(1, stepper.MaxBatches())
-	}
-	batch := make([]float32, chunk*cfg.Batch*V)
-	nBatches := train.N / cfg.Batch
-	// save copies the program's state into snap (a device sync on GPUs).
-	save := func(epoch, b int) error {
-		if err := prog.Model(snap.Model); err != nil {
-			return err
-		}
-		st, err := prog.State()
-		if err != nil {
-			return err
-		}
-		snap.State, snap.Epoch, snap.Batch = st, epoch, b
-		if gauss != nil {
-			return gauss.save()
-		}
-		return nil
-	}
-	for epoch := snap.Epoch; epoch < cfg.Epochs; epoch++ {
-		start := time.Now()
-		lr := cfg.LR * cfg.Schedule.Factor(epoch, cfg.Epochs)
-		mom := cfg.Momentum
-		if epoch < cfg.MomentumWarmup {
-			mom = cfg.InitialMomentum
-		}
-		u := Update{LR: float32(lr), Momentum: float32(mom), WeightDecay: float32(cfg.WeightDecay),
-			SparsityTarget: float32(cfg.SparsityTarget), SparsityCost: float32(cfg.SparsityCost)}
-		Permutation(perm, cfg.Seed, uint64(epoch))
-		first := 0
-		if epoch == snap.Epoch {
-			first = snap.Batch
-		}
-		for b := first; b < nBatches; {
-			if err := ctx.Err(); err != nil {
-				if serr := save(epoch, b); serr != nil {
-					return res, serr
-				}
-				return res, err
-			}
-			n := min(chunk, nBatches-b)
-			if epoch == 0 {
-				n = gauss.limit(b, n)
-			}
-			for r := 0; r < n*cfg.Batch; r++ {
-				copy(batch[r*V:(r+1)*V], train.Row(perm[b*cfg.Batch+r]))
-			}
-			if gauss != nil {
-				gauss.standardise(batch[:n*cfg.Batch*V])
-			}
-			var err error
-			if stepper != nil {
-				err = stepper.StepBatches(batch[:n*cfg.Batch*V], n, u)
-			} else {
-				err = prog.Step(batch, u)
-			}
-			if err != nil {
-				return res, fmt.Errorf("epoch %d, batch %d: %w", epoch+1, b+1, err)
-			}
-			for i := 0; i < n; i++ {
-				b++
-				if t.OnBatch != nil {
-					t.OnBatch(epoch+1, b*cfg.Batch, nBatches*cfg.Batch)
-				}
-			}
-			if epoch == 0 {
-				if err := gauss.check(b); err != nil {
-					return res, fmt.Errorf("epoch 1: %w", err)
-				}
-			}
-		}
-		recon, rerr := prog.ReconError()
-		if err := save(epoch+1, 0); err != nil {
-			return res, err
-		}
-		if gauss != nil {
-			if err := gauss.epochEnd(epoch+1, recon, snap.GRBM()); err != nil {
-				return res, err
-			}
-		}
-		// Name the first non-finite tensor: the parameters, then the
-		// training state, then the statistic that overflowed.
-		if err := snap.Model.Validate(); err != nil {
-			return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, err)
-		}
-		if err := checkFinite(snap.State); err != nil {
-			return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, err)
-		}
-		if rerr != nil {
-			return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, rerr)
-		}
-		secs := time.Since(start).Seconds()
-		done := (nBatches - first) * cfg.Batch
-		m := EpochMetrics{Epoch: epoch + 1, LR: lr, ReconError: recon, Samples: done, Seconds: secs,
-			SamplesPerSec: float64(done) / secs}
-		m.FreeEnergyGap, m.LogLikelihood, m.HeldOutLogLikelihood, m.LogZ = math.NaN(), math.NaN(), math.NaN(), math.NaN()
-		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
-			evalFn := evaluate
-			if g := snap.GRBM(); g != nil {
-				evalFn = func(m *EpochMetrics, _ *models.RBM, train, heldout *data.Dataset, cfg Config) error {
-					return evaluateGaussian(m, g, train, heldout, cfg)
-				}
-			}
-			if err := evalFn(&m, snap.Model, train, heldout, cfg); err != nil {
-				return res, fmt.Errorf("epoch %d: %w", epoch+1, err)
-			}
-		}
-		res.Metrics = append(res.Metrics, m)
-		for _, cb := range t.Callbacks {
-			if err := cb(m, snap); err != nil {
-				if errors.Is(err, ErrStop) {
-					return res, nil
-				}
-				return res, err
-			}
-		}
-	}
-	return res, nil
+	return t.runLoop(ctx, cfg, train, heldout, snap, f, &Result{Model: snap.Model, Snapshot: snap})
 }
 
 func snapV(s *Snapshot) int {
@@ -461,7 +327,11 @@ func meanFreeEnergy(model *models.RBM, d *data.Dataset, n int) float64 {
 // initVisibleBias sets b_i = log(p_i / (1 − p_i)) with p_i the mean of
 // feature i, clipped to [0.01, 0.99] (Hinton's guide §8): the model then
 // starts from the data's marginals instead of spending updates finding them.
-func initVisibleBias(m *models.RBM, d *data.Dataset) {
+func initVisibleBias(m *models.RBM, d *data.Dataset) { setMarginalLogits(m.VBias, d) }
+
+// setMarginalLogits writes the clipped logits of the d.D feature means
+// into dst[:d.D] (the visible biases of an RBM or a BM).
+func setMarginalLogits(dst []float32, d *data.Dataset) {
 	mean := make([]float64, d.D)
 	for i := 0; i < d.N; i++ {
 		for j, x := range d.Row(i) {
@@ -470,7 +340,7 @@ func initVisibleBias(m *models.RBM, d *data.Dataset) {
 	}
 	for j := range mean {
 		p := min(max(mean[j]/float64(d.N), 0.01), 0.99)
-		m.VBias[j] = float32(math.Log(p / (1 - p)))
+		dst[j] = float32(math.Log(p / (1 - p)))
 	}
 }
 
@@ -482,10 +352,18 @@ func initChains(m *models.RBM, cfg Config, seed uint64) []float32 {
 	if C == 0 {
 		C = cfg.Batch
 	}
-	chains := make([]float32, C*m.V)
+	return biasChains(m.VBias, C, seed)
+}
+
+// biasChains draws C chains of len(bias) binary units, unit i on with
+// probability σ(bias[i]): element r·len(bias)+i of Philox stream (seed,
+// opChainsInit, 0), so RBM and BM chains start from the same recipe.
+func biasChains(bias []float32, C int, seed uint64) []float32 {
+	n := len(bias)
+	chains := make([]float32, C*n)
 	s := kernels.Stream{Seed: seed, Op: opChainsInit}
 	for i := range chains {
-		if float64(s.Uniform(uint64(i))) < models.Sigmoid(float64(m.VBias[i%m.V])) {
+		if float64(s.Uniform(uint64(i))) < models.Sigmoid(float64(bias[i%n])) {
 			chains[i] = 1
 		}
 	}

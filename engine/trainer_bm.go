@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"time"
 
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/graph"
-	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -82,104 +79,51 @@ func (t *Trainer) fitBM(ctx context.Context, cfg Config, train, heldout *data.Da
 		return nil, fmt.Errorf("compile BM step on %s: %w", backend.Name(), err)
 	}
 	defer prog.Close()
-	if err := prog.SetModel(snap.BM); err != nil {
+	f := &bmFit{snap: snap, prog: prog}
+	if err := f.load(); err != nil {
 		return nil, err
 	}
-	if err := prog.SetState(snap.State); err != nil {
-		return nil, err
+	return t.runLoop(ctx, cfg, train, heldout, snap, f, &Result{BM: snap.BM, Snapshot: snap})
+}
+
+// bmFit is the fitModel of a Boltzmann machine: no data transform, no
+// first-epoch guard.
+type bmFit struct {
+	snap *Snapshot
+	prog BMProgram
+}
+
+func (f *bmFit) program() stepProgram { return f.prog }
+
+func (f *bmFit) load() error {
+	if err := f.prog.SetModel(f.snap.BM); err != nil {
+		return err
 	}
-	res := &Result{BM: snap.BM, Snapshot: snap}
-	perm := make([]int, train.N)
-	// Device programs take several mini-batches per upload.
-	chunk := 1
-	stepper, _ := prog.(BatchStepper)
-	if stepper != nil {
-		chunk = max(1, stepper.MaxBatches())
+	return f.prog.SetState(f.snap.State)
+}
+
+func (f *bmFit) pull() error { return f.prog.Model(f.snap.BM) }
+
+func (f *bmFit) limit(_, n int) int { return n }
+
+func (f *bmFit) prepare([]float32) {}
+
+func (f *bmFit) check(int) error { return nil }
+
+// diverged reports the monitor's error before the parameters', as the BM
+// trainer always has.
+func (f *bmFit) diverged(epoch int, _ float64, rerr error) error {
+	if rerr != nil {
+		return divergedAt(epoch, rerr)
 	}
-	batch := make([]float32, chunk*cfg.Batch*V)
-	nBatches := train.N / cfg.Batch
-	save := func(epoch, b int) error {
-		if err := prog.Model(snap.BM); err != nil {
-			return err
-		}
-		st, err := prog.State()
-		if err != nil {
-			return err
-		}
-		snap.State, snap.Epoch, snap.Batch = st, epoch, b
-		return nil
+	if err := f.snap.BM.Validate(); err != nil {
+		return divergedAt(epoch, err)
 	}
-	for epoch := snap.Epoch; epoch < cfg.Epochs; epoch++ {
-		start := time.Now()
-		lr := cfg.LR * cfg.Schedule.Factor(epoch, cfg.Epochs)
-		mom := cfg.Momentum
-		if epoch < cfg.MomentumWarmup {
-			mom = cfg.InitialMomentum
-		}
-		u := Update{LR: float32(lr), Momentum: float32(mom), WeightDecay: float32(cfg.WeightDecay)}
-		Permutation(perm, cfg.Seed, uint64(epoch))
-		first := 0
-		if epoch == snap.Epoch {
-			first = snap.Batch
-		}
-		for b := first; b < nBatches; {
-			if err := ctx.Err(); err != nil {
-				if serr := save(epoch, b); serr != nil {
-					return res, serr
-				}
-				return res, err
-			}
-			n := min(chunk, nBatches-b)
-			for r := 0; r < n*cfg.Batch; r++ {
-				copy(batch[r*V:(r+1)*V], train.Row(perm[b*cfg.Batch+r]))
-			}
-			var err error
-			if stepper != nil {
-				err = stepper.StepBatches(batch[:n*cfg.Batch*V], n, u)
-			} else {
-				err = prog.Step(batch, u)
-			}
-			if err != nil {
-				return res, fmt.Errorf("epoch %d, batch %d: %w", epoch+1, b+1, err)
-			}
-			for i := 0; i < n; i++ {
-				b++
-				if t.OnBatch != nil {
-					t.OnBatch(epoch+1, b*cfg.Batch, nBatches*cfg.Batch)
-				}
-			}
-		}
-		recon, rerr := prog.ReconError()
-		if err := save(epoch+1, 0); err != nil {
-			return res, err
-		}
-		if rerr != nil {
-			return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, rerr)
-		}
-		if err := snap.BM.Validate(); err != nil {
-			return res, fmt.Errorf("epoch %d: training diverged: %w", epoch+1, err)
-		}
-		secs := time.Since(start).Seconds()
-		done := (nBatches - first) * cfg.Batch
-		m := EpochMetrics{Epoch: epoch + 1, LR: lr, ReconError: recon, Samples: done, Seconds: secs,
-			SamplesPerSec: float64(done) / secs}
-		m.FreeEnergyGap, m.LogLikelihood, m.HeldOutLogLikelihood, m.LogZ = math.NaN(), math.NaN(), math.NaN(), math.NaN()
-		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
-			if err := evaluateBM(&m, snap.BM, train, heldout, cfg); err != nil {
-				return res, fmt.Errorf("epoch %d: %w", epoch+1, err)
-			}
-		}
-		res.Metrics = append(res.Metrics, m)
-		for _, cb := range t.Callbacks {
-			if err := cb(m, snap); err != nil {
-				if errors.Is(err, ErrStop) {
-					return res, nil
-				}
-				return res, err
-			}
-		}
-	}
-	return res, nil
+	return nil
+}
+
+func (f *bmFit) evaluate(m *EpochMetrics, train, heldout *data.Dataset, cfg Config) error {
+	return evaluateBM(m, f.snap.BM, train, heldout, cfg)
 }
 
 // evaluateBM fills the free-energy gap (when the 2^H hidden states can be
@@ -217,30 +161,9 @@ func evaluateBM(m *EpochMetrics, model *models.BM, train, heldout *data.Dataset,
 
 // initBMVisibleBias sets the visible biases from the data marginals, as
 // initVisibleBias does for an RBM.
-func initBMVisibleBias(m *models.BM, d *data.Dataset) {
-	mean := make([]float64, d.D)
-	for i := 0; i < d.N; i++ {
-		for j, x := range d.Row(i) {
-			mean[j] += float64(x)
-		}
-	}
-	for j := range mean {
-		p := min(max(mean[j]/float64(d.N), 0.01), 0.99)
-		m.Bias[j] = float32(math.Log(p / (1 - p)))
-	}
-}
+func initBMVisibleBias(m *models.BM, d *data.Dataset) { setMarginalLogits(m.Bias, d) }
 
 // initBMChains draws C initial chain states (C×N): unit i is 1 with
 // probability σ(b_i) (the data marginals for visible units, ½ for hidden
 // ones), element r·N+i of Philox stream (seed, opChainsInit, 0).
-func initBMChains(m *models.BM, C int, seed uint64) []float32 {
-	n := m.N()
-	chains := make([]float32, C*n)
-	s := kernels.Stream{Seed: seed, Op: opChainsInit}
-	for i := range chains {
-		if float64(s.Uniform(uint64(i))) < models.Sigmoid(float64(m.Bias[i%n])) {
-			chains[i] = 1
-		}
-	}
-	return chains
-}
+func initBMChains(m *models.BM, C int, seed uint64) []float32 { return biasChains(m.Bias, C, seed) }

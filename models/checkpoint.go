@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/rbmgpu/rbmgpu/models/safetensors"
@@ -50,63 +51,13 @@ const (
 // is atomic (see safetensors.Write) and deterministic: the same arguments
 // always give the same bytes.
 func SaveRBM(path string, m *RBM, meta Meta, extra []safetensors.Tensor) error {
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("save RBM checkpoint: %s: %s", path, fmt.Sprintf(format, args...))
-	}
-	if err := m.Validate(); err != nil {
-		return fail("%v", err)
-	}
-	if meta.FormatVersion == 0 {
-		meta.FormatVersion = FormatVersion
-	}
-	if meta.Kind == "" {
-		meta.Kind = KindRBM
-	}
-	if meta.Visible == 0 && meta.Hidden == 0 {
-		meta.Visible, meta.Hidden = m.V, m.H
-	}
-	switch {
-	case meta.FormatVersion != FormatVersion:
-		return fail("meta format_version %d: this build writes %d", meta.FormatVersion, FormatVersion)
-	case meta.Kind != KindRBM:
-		return fail("meta kind %q: want %q", meta.Kind, KindRBM)
-	case meta.Visible != m.V || meta.Hidden != m.H:
-		return fail("meta sizes %d×%d differ from the model's %d×%d", meta.Visible, meta.Hidden, m.V, m.H)
-	case meta.Epoch < 0:
-		return fail("meta epoch %d is negative", meta.Epoch)
-	}
-	if len(meta.Hyper) > 0 {
-		// Compact it so that equal hyperparameters give equal bytes.
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, meta.Hyper); err != nil {
-			return fail("meta hyper is not valid JSON: %v", err)
+	return writeCheckpoint(path, "RBM checkpoint", KindRBM, "×", m, meta, extra, func() (int, int, []safetensors.Tensor) {
+		return m.V, m.H, []safetensors.Tensor{
+			{Name: TensorW, Shape: []int{m.V, m.H}, Data: m.W},
+			{Name: TensorVBias, Shape: []int{m.V}, Data: m.VBias},
+			{Name: TensorHBias, Shape: []int{m.H}, Data: m.HBias},
 		}
-		meta.Hyper = buf.Bytes()
-	}
-	js, err := json.Marshal(meta)
-	if err != nil {
-		return fail("meta: %v", err)
-	}
-	tensors := []safetensors.Tensor{
-		{Name: TensorW, Shape: []int{m.V, m.H}, Data: m.W},
-		{Name: TensorVBias, Shape: []int{m.V}, Data: m.VBias},
-		{Name: TensorHBias, Shape: []int{m.H}, Data: m.HBias},
-	}
-	for _, t := range extra {
-		if t.Name == TensorW || t.Name == TensorVBias || t.Name == TensorHBias {
-			return fail("extra tensor %q: name is reserved for the parameters", t.Name)
-		}
-		tensors = append(tensors, t)
-	}
-	md := map[string]string{
-		MetaKey:          string(js),
-		"kind":           meta.Kind,
-		"format_version": strconv.Itoa(meta.FormatVersion),
-	}
-	if err := safetensors.Write(path, tensors, md); err != nil {
-		return fmt.Errorf("save RBM checkpoint: %w", err)
-	}
-	return nil
+	})
 }
 
 // LoadRBM reads an RBM checkpoint written by SaveRBM. It checks the format
@@ -127,39 +78,12 @@ func LoadRBM(path string) (*RBM, Meta, map[string]safetensors.Tensor, error) {
 	if V < 1 || H < 1 || V > maxParams/H {
 		return fail("metadata sizes visible=%d hidden=%d are invalid", V, H)
 	}
-	want := []struct {
-		name  string
-		shape []int
-	}{{TensorW, []int{V, H}}, {TensorVBias, []int{V}}, {TensorHBias, []int{H}}}
-	for _, w := range want {
-		t, ok := tensors[w.name]
-		if !ok {
-			return fail("tensor %q missing", w.name)
-		}
-		if !equalInts(t.Shape, w.shape) {
-			return fail("tensor %q: shape %v, metadata says %v", w.name, t.Shape, w.shape)
-		}
+	extras, err := splitParams(tensors, []tensorShape{{TensorW, []int{V, H}}, {TensorVBias, []int{V}}, {TensorHBias, []int{H}}})
+	if err != nil {
+		return fail("%v", err)
 	}
 	m := &RBM{V: V, H: H, W: tensors[TensorW].Data, VBias: tensors[TensorVBias].Data, HBias: tensors[TensorHBias].Data}
-	extras := make(map[string]safetensors.Tensor, len(tensors)-3)
-	for name, t := range tensors {
-		if name != TensorW && name != TensorVBias && name != TensorHBias {
-			extras[name] = t
-		}
-	}
 	return m, meta, extras, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // readCheckpoint reads a checkpoint's tensors and metadata with the checks
@@ -187,13 +111,8 @@ func readCheckpoint(path, what, kind string) (map[string]safetensors.Tensor, Met
 	if err := json.Unmarshal([]byte(js), &version); err != nil {
 		return fail("metadata %q: %v", MetaKey, err)
 	}
-	switch {
-	case version.FormatVersion == nil:
-		return fail("metadata %q: format_version missing", MetaKey)
-	case *version.FormatVersion > FormatVersion:
-		return fail("format_version %d is newer than this build reads (%d); upgrade rbmgpu", *version.FormatVersion, FormatVersion)
-	case *version.FormatVersion < 1:
-		return fail("format_version %d is invalid", *version.FormatVersion)
+	if err := checkFormatVersion(version.FormatVersion); err != nil {
+		return fail("%v", err)
 	}
 	if err := json.Unmarshal([]byte(js), &meta); err != nil {
 		return fail("metadata %q: %v", MetaKey, err)
@@ -213,4 +132,117 @@ func readCheckpoint(path, what, kind string) (map[string]safetensors.Tensor, Met
 		}
 	}
 	return tensors, meta, nil
+}
+
+// writeCheckpoint is the save side every model shares: it validates m,
+// then, with V, H and the parameter tensors from layout (called only for a
+// valid m), fills and checks meta (format version, kind, sizes — shown as
+// V<sep>H — and epoch), compacts the hyperparameters so that equal ones give
+// equal bytes, refuses extra tensors named like a parameter and writes the
+// parameters, extra and the metadata atomically. Errors start with
+// "save <what>: <path>".
+func writeCheckpoint(path, what, kind, sep string, m interface{ Validate() error }, meta Meta, extra []safetensors.Tensor,
+	layout func() (V, H int, params []safetensors.Tensor)) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("save %s: %s: %s", what, path, fmt.Sprintf(format, args...))
+	}
+	if err := m.Validate(); err != nil {
+		return fail("%v", err)
+	}
+	V, H, tensors := layout()
+	if meta.FormatVersion == 0 {
+		meta.FormatVersion = FormatVersion
+	}
+	if meta.Kind == "" {
+		meta.Kind = kind
+	}
+	if meta.Visible == 0 && meta.Hidden == 0 {
+		meta.Visible, meta.Hidden = V, H
+	}
+	switch {
+	case meta.FormatVersion != FormatVersion:
+		return fail("meta format_version %d: this build writes %d", meta.FormatVersion, FormatVersion)
+	case meta.Kind != kind:
+		return fail("meta kind %q: want %q", meta.Kind, kind)
+	case meta.Visible != V || meta.Hidden != H:
+		return fail("meta sizes %d%s%d differ from the model's %d%s%d", meta.Visible, sep, meta.Hidden, V, sep, H)
+	case meta.Epoch < 0:
+		return fail("meta epoch %d is negative", meta.Epoch)
+	}
+	if len(meta.Hyper) > 0 {
+		// Compact it so that equal hyperparameters give equal bytes.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, meta.Hyper); err != nil {
+			return fail("meta hyper is not valid JSON: %v", err)
+		}
+		meta.Hyper = buf.Bytes()
+	}
+	js, err := json.Marshal(meta)
+	if err != nil {
+		return fail("meta: %v", err)
+	}
+	reserved := make(map[string]bool, len(tensors))
+	for _, t := range tensors {
+		reserved[t.Name] = true
+	}
+	for _, t := range extra {
+		if reserved[t.Name] {
+			return fail("extra tensor %q: name is reserved for the parameters", t.Name)
+		}
+		tensors = append(tensors, t)
+	}
+	md := map[string]string{
+		MetaKey:          string(js),
+		"kind":           meta.Kind,
+		"format_version": strconv.Itoa(meta.FormatVersion),
+	}
+	if err := safetensors.Write(path, tensors, md); err != nil {
+		return fmt.Errorf("save %s: %w", what, err)
+	}
+	return nil
+}
+
+// tensorShape is a parameter tensor a loader requires, with its shape.
+type tensorShape struct {
+	name  string
+	shape []int
+}
+
+// splitParams checks that every tensor of want is present with its shape
+// and returns the others (empty, not nil, when there are none); the error
+// text follows the loader's "load <what>: <path>: " prefix.
+func splitParams(tensors map[string]safetensors.Tensor, want []tensorShape) (map[string]safetensors.Tensor, error) {
+	params := make(map[string]bool, len(want))
+	for _, w := range want {
+		t, ok := tensors[w.name]
+		if !ok {
+			return nil, fmt.Errorf("tensor %q missing", w.name)
+		}
+		if !slices.Equal(t.Shape, w.shape) {
+			return nil, fmt.Errorf("tensor %q: shape %v, metadata says %v", w.name, t.Shape, w.shape)
+		}
+		params[w.name] = true
+	}
+	extras := make(map[string]safetensors.Tensor, max(0, len(tensors)-len(want)))
+	for name, t := range tensors {
+		if !params[name] {
+			extras[name] = t
+		}
+	}
+	return extras, nil
+}
+
+// checkFormatVersion reports a checkpoint's format_version that this build
+// cannot read: missing, invalid, or newer (then "upgrade" is the useful
+// message). Every loader checks it before parsing the rest of the metadata.
+func checkFormatVersion(v *int) error {
+	switch {
+	case v == nil:
+		return fmt.Errorf("metadata %q: format_version missing", MetaKey)
+	case *v > FormatVersion:
+		return fmt.Errorf("format_version %d is newer than this build reads (%d); upgrade rbmgpu", *v, FormatVersion)
+	case *v < 1:
+		return fmt.Errorf("format_version %d is invalid", *v)
+	}
+	return nil
 }

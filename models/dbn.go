@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/gonum/blas"
@@ -452,14 +453,10 @@ func loadDBN(path string) (*DBN, DBNMeta, error) {
 	if err := json.Unmarshal([]byte(js), &version); err != nil {
 		return fail("metadata %q: %v", MetaKey, err)
 	}
-	switch {
-	case version.FormatVersion == nil:
-		return fail("metadata %q: format_version missing", MetaKey)
-	case *version.FormatVersion > FormatVersion:
-		return fail("format_version %d is newer than this build reads (%d); upgrade rbmgpu", *version.FormatVersion, FormatVersion)
-	case *version.FormatVersion < 1:
-		return fail("format_version %d is invalid", *version.FormatVersion)
-	case version.Kind != KindDBN:
+	if err := checkFormatVersion(version.FormatVersion); err != nil {
+		return fail("%v", err)
+	}
+	if version.Kind != KindDBN {
 		return fail("kind %q: want %q (load RBM checkpoints with LoadRBM)", version.Kind, KindDBN)
 	}
 	if err := json.Unmarshal([]byte(js), &meta); err != nil {
@@ -494,7 +491,7 @@ func loadDBN(path string) (*DBN, DBNMeta, error) {
 		if !ok {
 			return nil, fmt.Errorf("load DBN: %s: tensor %q missing", path, name)
 		}
-		if !equalInts(t.Shape, shape) {
+		if !slices.Equal(t.Shape, shape) {
 			return nil, fmt.Errorf("load DBN: %s: tensor %q: shape %v, metadata says %v", path, name, t.Shape, shape)
 		}
 		used++
