@@ -423,10 +423,7 @@ func evaluateGaussian(m *EpochMetrics, g *models.GRBM, train, heldout *data.Data
 	if err != nil {
 		return err
 	}
-	var logStd float64
-	for _, s := range g.DataStd {
-		logStd += math.Log(float64(s))
-	}
+	logStd := g.LogDataScale()
 	m.LogZ = logZ
 	m.LogLikelihood = -meanF(train, train.N) - logZ - logStd
 	if heldout != nil && heldout.N > 0 {

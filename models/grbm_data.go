@@ -89,6 +89,17 @@ func StandardiseRows(x, mean, std []float32) {
 	}
 }
 
+// LogDataScale returns Σᵢ log DataStd[i] (0 without standardisation): the
+// log-Jacobian that turns a log-density of standardised data into one of
+// the data, log p(x) = log p(u) − LogDataScale().
+func (m *GRBM) LogDataScale() float64 {
+	var s float64
+	for _, v := range m.DataStd {
+		s += math.Log(float64(v))
+	}
+	return s
+}
+
 // Unstandardise maps rows in model units (n×V, in place) back to data
 // units, x = u·DataStd + DataMean; a no-op without a standardisation.
 func (m *GRBM) Unstandardise(u []float32) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/spf13/cobra"
@@ -151,10 +150,7 @@ func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
 		if err != nil {
 			return err
 		}
-		var logStd float64
-		for _, s := range g.DataStd {
-			logStd += math.Log(float64(s))
-		}
+		logStd := g.LogDataScale()
 		res.ExactLogZ, res.ExactLL = num(logZ), num(-fe-logZ-logStd)
 	}
 	out := cmd.OutOrStdout()
