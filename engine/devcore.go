@@ -30,6 +30,11 @@ type devCore struct {
 	reconAcc, chunk *lower.Buffer
 	chunkBatches    int
 	v0Args          [][2]int // (launch, argument) pairs that point at v0
+	// v0Boxed[i] is the boxed device pointer of mini-batch slot i of the
+	// chunk, v0Home that of v0 itself: boxed once, so that pointing the
+	// launches at a slot allocates nothing.
+	v0Boxed []any
+	v0Home  any
 
 	tail       []tailLaunch
 	tailU      Update
@@ -97,6 +102,11 @@ func (c *devCore) allocate() error {
 			}
 		}
 		c.args[i] = args
+	}
+	c.v0Home = any(c.ptr(c.plan.Inputs["v0"]))
+	c.v0Boxed = make([]any, c.chunkBatches)
+	for i := range c.v0Boxed {
+		c.v0Boxed[i] = any(c.ptr(c.chunk) + kernels.DevicePtr(4*i*c.batch*c.visible))
 	}
 	return nil
 }
@@ -189,9 +199,9 @@ func (c *devCore) stepBatches(batches []float32, n int, u Update, r devRunner) e
 	if err := c.drv.CopyHtoD(c.ptr(c.chunk), kernels.Float32Bytes(batches)); err != nil {
 		return fmt.Errorf("%s: upload data: %w", c.label, err)
 	}
-	defer c.pointV0(c.ptr(c.plan.Inputs["v0"]))
+	defer c.pointV0(c.v0Home)
 	for i := 0; i < n; i++ {
-		c.pointV0(c.ptr(c.chunk) + kernels.DevicePtr(4*i*size))
+		c.pointV0(c.v0Boxed[i])
 		if err := r.run(u); err != nil {
 			return err
 		}
@@ -212,7 +222,7 @@ func (c *devCore) uploadAndRun(batch []float32, u Update, r devRunner) error {
 
 func (c *devCore) closedErr() error { return fmt.Errorf("%s: program is closed", c.label) }
 
-func (c *devCore) pointV0(at kernels.DevicePtr) {
+func (c *devCore) pointV0(at any) {
 	for _, ij := range c.v0Args {
 		c.args[ij[0]][ij[1]] = at
 	}

@@ -236,3 +236,39 @@ func TestTrainerOnEmulatedDevice(t *testing.T) {
 		}
 	}
 }
+
+// StepBatches — how the Trainer drives a device or Host program, several
+// mini-batches per upload — allocates at most the one boxed RNG counter
+// per step after warm-up: pointing the launches at each mini-batch of the
+// chunk reuses pointers boxed once at Compile.
+func TestHostStepBatchesAllocs(t *testing.T) {
+	cfg := graph.StepConfig{Visible: 30, Hidden: 12, Batch: 10, K: 1}
+	p, err := Host().Compile(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m, _ := models.NewRBM(30, 12, 1)
+	if err := p.SetModel(m); err != nil {
+		t.Fatal(err)
+	}
+	st := p.(BatchStepper)
+	const n = 3
+	batches := make([]float32, n*10*30)
+	for i := range batches {
+		batches[i] = float32(i % 2)
+	}
+	u := Update{LR: 0.01, Momentum: 0.5}
+	if err := st.StepBatches(batches, n, u); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := st.StepBatches(batches, n, u); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%v allocations per StepBatches of %d mini-batches", allocs, n)
+	if allocs > n {
+		t.Errorf("%v allocations per StepBatches of %d mini-batches, want ≤ %d", allocs, n, n)
+	}
+}
