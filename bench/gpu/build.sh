@@ -46,7 +46,7 @@ if [[ -z ${TAGS+set} ]]; then
   if [[ -n $reg ]]; then
     words=$(sed -n 's#^//go:build ##p' "$reg" | head -1 | grep -o '[A-Za-z0-9_.]*' || true)
     TAGS=$(echo "$words" | grep -i cuda | grep -v '^cuda$' | head -1 || true)
-    if [[ -z $TAGS ]] && echo "$words" | grep -qx cuda; then
+    if [[ -z $TAGS ]] && grep -qx cuda <<<"$words"; then
       TAGS=cuda
     fi
   fi

@@ -23,7 +23,10 @@ if cu=$(go list -deps ./... | grep -E '^gorgonia\.org/cu(/|$)'); then
 	echo "vet-cuda: the module depends on $(tr '\n' ' ' <<<"$cu")— it must not (see the header)" >&2
 	exit 1
 fi
-if ! go list -deps ./cmd/rbmgpu | grep -qx 'github.com/rbmgpu/rbmgpu/kernels/cudadrv'; then
+# The list is captured first: grep -q would exit at the match and, under
+# pipefail, go list's SIGPIPE would fail the check at random.
+deps=$(go list -deps ./cmd/rbmgpu)
+if ! grep -qx 'github.com/rbmgpu/rbmgpu/kernels/cudadrv' <<<"$deps"; then
 	echo "vet-cuda: cmd/rbmgpu does not include kernels/cudadrv (is cgo enabled?)" >&2
 	exit 1
 fi
