@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // NPZ is NumPy's archive of arrays (np.savez, np.savez_compressed): a zip
@@ -124,7 +126,7 @@ func walkNPZ(ra io.ReaderAt, size int64, name string, want func(string) bool, us
 		if !ok || !want(key) {
 			continue
 		}
-		member := name + ": " + zf.Name
+		member := name + ": " + printableName(zf.Name)
 		if seen[key] {
 			return errorf(member, "duplicate member in the archive")
 		}
@@ -178,4 +180,16 @@ func openFile(path string) (*os.File, int64, error) {
 		return nil, 0, errorf(path, "empty file")
 	}
 	return f, fi.Size(), nil
+}
+
+// printableName returns a member name as it may appear in a one-line error:
+// as is when it is printable, else Go-quoted (a crafted archive can name a
+// member "a\nb.npy").
+func printableName(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
