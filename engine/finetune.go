@@ -210,13 +210,12 @@ func FineTune(ctx context.Context, dbn *models.DBN, train, val *data.Dataset, cf
 			clear(ys)
 			for r := 0; r < B; r++ {
 				i := perm[b*B+r]
-				if dbn.Gaussian != nil {
-					dbn.BottomInput(xs[r*V:(r+1)*V], train.Row(i), 1)
-				} else {
-					copy(xs[r*V:(r+1)*V], train.Row(i))
-				}
+				copy(xs[r*V:(r+1)*V], train.Row(i))
 				ys[r*classes+train.Labels[i]] = 1
 			}
+			// A Gaussian bottom layer reads standardised, precision-scaled
+			// inputs (in place: xs is the graph's bound input).
+			dbn.BottomInput(xs, xs, B)
 			loss, hits, err := net.step(cfg.LR * cfg.Schedule.Factor(epoch, cfg.Epochs))
 			if err != nil {
 				return finish(fmt.Errorf("fine-tune: epoch %d, batch %d: %w", epoch+1, b+1, err))

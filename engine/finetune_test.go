@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -225,19 +226,11 @@ func TestFineTuneSchedule(t *testing.T) {
 			return dbn.Layers[0].W
 		}
 		one, frozen, moving := run(1, ConstantSchedule{}), run(3, ExpSchedule{Gamma: 0}), run(3, ConstantSchedule{})
-		same := func(a, b []float32) bool {
-			for i := range a {
-				if a[i] != b[i] {
-					return false
-				}
-			}
-			return true
-		}
 		// Momentum keeps coasting on its velocity after the rate drops to 0.
-		if opt == "adam" && !same(one, frozen) {
+		if opt == "adam" && !slices.Equal(one, frozen) {
 			t.Errorf("%s: a zero learning rate after epoch 1 still changed the weights", opt)
 		}
-		if same(one, moving) {
+		if slices.Equal(one, moving) {
 			t.Errorf("%s: constant schedule: epochs 2–3 did not change the weights", opt)
 		}
 	}

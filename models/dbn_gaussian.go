@@ -79,8 +79,9 @@ func (d *DBN) GRBM() *GRBM {
 }
 
 // BottomInput writes the recognition input of Layers[0] for the n rows of x
-// (n×V) into dst (allocated when too short) and returns it: x itself (no
-// copy) for a Bernoulli bottom, x̃ = ((x − mean)/std)·exp(−z) for a
+// (n×V) into dst (allocated when too short; it may be x itself, for an
+// in-place transform) and returns it: x itself (no copy) for a Bernoulli
+// bottom, x̃ = ((x − mean)/std)·exp(−z) for a
 // Gaussian one (see GaussianBottom).
 func (d *DBN) BottomInput(dst, x []float32, n int) []float32 {
 	if d.Gaussian == nil {
@@ -92,10 +93,15 @@ func (d *DBN) BottomInput(dst, x []float32, n int) []float32 {
 	}
 	dst = dst[:n*V]
 	g := d.Gaussian
+	// The precisions once per call, not once per element; dst may be x.
+	prec := make([]float32, V)
+	for i, z := range g.LogVar {
+		prec[i] = float32(math.Exp(-float64(z)))
+	}
 	for r := 0; r < n; r++ {
 		for i := 0; i < V; i++ {
 			e := r*V + i
-			dst[e] = (x[e] - g.DataMean[i]) / g.DataStd[i] * float32(math.Exp(-float64(g.LogVar[i])))
+			dst[e] = (x[e] - g.DataMean[i]) / g.DataStd[i] * prec[i]
 		}
 	}
 	return dst

@@ -652,9 +652,18 @@ func formatMetrics(m engine.EpochMetrics, epochs int) string {
 	return b.String()
 }
 
-// truncateMetrics keeps the records of the first `epochs` epochs, so that a
-// resumed run appends where the checkpoint left off.
-func truncateMetrics(path string, epochs int) error {
+// metricsRecord is what the resume code reads back from metrics.jsonl:
+// the epoch, and for a DBN run the layer (nil for RBM, BM and fine-tuning
+// records).
+type metricsRecord struct {
+	Layer *int `json:"layer"`
+	Epoch int  `json:"epoch"`
+}
+
+// filterMetrics rewrites the metrics file at path (atomically) with the
+// complete records that keep accepts, so that a resumed run appends where
+// its checkpoint left off. A missing file is left missing.
+func filterMetrics(path string, keep func(metricsRecord) bool) error {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -662,16 +671,19 @@ func truncateMetrics(path string, epochs int) error {
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	var keep []byte
+	var out []byte
 	for _, line := range strings.SplitAfter(string(b), "\n") {
-		var rec struct {
-			Epoch int `json:"epoch"`
-		}
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Epoch >= 1 && rec.Epoch <= epochs && strings.HasSuffix(line, "\n") {
-			keep = append(keep, line...)
+		var rec metricsRecord
+		if json.Unmarshal([]byte(line), &rec) == nil && strings.HasSuffix(line, "\n") && keep(rec) {
+			out = append(out, line...)
 		}
 	}
-	return writeFileAtomic(path, keep)
+	return writeFileAtomic(path, out)
+}
+
+// truncateMetrics keeps the records of the first `epochs` epochs.
+func truncateMetrics(path string, epochs int) error {
+	return filterMetrics(path, func(r metricsRecord) bool { return r.Epoch >= 1 && r.Epoch <= epochs })
 }
 
 // writeFileAtomic writes b to path through a temporary file in the same

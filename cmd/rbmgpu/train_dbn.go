@@ -111,9 +111,10 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		}
 		return metrics.Sync()
 	}
+	cfgs := f.layerConfigs(cfg, len(sizes)-1)
 	bottom := ""
 	if f.GaussianBottom {
-		bottom = fmt.Sprintf(", Gaussian bottom layer (lr %g)", f.layerConfigs(cfg, len(sizes)-1)[0].Defaults().LR)
+		bottom = fmt.Sprintf(", Gaussian bottom layer (lr %g)", cfgs[0].Defaults().LR)
 	}
 	fmt.Fprintf(stdout, "pretraining DBN %v on %s (%d samples), %s per layer, %d epochs, batch %d, lr %g%s, %s; output %s\n",
 		sizes, f.Data, train.N, cfg.Algorithm(), cfg.Epochs, min(cfg.Batch, train.N), cfg.LR, bottom, backend.Name(), f.Out)
@@ -130,7 +131,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if resume != nil {
 		fmt.Fprintf(stdout, "resuming: %d layers done%s\n", len(resume.Done), resumePosition(resume))
 	}
-	pre := &engine.DBNPretrainer{Sizes: sizes, Configs: f.layerConfigs(cfg, len(sizes)-1), Labels: f.LabelUnits, Backend: backend,
+	pre := &engine.DBNPretrainer{Sizes: sizes, Configs: cfgs, Labels: f.LabelUnits, Backend: backend,
 		Callbacks: []engine.LayerCallback{onEpoch}, Resume: resume,
 		Checkpoint: func(p *engine.DBNProgress) error {
 			return engine.SaveSnapshot(layerCheckpoint(f.Out, p.Layer()), p.Current, fingerprint)
@@ -257,31 +258,13 @@ func resumePosition(p *engine.DBNProgress) string {
 // its checkpoints left off; fine-tuning records are dropped (fine-tuning
 // reruns from the pretrained network).
 func truncateDBNMetrics(path string, p *engine.DBNProgress) error {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
 	cur, done := p.Layer(), 0
 	if p.Current != nil {
 		done = p.Current.Epoch
 	}
-	var keep []byte
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		var rec struct {
-			Layer *int `json:"layer"`
-			Epoch int  `json:"epoch"`
-		}
-		if json.Unmarshal([]byte(line), &rec) != nil || rec.Layer == nil || !strings.HasSuffix(line, "\n") {
-			continue
-		}
-		if *rec.Layer < cur || (*rec.Layer == cur && rec.Epoch >= 1 && rec.Epoch <= done) {
-			keep = append(keep, line...)
-		}
-	}
-	return writeFileAtomic(path, keep)
+	return filterMetrics(path, func(r metricsRecord) bool {
+		return r.Layer != nil && (*r.Layer < cur || (*r.Layer == cur && r.Epoch >= 1 && r.Epoch <= done))
+	})
 }
 
 // layerConfigs returns the per-layer settings of a DBN run: cfg for every
