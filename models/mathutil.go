@@ -32,13 +32,3 @@ func Softplus32(x float32) float32 {
 	return float32(Softplus(float64(x)))
 }
 
-// logAddExp returns log(e^a + e^b) stably; -Inf is the identity.
-func logAddExp(a, b float64) float64 {
-	if a < b {
-		a, b = b, a
-	}
-	if math.IsInf(b, -1) {
-		return a
-	}
-	return a + math.Log1p(math.Exp(b-a))
-}

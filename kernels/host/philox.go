@@ -28,11 +28,6 @@ func (p *philoxRun) word(e uint64) uint32 {
 	return p.w[e&3]
 }
 
-// uniform returns element e as a float32 in [0, 1) (kernels.ToUniform).
-func (p *philoxRun) uniform(e uint64) float32 {
-	return float32(p.word(e)>>8) * (1.0 / 16777216.0)
-}
-
 // philox is kernels.Philox4x32 with the counter and key as scalars, so it
 // stays in registers (tests check it against the package's).
 func philox(c0, c1, c2, c3, k0, k1 uint32) [4]uint32 {
