@@ -31,4 +31,3 @@ func Softplus(x float64) float64 {
 func Softplus32(x float32) float32 {
 	return float32(Softplus(float64(x)))
 }
-
