@@ -153,12 +153,43 @@ func BenchmarkStep(b *testing.B) {
 			if c.big() && !bigAllowed(dev) {
 				b.Skip("4096-sized case skipped on the CPU; set RBMGPU_BENCH_BIG=1 to run it")
 			}
-			benchStep(b, be, c.config())
+			cfg := c.config()
+			benchStep(b, be, cfg, randomBatches(4, cfg.Batch, cfg.Visible, 1))
 		})
 	}
 }
 
-func benchStep(b *testing.B, be engine.Backend, cfg graph.StepConfig) {
+// BenchmarkStepFashion is BenchmarkStep for the cases scikit-learn is
+// compared on (CD-1 and PCD-1, 784×500, batch 100), on the first 20,000
+// binarized Fashion-MNIST images — the data bench/peers/sklearn_rbm.py
+// trains on — instead of fair bits. The step's products skip the zeros of
+// their sparse operands (kernels/host), so the density of the data (0.31
+// here, 0.5 for fair bits) changes the time.
+func BenchmarkStepFashion(b *testing.B) {
+	be, dev, err := openBackend()
+	for _, c := range []stepCase{{alg: "CD", k: 1, v: 784, h: 500, b: 100}, {alg: "PCD", k: 1, persistent: true, v: 784, h: 500, b: 100}} {
+		b.Run(dev+"/"+c.name(), func(b *testing.B) {
+			if err != nil {
+				b.Skipf("backend %q: %v", dev, err)
+			}
+			ds, derr := loadFashion()
+			if derr != nil {
+				b.Skipf("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist): %v", derr)
+			}
+			cfg := c.config()
+			n := min(ds.N, 20000) / cfg.Batch
+			batches := make([][]float32, n)
+			for i := range batches {
+				batches[i] = ds.X[i*cfg.Batch*ds.D : (i+1)*cfg.Batch*ds.D]
+			}
+			benchStep(b, be, cfg, batches)
+		})
+	}
+}
+
+// benchStep times prog.Step on cfg, cycling through batches (each Batch ×
+// Visible).
+func benchStep(b *testing.B, be engine.Backend, cfg graph.StepConfig, batches [][]float32) {
 	prog, err := be.Compile(cfg, 1)
 	if err != nil {
 		b.Skipf("%s cannot compile %+v: %v", be.Name(), cfg, err)
@@ -182,7 +213,6 @@ func benchStep(b *testing.B, be engine.Backend, cfg graph.StepConfig) {
 	if err := prog.SetState(st); err != nil {
 		b.Fatal(err)
 	}
-	batches := randomBatches(4, cfg.Batch, cfg.Visible, 1)
 	u := engine.Update{LR: 0.01, Momentum: 0.5, WeightDecay: 1e-4}
 	// Warm-up: first-touch of buffers, module load and caches stay out of
 	// the figures.

@@ -24,10 +24,11 @@ import (
 
 // workerScratch is a worker's private tile memory.
 type workerScratch struct {
-	tile [mr * nr]float32 // micro-tile output when it cannot go to C
-	cin  [mr * nr]float32 // C of a ragged tile, zero-padded
-	bias [nr]float32      // bias of a ragged tile, zero-padded
-	_    [64]byte         // keep workers' scratch on separate cache lines
+	tile  [mr * nr]float32         // micro-tile output when it cannot go to C
+	cin   [mr * nr]float32         // C of a ragged tile, zero-padded
+	bias  [nr]float32              // bias of a ragged tile, zero-padded
+	spAcc [spRows * spCols]float32 // sparse path accumulators
+	_     [64]byte                 // keep workers' scratch on separate cache lines
 }
 
 // gemmJob is one gemm_f32 launch; the Driver keeps one and reuses its
@@ -43,8 +44,9 @@ type gemmJob struct {
 	apack, bpack        []float32
 	mPanels, nPanels    int
 	groups              int // tasks per column of panels
-	packing             bool
+	phase               int // what run does: phaseCSR, phasePack, ...
 	ctr                 counter
+	sp                  sparseState
 }
 
 // panelsPerTask is how many mr-row micro-tiles one compute task covers:
@@ -97,17 +99,23 @@ func (d *Driver) launchGemm(grid kernels.Dim3, args []any) error {
 	if M == 0 || N == 0 {
 		return nil
 	}
-	j.mPanels, j.nPanels = (M+mr-1)/mr, (N+nr-1)/nr
-	j.groups = (j.mPanels + panelsPerTask - 1) / panelsPerTask
-	j.apack = grow(j.apack, j.mPanels*mr*K)
-	j.bpack = grow(j.bpack, j.nPanels*nr*K)
-
-	j.packing = true
-	j.ctr.reset()
-	d.pool.do(j)
-	j.packing = false
-	j.ctr.reset()
-	d.pool.do(j)
+	if j.trySparse() {
+		j.mPanels, j.nPanels = (M+spRows-1)/spRows, (N+spCols-1)/spCols
+		j.phase = phaseSparse
+		j.ctr.reset()
+		d.pool.do(j)
+	} else {
+		j.mPanels, j.nPanels = (M+mr-1)/mr, (N+nr-1)/nr
+		j.groups = (j.mPanels + panelsPerTask - 1) / panelsPerTask
+		j.apack = grow(j.apack, j.mPanels*mr*K)
+		j.bpack = grow(j.bpack, j.nPanels*nr*K)
+		j.phase = phasePack
+		j.ctr.reset()
+		d.pool.do(j)
+		j.phase = phaseDense
+		j.ctr.reset()
+		d.pool.do(j)
+	}
 	// Drop references to device memory so a freed allocation can be
 	// collected.
 	j.A, j.B, j.C, j.bias, j.P, j.S = nil, nil, nil, nil, nil, nil
@@ -132,7 +140,24 @@ func grow(s []float32, n int) []float32 {
 }
 
 func (j *gemmJob) run(w int) {
-	if j.packing {
+	switch j.phase {
+	case phaseCSR:
+		n := (j.M + spRows - 1) / spRows
+		for t := j.ctr.take(n); t >= 0; t = j.ctr.take(n) {
+			j.csrRows(t * spRows)
+		}
+	case phaseTransB:
+		n := (j.N + spRows - 1) / spRows
+		for t := j.ctr.take(n); t >= 0; t = j.ctr.take(n) {
+			j.transBRows(t * spRows)
+		}
+	case phaseSparse:
+		ws := &j.d.ws[w]
+		n := j.mPanels * j.nPanels
+		for t := j.ctr.take(n); t >= 0; t = j.ctr.take(n) {
+			j.sparseTile(ws, (t%j.mPanels)*spRows, (t/j.mPanels)*spCols)
+		}
+	case phasePack:
 		n := j.mPanels + j.nPanels
 		for t := j.ctr.take(n); t >= 0; t = j.ctr.take(n) {
 			if t < j.mPanels {
@@ -141,14 +166,14 @@ func (j *gemmJob) run(w int) {
 				j.packB(t - j.mPanels)
 			}
 		}
-		return
-	}
-	ws := &j.d.ws[w]
-	n := j.nPanels * j.groups
-	for t := j.ctr.take(n); t >= 0; t = j.ctr.take(n) {
-		jp, g := t/j.groups, t%j.groups
-		for ip := g * panelsPerTask; ip < min((g+1)*panelsPerTask, j.mPanels); ip++ {
-			j.tile(ws, ip, jp)
+	case phaseDense:
+		ws := &j.d.ws[w]
+		n := j.nPanels * j.groups
+		for t := j.ctr.take(n); t >= 0; t = j.ctr.take(n) {
+			jp, g := t/j.groups, t%j.groups
+			for ip := g * panelsPerTask; ip < min((g+1)*panelsPerTask, j.mPanels); ip++ {
+				j.tile(ws, ip, jp)
+			}
 		}
 	}
 }

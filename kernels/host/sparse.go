@@ -1,0 +1,291 @@
+package host
+
+import (
+	"math"
+	"os"
+	"sync/atomic"
+
+	"github.com/rbmgpu/rbmgpu/kernels"
+)
+
+// The sparse-A path of gemm_f32.
+//
+// In a CD step every product has a sparse left operand: the data (binary
+// images are mostly zeros), the sampled hidden and visible states (0/1),
+// and their transposes in the two gradient products. A zero a[i,k] adds
+// fma(0, b, acc) = acc to every output of row i, so skipping it leaves each
+// accumulator's sequence of roundings unchanged: the sum over the nonzero
+// terms in increasing k, one fused multiply-add each, has the dense
+// kernel's bits (and therefore the GPU's), as long as op(B) is finite —
+// 0·Inf or 0·NaN would have made the dense sum NaN — and up to the sign of
+// an exactly-zero result.
+//
+// The path: op(A) is compressed by rows (column indices and values of the
+// nonzeros), in parallel; if it turns out denser than sparseMaxDensity the
+// launch falls back to the dense packed path. Otherwise op(B) is read in
+// place when it is B (its rows are contiguous) or transposed once into
+// scratch when it is B^T, and each task computes a block of spRows rows by
+// spCols columns: for each row, the 96-column accumulator sits in twelve
+// registers while the row's nonzeros stream the matching rows of op(B)
+// (from L2), then alpha, beta·C and bias are applied in registers as in the
+// dense micro-kernel. No packing, and the work is proportional to the
+// number of nonzeros.
+
+const (
+	spCols = 96 // columns per task: 12 AVX2 accumulators
+	spRows = 32 // rows of op(A) per task: each K block of op(B) serves them all
+	spKC   = 64 // rows of op(B) per K block: 64·96·4 B = 24 KiB, stays in L1
+)
+
+// sparseMaxDensity is the fraction of nonzeros in op(A) above which the
+// dense packed path is faster (measured: bench/README.md).
+const sparseMaxDensity = 0.6
+
+// sparseMode selects the path: 0 chooses by density, 1 always takes the
+// dense path, 2 takes the sparse path whenever the shape allows. Tests set
+// it; RBMGPU_HOST_SPARSE=off (or =always) sets it for a whole process, to
+// time one path against the other.
+var sparseMode = sparseModeFromEnv(os.Getenv("RBMGPU_HOST_SPARSE"))
+
+func sparseModeFromEnv(v string) int {
+	switch v {
+	case "off", "0", "dense":
+		return 1
+	case "always":
+		return 2
+	}
+	return 0
+}
+
+// gemm job phases.
+const (
+	phaseCSR = iota
+	phasePack
+	phaseDense
+	phaseTransB
+	phaseSparse
+)
+
+// sparseState is the sparse path's per-launch state and reusable scratch.
+type sparseState struct {
+	idx   []int32   // row i's nonzero column indices at [i*K, i*K+count)
+	val   []float32 // and their values
+	off   []int32   // off[i*(nkb+1)+kb]: index in row i of its first nonzero with k >= kb*spKC; off[i*(nkb+1)+nkb] = count
+	nkb   int       // K blocks
+	bt    []float32 // op(B) row-major (K x N) when B is transposed
+	dense atomic.Bool
+	ran   bool // the last launch took the sparse path
+}
+
+// trySparse builds the compressed rows of op(A) and reports whether the
+// sparse path will run this launch.
+func (j *gemmJob) trySparse() bool {
+	j.sp.ran = false
+	if sparseMode == 1 || j.K < 2 {
+		return false
+	}
+	sp := &j.sp
+	sp.nkb = (j.K + spKC - 1) / spKC
+	sp.idx = growI32(sp.idx, j.M*j.K)
+	sp.val = grow(sp.val, j.M*j.K)
+	sp.off = growI32(sp.off, j.M*(sp.nkb+1))
+	if j.transB {
+		// Grown even when this launch turns out dense, so a later sparse
+		// launch of the same shape does not allocate.
+		sp.bt = grow(sp.bt, j.K*j.N)
+	}
+	sp.dense.Store(false)
+	j.phase = phaseCSR
+	j.ctr.reset()
+	j.d.pool.do(j)
+	if sp.dense.Load() {
+		return false
+	}
+	if j.transB {
+		j.phase = phaseTransB
+		j.ctr.reset()
+		j.d.pool.do(j)
+	}
+	sp.ran = true
+	return true
+}
+
+// growI32 is grow for int32.
+func growI32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
+// csrRows compresses rows [i0, i0+spRows) of op(A); it sets dense (and
+// stops) when they hold more than sparseMaxDensity nonzeros.
+//
+// Each element is written unconditionally and kept by advancing the count:
+// no branch to mispredict on random bits.
+func (j *gemmJob) csrRows(i0 int) {
+	sp := &j.sp
+	if sp.dense.Load() {
+		return
+	}
+	M, K, nkb := j.M, j.K, sp.nkb
+	rows := min(spRows, M-i0)
+	var cnt [spRows]int32
+	for kb := 0; kb < nkb; kb++ {
+		k0, k1 := kb*spKC, min(K, (kb+1)*spKC)
+		for r := 0; r < rows; r++ {
+			sp.off[(i0+r)*(nkb+1)+kb] = cnt[r]
+		}
+		if j.transA { // A is K x M: the task's rows are contiguous in each row of A
+			for k := k0; k < k1; k++ {
+				for r, a := range j.A[k*M+i0 : k*M+i0+rows] {
+					p := (i0+r)*K + int(cnt[r])
+					sp.idx[p], sp.val[p] = int32(k), a
+					cnt[r] += nonzero(a)
+				}
+			}
+			continue
+		}
+		for r := 0; r < rows; r++ {
+			i := i0 + r
+			idx, val := sp.idx[i*K:(i+1)*K], sp.val[i*K:(i+1)*K]
+			n := cnt[r]
+			for k, a := range j.A[i*K+k0 : i*K+k1] {
+				idx[n], val[n] = int32(k0+k), a
+				n += nonzero(a)
+			}
+			cnt[r] = n
+		}
+	}
+	total := 0
+	for r := 0; r < rows; r++ {
+		sp.off[(i0+r)*(nkb+1)+nkb] = cnt[r]
+		total += int(cnt[r])
+	}
+	if sparseMode != 2 && float64(total) > sparseMaxDensity*float64(rows*K) {
+		sp.dense.Store(true)
+	}
+}
+
+// nonzero is 1 if a != 0 (a NaN counts, -0 does not), else 0, without a
+// branch.
+func nonzero(a float32) int32 {
+	x := math.Float32bits(a) << 1
+	return int32((x | -x) >> 31)
+}
+
+// transBRows writes rows [n0, n0+spRows) of B (N x K) as columns of sp.bt
+// (K x N), in spRows x 64 tiles so both sides stay in cache.
+func (j *gemmJob) transBRows(n0 int) {
+	N, K := j.N, j.K
+	rows := min(spRows, N-n0)
+	bt := j.sp.bt
+	for k0 := 0; k0 < K; k0 += 64 {
+		k1 := min(K, k0+64)
+		for r := 0; r < rows; r++ {
+			src := j.B[(n0+r)*K+k0 : (n0+r)*K+k1]
+			for k, v := range src {
+				bt[(k0+k)*N+n0+r] = v
+			}
+		}
+	}
+}
+
+// sparseTile computes the output block of rows [i0, i0+spRows) and columns
+// [j0, j0+spCols) and its epilogue. K blocks are the outer loop so a block
+// of op(B) serves all the task's rows from L1; each row's partial sums wait
+// in the worker's scratch between blocks.
+func (j *gemmJob) sparseTile(ws *workerScratch, i0, j0 int) {
+	sp := &j.sp
+	M, N, K, nkb := j.M, j.N, j.K, sp.nkb
+	rows, cols := min(spRows, M-i0), min(spCols, N-j0)
+	b := j.B
+	if j.transB {
+		b = sp.bt
+	}
+	b = b[j0:]
+	readC := j.beta != 0
+	writeC := j.flags&kernels.GemmNoC == 0
+	var bias []float32
+	if j.flags&kernels.GemmBias != 0 {
+		bias = j.bias[j0 : j0+cols]
+	}
+	// x(r) is where row r's result goes: C, or the row's scratch.
+	x := func(r int) []float32 {
+		if writeC {
+			row := (i0+r)*N + j0
+			return j.C[row : row+cols]
+		}
+		return ws.spAcc[r*spCols : r*spCols+cols]
+	}
+	fused := hasFusedRow(cols)
+	for kb := 0; kb < nkb; kb++ {
+		for r := 0; r < rows; r++ {
+			i := i0 + r
+			lo, hi := i*K+int(sp.off[i*(nkb+1)+kb]), i*K+int(sp.off[i*(nkb+1)+kb+1])
+			idx, val := sp.idx[lo:hi], sp.val[lo:hi]
+			acc := ws.spAcc[r*spCols : r*spCols+cols]
+			if !fused {
+				if kb == 0 {
+					clear(acc)
+				}
+				if len(idx) > 0 {
+					spRow(idx, val, b, N, acc)
+				}
+				continue
+			}
+			var out, cin []float32
+			if kb == nkb-1 {
+				out = x(r)
+				if readC {
+					row := i*N + j0
+					cin = j.C[row : row+cols]
+				}
+			}
+			fusedRow(idx, val, b, N, acc, kb == 0, out, j.alpha, j.beta, cin, bias)
+		}
+	}
+	for r := 0; r < rows; r++ {
+		row := (i0+r)*N + j0
+		xr := x(r)
+		if !fused {
+			acc := ws.spAcc[r*spCols : r*spCols+cols]
+			for c, a := range acc {
+				v := float32(j.alpha * a)
+				if readC {
+					v = v + float32(j.beta*j.C[row+c])
+				}
+				if bias != nil {
+					v = v + bias[c]
+				}
+				xr[c] = v
+			}
+		}
+		if j.flags&(kernels.GemmSigmoid|kernels.GemmWriteP|kernels.GemmSample) == 0 {
+			continue
+		}
+		for c0 := 0; c0 < cols; c0 += nr {
+			c1 := min(cols, c0+nr)
+			var P, S []float32
+			if j.flags&kernels.GemmWriteP != 0 {
+				P = j.P[row+c0 : row+c1]
+			}
+			if j.flags&kernels.GemmSample != 0 {
+				S = j.S[row+c0 : row+c1]
+			}
+			epilogue(xr[c0:c1], j.flags&kernels.GemmSigmoid != 0, P, S, j.rng, uint64(row+c0))
+		}
+	}
+}
+
+// spRowGo is the portable spRow: acc[c] += val[t]*b[idx[t]*ldb+c] for each
+// term t in order, the multiply-add fused as in kernGo.
+func spRowGo(idx []int32, val []float32, b []float32, ldb int, acc []float32) {
+	for t, k := range idx {
+		a := float64(val[t])
+		src := b[int(k)*ldb : int(k)*ldb+len(acc)]
+		for c, v := range src {
+			acc[c] = float32(float64(acc[c]) + a*float64(v))
+		}
+	}
+}

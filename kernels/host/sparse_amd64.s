@@ -1,0 +1,235 @@
+// AVX2/FMA kernels of the sparse-A GEMM path (sparse.go).
+
+#include "textflag.h"
+
+#define FMA12(off) \
+	VFMADD231PS off+0(AX), Y0, Y4; \
+	VFMADD231PS off+32(AX), Y0, Y5; \
+	VFMADD231PS off+64(AX), Y0, Y6; \
+	VFMADD231PS off+96(AX), Y0, Y7; \
+	VFMADD231PS off+128(AX), Y0, Y8; \
+	VFMADD231PS off+160(AX), Y0, Y9; \
+	VFMADD231PS off+192(AX), Y0, Y10; \
+	VFMADD231PS off+224(AX), Y0, Y11; \
+	VFMADD231PS off+256(AX), Y0, Y12; \
+	VFMADD231PS off+288(AX), Y0, Y13; \
+	VFMADD231PS off+320(AX), Y0, Y14; \
+	VFMADD231PS off+352(AX), Y0, Y15
+
+#define SCALE2(lo, hi) \
+	VMULPS Y0, lo, lo; \
+	VMULPS Y0, hi, hi
+
+#define BETA2(off, lo, hi) \
+	VMULPS off(R8), Y1, Y2; \
+	VMULPS off+32(R8), Y1, Y3; \
+	VADDPS Y2, lo, lo; \
+	VADDPS Y3, hi, hi
+
+#define BIAS2(off, lo, hi) \
+	VADDPS off(AX), lo, lo; \
+	VADDPS off+32(AX), hi, hi
+
+#define STORE2(off, lo, hi) \
+	VMOVUPS lo, off(R9); \
+	VMOVUPS hi, off+32(R9)
+
+// func spRow96(n int, idx *int32, val *float32, b *float32, ldb int, acc *float32, first int, out *float32, alpha, beta float32, cin *float32, bias *float32)
+//
+// One row of the sparse-A product over 96 columns, for one block of its
+// nonzeros: the accumulators start from 0 when first != 0, else from
+// acc[0:96];
+// for t < n, in increasing t, acc[c] = fma(val[t], b[idx[t]*ldb+c], acc[c])
+// — one fused multiply-add per term, the dense kernel's order restricted to
+// the nonzero terms. When out is nil the accumulators are stored back to
+// acc (a partial sum; storing and reloading does not change a bit);
+// otherwise out[c] = alpha*acc[c] (+ beta*cin[c] when cin != nil)
+// (+ bias[c] when bias != nil), each operation rounded separately as in
+// kern6x16. ldb is in elements.
+TEXT ·spRow96(SB), NOSPLIT, $0-88
+	MOVQ n+0(FP), CX
+	MOVQ idx+8(FP), SI
+	MOVQ val+16(FP), DX
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	SHLQ $2, R8
+	MOVQ acc+40(FP), R9
+	MOVQ first+48(FP), AX
+	TESTQ AX, AX
+	JNZ  zero96
+	VMOVUPS 0(R9), Y4
+	VMOVUPS 32(R9), Y5
+	VMOVUPS 64(R9), Y6
+	VMOVUPS 96(R9), Y7
+	VMOVUPS 128(R9), Y8
+	VMOVUPS 160(R9), Y9
+	VMOVUPS 192(R9), Y10
+	VMOVUPS 224(R9), Y11
+	VMOVUPS 256(R9), Y12
+	VMOVUPS 288(R9), Y13
+	VMOVUPS 320(R9), Y14
+	VMOVUPS 352(R9), Y15
+	JMP  start96
+
+zero96:
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+
+start96:
+	TESTQ CX, CX
+	JLE   epi96
+
+loop96:
+	MOVLQSX      (SI), AX
+	IMULQ        R8, AX
+	ADDQ         DI, AX
+	VBROADCASTSS (DX), Y0
+	FMA12(0)
+	ADDQ         $4, SI
+	ADDQ         $4, DX
+	DECQ         CX
+	JNZ          loop96
+
+epi96:
+	MOVQ  out+56(FP), AX
+	TESTQ AX, AX
+	JNZ   final96
+	STORE2(0, Y4, Y5)
+	STORE2(64, Y6, Y7)
+	STORE2(128, Y8, Y9)
+	STORE2(192, Y10, Y11)
+	STORE2(256, Y12, Y13)
+	STORE2(320, Y14, Y15)
+	VZEROUPPER
+	RET
+
+final96:
+	MOVQ AX, R9
+	VBROADCASTSS alpha+64(FP), Y0
+	SCALE2(Y4, Y5)
+	SCALE2(Y6, Y7)
+	SCALE2(Y8, Y9)
+	SCALE2(Y10, Y11)
+	SCALE2(Y12, Y13)
+	SCALE2(Y14, Y15)
+	MOVQ  cin+72(FP), R8
+	TESTQ R8, R8
+	JZ    nobeta96
+	VBROADCASTSS beta+68(FP), Y1
+	BETA2(0, Y4, Y5)
+	BETA2(64, Y6, Y7)
+	BETA2(128, Y8, Y9)
+	BETA2(192, Y10, Y11)
+	BETA2(256, Y12, Y13)
+	BETA2(320, Y14, Y15)
+
+nobeta96:
+	MOVQ  bias+80(FP), AX
+	TESTQ AX, AX
+	JZ    nobias96
+	BIAS2(0, Y4, Y5)
+	BIAS2(64, Y6, Y7)
+	BIAS2(128, Y8, Y9)
+	BIAS2(192, Y10, Y11)
+	BIAS2(256, Y12, Y13)
+	BIAS2(320, Y14, Y15)
+
+nobias96:
+	STORE2(0, Y4, Y5)
+	STORE2(64, Y6, Y7)
+	STORE2(128, Y8, Y9)
+	STORE2(192, Y10, Y11)
+	STORE2(256, Y12, Y13)
+	STORE2(320, Y14, Y15)
+	VZEROUPPER
+	RET
+
+// func spRowTail(n int, idx *int32, val *float32, b *float32, ldb int, acc *float32, nv int, mask *int32)
+//
+// spRow96 for nv in 1..4 groups of 8 columns, the last group read with a
+// masked load (mask[c] = -1 for the lanes to read, 0 for the rest: lanes
+// past the end of B's row are neither read nor faulted). acc is read and
+// written as nv whole groups of 8 floats.
+TEXT ·spRowTail(SB), NOSPLIT, $0-64
+	MOVQ n+0(FP), CX
+	MOVQ idx+8(FP), SI
+	MOVQ val+16(FP), DX
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	SHLQ $2, R8
+	MOVQ acc+40(FP), R9
+	MOVQ nv+48(FP), BX
+	MOVQ mask+56(FP), R10
+	VMOVUPS (R10), Y3
+	VMOVUPS 0(R9), Y4
+	VMOVUPS 32(R9), Y5
+	VMOVUPS 64(R9), Y6
+	VMOVUPS 96(R9), Y7
+	TESTQ CX, CX
+	JLE   tdone
+	CMPQ  BX, $2
+	JLT   tloop1
+	JEQ   tloop2
+	CMPQ  BX, $3
+	JEQ   tloop3
+
+#define TADDR \
+	MOVLQSX      (SI), AX; \
+	IMULQ        R8, AX; \
+	ADDQ         DI, AX; \
+	VBROADCASTSS (DX), Y0
+
+#define TNEXT(label) \
+	ADDQ $4, SI; \
+	ADDQ $4, DX; \
+	DECQ CX; \
+	JNZ  label; \
+	JMP  tdone
+
+tloop4:
+	TADDR
+	VFMADD231PS 0(AX), Y0, Y4
+	VFMADD231PS 32(AX), Y0, Y5
+	VFMADD231PS 64(AX), Y0, Y6
+	VMASKMOVPS  96(AX), Y3, Y1
+	VFMADD231PS Y1, Y0, Y7
+	TNEXT(tloop4)
+
+tloop3:
+	TADDR
+	VFMADD231PS 0(AX), Y0, Y4
+	VFMADD231PS 32(AX), Y0, Y5
+	VMASKMOVPS  64(AX), Y3, Y1
+	VFMADD231PS Y1, Y0, Y6
+	TNEXT(tloop3)
+
+tloop2:
+	TADDR
+	VFMADD231PS 0(AX), Y0, Y4
+	VMASKMOVPS  32(AX), Y3, Y1
+	VFMADD231PS Y1, Y0, Y5
+	TNEXT(tloop2)
+
+tloop1:
+	TADDR
+	VMASKMOVPS  0(AX), Y3, Y1
+	VFMADD231PS Y1, Y0, Y4
+	TNEXT(tloop1)
+
+tdone:
+	VMOVUPS Y4, 0(R9)
+	VMOVUPS Y5, 32(R9)
+	VMOVUPS Y6, 64(R9)
+	VMOVUPS Y7, 96(R9)
+	VZEROUPPER
+	RET

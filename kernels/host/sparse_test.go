@@ -1,0 +1,144 @@
+package host
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/rbmgpu/rbmgpu/kernels"
+)
+
+// withSparseMode runs f with sparseMode set to m.
+func withSparseMode(m int, f func()) {
+	old := sparseMode
+	defer func() { sparseMode = old }()
+	sparseMode = m
+	f()
+}
+
+// sparsify zeroes each element of s with probability 1-density; binary
+// makes the survivors 1 (sampled states), otherwise they keep their values.
+func sparsify(r *rand.Rand, s []float32, density float64, binary bool) {
+	for i := range s {
+		switch {
+		case r.Float64() >= density:
+			s[i] = 0
+		case binary:
+			s[i] = 1
+		}
+	}
+}
+
+// The sparse path must give the dense path's bits on C, P and S, for every
+// transpose, epilogue and ragged shape (column tails of 1..95, row groups
+// and K blocks cut short), with the assembly and the Go kernels.
+func TestSparseMatchesDense(t *testing.T) {
+	kernelVariants(t, func(t *testing.T) {
+		d := newDev(t, 3)
+		r := rand.New(rand.NewPCG(41, 42))
+		shapes := [][3]int{{1, 1, 2}, {17, 96, 48}, {33, 97, 49}, {100, 500, 784}, {7, 191, 100}, {100, 20, 33}, {40, 784, 500}}
+		for _, sh := range shapes {
+			for _, density := range []float64{0, 0.05, 0.3, 0.5} {
+				for v := 0; v < 4; v++ {
+					c := gemmCase{M: sh[0], N: sh[1], K: sh[2], transA: v&1 != 0, transB: v&2 != 0,
+						alpha: 0.75, flags: r.IntN(32)}
+					if r.IntN(2) == 1 {
+						c.beta = -0.5
+					}
+					g := gemmInputs(r, c)
+					sparsify(r, g.A, density, density == 0.5)
+					var dense, sparse [3][]float32
+					withSparseMode(1, func() { dense[0], dense[1], dense[2] = gemmLaunch(d, c, g) })
+					withSparseMode(2, func() {
+						sparse[0], sparse[1], sparse[2] = gemmLaunch(d, c, g)
+						if !d.gemm.sp.ran {
+							t.Fatalf("%+v: sparse path did not run", c)
+						}
+					})
+					for o := range dense {
+						for e := range dense[o] {
+							a, b := dense[o][e], sparse[o][e]
+							if math.Float32bits(a) != math.Float32bits(b) && !(math.IsNaN(float64(a)) && math.IsNaN(float64(b))) {
+								t.Fatalf("%+v density %v: output %d[%d]: sparse %v, dense %v", c, density, o, e, b, a)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// The sparse path against the float64 reference on the shapes of
+// TestGemmShapes (so also on dense A, which mode 2 forces through it).
+func TestSparseShapes(t *testing.T) {
+	withSparseMode(2, func() {
+		kernelVariants(t, func(t *testing.T) {
+			d := newDev(t, 2)
+			r := rand.New(rand.NewPCG(43, 44))
+			for _, M := range []int{1, 16, 33, 100} {
+				for _, N := range []int{1, 8, 95, 96, 200} {
+					for _, K := range []int{2, 47, 48, 100} {
+						c := gemmCase{M: M, N: N, K: K, transA: r.IntN(2) == 1, transB: r.IntN(2) == 1,
+							alpha: 1, beta: float32(r.IntN(2)), flags: r.IntN(32)}
+						runGemm(t, d, r, c)
+					}
+				}
+			}
+		})
+	})
+}
+
+// Automatic choice: sparse operands take the sparse path, dense ones the
+// packed path.
+func TestSparseChoice(t *testing.T) {
+	d := newDev(t, 2)
+	r := rand.New(rand.NewPCG(45, 46))
+	for _, tc := range []struct {
+		density float64
+		want    bool
+	}{{0.31, true}, {0.5, true}, {1, false}} {
+		c := gemmCase{M: 100, N: 500, K: 784, alpha: 1}
+		g := gemmInputs(r, c)
+		sparsify(r, g.A, tc.density, true)
+		gemmLaunch(d, c, g)
+		if got := d.gemm.sp.ran; got != tc.want {
+			t.Errorf("density %v: sparse path ran = %v, want %v", tc.density, got, tc.want)
+		}
+	}
+}
+
+// The sparse kernels on the CD-1 step's products at the densities of
+// binarized Fashion-MNIST (0.31) and of fair bits (0.5), against the dense
+// path on the same inputs.
+func BenchmarkSparseGemm(b *testing.B) {
+	for _, s := range cd1Shapes {
+		for _, density := range []float64{0.31, 0.5, 1} {
+			for _, mode := range []int{1, 2} {
+				name := fmt.Sprintf("%dx%dx%d/tA=%v/tB=%v/density=%v/%s", s.M, s.N, s.K, s.transA, s.transB, density, map[int]string{1: "dense", 2: "sparse"}[mode])
+				b.Run(name, func(b *testing.B) {
+					withSparseMode(mode, func() { benchSparse(b, s, density) })
+				})
+			}
+		}
+	}
+}
+
+func benchSparse(b *testing.B, s gemmShape, density float64) {
+	d := newDev(b, gomaxprocs())
+	r := rand.New(rand.NewPCG(1, 2))
+	A := randSlice(r, s.M*s.K, 0, 1)
+	sparsify(r, A, density, true)
+	pA, pB, pC := d.put(A), d.put(randSlice(r, s.K*s.N, -1, 1)), d.put(make([]float32, s.M*s.N))
+	args := []any{int32(s.M), int32(s.N), int32(s.K), float32(1), pA, pB, float32(0), pC,
+		b2i(s.transA), b2i(s.transB), int32(0), pC, pC, pC, uint64(0), uint32(0), uint64(0)}
+	grid, block := kernels.GemmGrid(s.M, s.N), kernels.Dim3{X: 16, Y: 16, Z: 1}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := d.Launch(kernels.GemmF32, grid, block, args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(2*float64(s.M*s.N*s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
