@@ -39,13 +39,15 @@ func (j *elemJob) run(int) {
 		lo, hi := t*elemChunk, min((t+1)*elemChunk, j.n)
 		switch j.kind {
 		case elemSGD:
-			// The package's twin is the bit-exact definition.
-			kernels.SGDUpdate(j.param[lo:hi], j.vel[lo:hi], j.grad[lo:hi], j.lr, j.momentum, j.decay)
+			sgdUpdate(j.param[lo:hi], j.vel[lo:hi], j.grad[lo:hi], j.lr, j.momentum, j.decay)
 		case elemBernoulli:
 			var w [256]uint32
 			for b := lo; b < hi; b += len(w) {
 				P, S := j.P[b:min(b+len(w), hi)], j.S[b:min(b+len(w), hi)]
-				words(j.rng, uint64(b), w[:len(P)])
+				e0 := uint64(b)
+				done := sampleFast(P, S, j.rng, e0)
+				P, S, e0 = P[done:], S[done:], e0+uint64(done)
+				words(j.rng, e0, w[:len(P)])
 				for i, p := range P {
 					s := float32(0)
 					if float32(w[i]>>8)*(1.0/16777216.0) < p {

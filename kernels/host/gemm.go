@@ -317,11 +317,11 @@ func (j *gemmJob) tile(ws *workerScratch, ip, jp int) {
 	}
 }
 
-// epilogue computes p = sigmoid(x) (or x) for a run of at most nr outputs
-// starting at element index e0 and writes P = p and S = [u(e0+c) < p] where
-// asked (P, S nil otherwise).
+// epilogue computes p = sigmoid(x) (or x) for a run of at most spCols
+// outputs starting at element index e0 and writes P = p and S = [u(e0+c) < p]
+// where asked (P, S nil otherwise).
 func epilogue(x []float32, sigmoid bool, P, S []float32, rng kernels.Stream, e0 uint64) {
-	var buf [nr]float32
+	var buf [spCols]float32
 	p := x
 	if sigmoid {
 		p = buf[:len(x)]
@@ -335,7 +335,9 @@ func epilogue(x []float32, sigmoid bool, P, S []float32, rng kernels.Stream, e0 
 	if S == nil {
 		return
 	}
-	var w [nr]uint32
+	done := sampleFast(p, S, rng, e0)
+	p, S, e0 = p[done:], S[done:], e0+uint64(done)
+	var w [spCols]uint32
 	words(rng, e0, w[:len(p)])
 	for c, pc := range p {
 		s := float32(0)

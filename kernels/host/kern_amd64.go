@@ -1,6 +1,10 @@
 package host
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/rbmgpu/rbmgpu/kernels"
+)
 
 // kern6x16 is the AVX2/FMA micro-kernel (kern_amd64.s); see kernGo for the
 // contract. Pointers must be valid for the accessed ranges.
@@ -121,4 +125,67 @@ func spRow(idx []int32, val []float32, b []float32, ldb int, acc []float32) {
 		nv := (w + 7) / 8
 		spRowTail(n, &idx[0], &val[0], &b[c], ldb, &acc[:c+32][c], nv, &laneMask[8-(w-8*(nv-1))])
 	}
+}
+
+//go:noescape
+func compressRow(src *float32, n int, idx *int32, val *float32, off *int32, kc int, perm *[256][8]int32) int
+
+// compressPerm[m] lists the set bits of m in increasing order (then zeros):
+// the permutation that packs the lanes of mask m to the front.
+var compressPerm = func() (p [256][8]int32) {
+	for m := range p {
+		j := 0
+		for b := 0; b < 8; b++ {
+			if m&(1<<b) != 0 {
+				p[m][j] = int32(b)
+				j++
+			}
+		}
+	}
+	return p
+}()
+
+// compressHead compresses the first len(row)&^7 elements of row with
+// compressRow (csrRow's contract) and returns how far it got and the count.
+func compressHead(row []float32, idx []int32, val []float32, off []int32) (int, int32) {
+	n := len(row) &^ 7
+	if !useAsm || n == 0 {
+		return compressGo(row, idx, val, off)
+	}
+	return n, int32(compressRow(&row[0], n, &idx[0], &val[0], &off[0], spKC, &compressPerm))
+}
+
+// bernoulli16 is the AVX2 Philox and Bernoulli draw of the epilogue
+// (philox_amd64.s).
+//
+//go:noescape
+func bernoulli16(p, s *float32, n int, blk uint64, op uint32, step, seed uint64)
+
+// sampleFast writes S[c] = [u(e0+c) < p[c]] for the leading multiple of 16
+// elements when e0 starts a Philox block and the CPU has AVX2, and returns
+// how many it wrote (the epilogue's loop does the rest).
+func sampleFast(p, S []float32, rng kernels.Stream, e0 uint64) int {
+	n := len(p) &^ 15
+	if !useAsm || n == 0 || e0%4 != 0 {
+		return 0
+	}
+	bernoulli16(&p[0], &S[0], n, e0/4, rng.Op, rng.Step, rng.Seed)
+	return n
+}
+
+//go:noescape
+func sgd8(param, vel, grad *float32, n int, lr, momentum, decay float32)
+
+// sgdUpdate is kernels.SGDUpdate (the bit-exact definition), eight
+// elements at a time with AVX2 where the CPU has it.
+func sgdUpdate(param, vel, grad []float32, lr, momentum, decay float32) {
+	n := 0
+	if useAsm {
+		n = len(param) &^ 7
+		if n > 0 {
+			_, _ = vel[n-1], grad[n-1]
+			sgd8(&param[0], &vel[0], &grad[0], n, lr, momentum, decay)
+		}
+	}
+	kernels.SGDUpdate(param[n:], vel[n:], grad[n:], lr, momentum, decay)
 }

@@ -2,6 +2,8 @@
 
 package host
 
+import "github.com/rbmgpu/rbmgpu/kernels"
+
 // useAsm is false off amd64: the portable Go micro-kernel runs.
 var useAsm = false
 
@@ -26,4 +28,17 @@ func hasFusedRow(cols int) bool { return false }
 
 func fusedRow(idx []int32, val, b []float32, ldb int, acc []float32, first bool, out []float32, alpha, beta float32, cin, bias []float32) {
 	panic("host: fusedRow without a fused kernel")
+}
+
+// compressHead is compressGo off amd64.
+func compressHead(row []float32, idx []int32, val []float32, off []int32) (int, int32) {
+	return compressGo(row, idx, val, off)
+}
+
+// sampleFast leaves all sampling to the epilogue's loop off amd64.
+func sampleFast(p, S []float32, rng kernels.Stream, e0 uint64) int { return 0 }
+
+// sgdUpdate is kernels.SGDUpdate off amd64.
+func sgdUpdate(param, vel, grad []float32, lr, momentum, decay float32) {
+	kernels.SGDUpdate(param, vel, grad, lr, momentum, decay)
 }

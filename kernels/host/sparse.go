@@ -131,41 +131,57 @@ func (j *gemmJob) csrRows(i0 int) {
 	M, K, nkb := j.M, j.K, sp.nkb
 	rows := min(spRows, M-i0)
 	var cnt [spRows]int32
-	for kb := 0; kb < nkb; kb++ {
-		k0, k1 := kb*spKC, min(K, (kb+1)*spKC)
-		for r := 0; r < rows; r++ {
-			sp.off[(i0+r)*(nkb+1)+kb] = cnt[r]
-		}
-		if j.transA { // A is K x M: the task's rows are contiguous in each row of A
-			for k := k0; k < k1; k++ {
+	if j.transA { // A is K x M: the task's rows are contiguous in each row of A
+		for kb := 0; kb < nkb; kb++ {
+			for r := 0; r < rows; r++ {
+				sp.off[(i0+r)*(nkb+1)+kb] = cnt[r]
+			}
+			for k := kb * spKC; k < min(K, (kb+1)*spKC); k++ {
 				for r, a := range j.A[k*M+i0 : k*M+i0+rows] {
 					p := (i0+r)*K + int(cnt[r])
 					sp.idx[p], sp.val[p] = int32(k), a
 					cnt[r] += nonzero(a)
 				}
 			}
-			continue
 		}
 		for r := 0; r < rows; r++ {
+			sp.off[(i0+r)*(nkb+1)+nkb] = cnt[r]
+		}
+	} else {
+		for r := 0; r < rows; r++ {
 			i := i0 + r
-			idx, val := sp.idx[i*K:(i+1)*K], sp.val[i*K:(i+1)*K]
-			n := cnt[r]
-			for k, a := range j.A[i*K+k0 : i*K+k1] {
-				idx[n], val[n] = int32(k0+k), a
-				n += nonzero(a)
-			}
-			cnt[r] = n
+			cnt[r] = csrRow(j.A[i*K:(i+1)*K], sp.idx[i*K:(i+1)*K], sp.val[i*K:(i+1)*K], sp.off[i*(nkb+1):(i+1)*(nkb+1)])
 		}
 	}
 	total := 0
-	for r := 0; r < rows; r++ {
-		sp.off[(i0+r)*(nkb+1)+nkb] = cnt[r]
-		total += int(cnt[r])
+	for _, n := range cnt[:rows] {
+		total += int(n)
 	}
 	if sparseMode != 2 && float64(total) > sparseMaxDensity*float64(rows*K) {
 		sp.dense.Store(true)
 	}
 }
+
+// csrRow writes the nonzeros of row to val and their positions to idx (in
+// order; both as long as row), the count before each K block to off[0:nkb]
+// and the count to off[nkb], and returns the count.
+func csrRow(row []float32, idx []int32, val []float32, off []int32) int32 {
+	k0, n := compressHead(row, idx, val, off)
+	for k := k0; k < len(row); k++ {
+		if k%spKC == 0 {
+			off[k/spKC] = n
+		}
+		a := row[k]
+		idx[n], val[n] = int32(k), a
+		n += nonzero(a)
+	}
+	off[len(off)-1] = n
+	return n
+}
+
+// compressGo is the portable compressHead: it leaves the whole row to
+// csrRow's loop.
+func compressGo([]float32, []int32, []float32, []int32) (int, int32) { return 0, 0 }
 
 // nonzero is 1 if a != 0 (a NaN counts, -0 does not), else 0, without a
 // branch.
@@ -264,17 +280,14 @@ func (j *gemmJob) sparseTile(ws *workerScratch, i0, j0 int) {
 		if j.flags&(kernels.GemmSigmoid|kernels.GemmWriteP|kernels.GemmSample) == 0 {
 			continue
 		}
-		for c0 := 0; c0 < cols; c0 += nr {
-			c1 := min(cols, c0+nr)
-			var P, S []float32
-			if j.flags&kernels.GemmWriteP != 0 {
-				P = j.P[row+c0 : row+c1]
-			}
-			if j.flags&kernels.GemmSample != 0 {
-				S = j.S[row+c0 : row+c1]
-			}
-			epilogue(xr[c0:c1], j.flags&kernels.GemmSigmoid != 0, P, S, j.rng, uint64(row+c0))
+		var P, S []float32
+		if j.flags&kernels.GemmWriteP != 0 {
+			P = j.P[row : row+cols]
 		}
+		if j.flags&kernels.GemmSample != 0 {
+			S = j.S[row : row+cols]
+		}
+		epilogue(xr, j.flags&kernels.GemmSigmoid != 0, P, S, j.rng, uint64(row))
 	}
 }
 

@@ -233,3 +233,76 @@ tdone:
 	VMOVUPS Y7, 96(R9)
 	VZEROUPPER
 	RET
+
+// func compressRow(src *float32, n int, idx *int32, val *float32, off *int32, kc int, perm *[256][8]int32) int
+//
+// Writes the nonzeros of src[0:n] (n a multiple of 8, kc a multiple of 8)
+// to val and their positions to idx, in order, and returns how many there
+// are; off[kb] is set to the count before position kb*kc for each block
+// that starts below n. A lane is nonzero when it compares not-equal to 0
+// (NaN is kept, -0 is not). Eight lanes at a time: their nonzero mask picks
+// a permutation that packs them to the front, all eight are stored and the
+// pointers advance by the mask's population, so idx and val need 8 slots
+// past the last nonzero (they get them: a row's count never passes its
+// position).
+TEXT ·compressRow(SB), NOSPLIT, $0-64
+	MOVQ src+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ idx+16(FP), DI
+	MOVQ val+24(FP), DX
+	MOVQ off+32(FP), R8
+	MOVQ kc+40(FP), R9
+	MOVQ perm+48(FP), R10
+	XORQ R11, R11            // count
+	XORQ R12, R12            // position
+	MOVQ R9, R13             // next block boundary
+	VXORPS Y5, Y5, Y5        // zero
+	MOVL  $8, AX
+	VMOVD AX, X6
+	VPBROADCASTD X6, Y6      // 8 in every lane
+	VMOVDQU lane0to7<>(SB), Y7 // positions of the current 8 lanes
+	TESTQ CX, CX
+	JLE   cdone
+	MOVL  $0, (R8)
+	ADDQ  $4, R8
+
+cloop:
+	CMPQ R12, R13
+	JNE  cnoblock
+	MOVL R11, (R8)
+	ADDQ $4, R8
+	ADDQ R9, R13
+
+cnoblock:
+	VMOVUPS   (SI), Y0
+	VCMPPS    $4, Y5, Y0, Y1 // NEQ_UQ: a != 0, true for NaN
+	VMOVMSKPS Y1, AX
+	MOVQ      AX, BX
+	SHLQ      $5, BX
+	VMOVDQU   (R10)(BX*1), Y2
+	VPERMPS   Y0, Y2, Y3
+	VPERMD    Y7, Y2, Y4
+	VMOVUPS   Y3, (DX)(R11*4)
+	VMOVDQU   Y4, (DI)(R11*4)
+	POPCNTL   AX, AX
+	ADDQ      AX, R11
+	VPADDD    Y6, Y7, Y7
+	ADDQ      $32, SI
+	ADDQ      $8, R12
+	CMPQ      R12, CX
+	JLT       cloop
+
+cdone:
+	MOVQ R11, ret+56(FP)
+	VZEROUPPER
+	RET
+
+DATA lane0to7<>+0(SB)/4, $0
+DATA lane0to7<>+4(SB)/4, $1
+DATA lane0to7<>+8(SB)/4, $2
+DATA lane0to7<>+12(SB)/4, $3
+DATA lane0to7<>+16(SB)/4, $4
+DATA lane0to7<>+20(SB)/4, $5
+DATA lane0to7<>+24(SB)/4, $6
+DATA lane0to7<>+28(SB)/4, $7
+GLOBL lane0to7<>(SB), RODATA, $32

@@ -142,3 +142,77 @@ func benchSparse(b *testing.B, s gemmShape, density float64) {
 	}
 	b.ReportMetric(2*float64(s.M*s.N*s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// csrRow keeps exactly the elements that are not ±0 (NaN and Inf
+// included), in order, with the count before every K block.
+func TestCSRRow(t *testing.T) {
+	kernelVariants(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(47, 48))
+		special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(-1)), 1, -2.5, 1e-45}
+		for _, K := range []int{1, 7, 8, 9, 63, 64, 65, 200, 784} {
+			row := make([]float32, K)
+			for k := range row {
+				row[k] = special[r.IntN(len(special))]
+			}
+			nkb := (K + spKC - 1) / spKC
+			idx, val, off := make([]int32, K), make([]float32, K), make([]int32, nkb+1)
+			n := csrRow(row, idx, val, off)
+			var wantIdx []int32
+			wantOff := make([]int32, nkb+1)
+			for k, a := range row {
+				if k%spKC == 0 {
+					wantOff[k/spKC] = int32(len(wantIdx))
+				}
+				if a != 0 || math.IsNaN(float64(a)) {
+					wantIdx = append(wantIdx, int32(k))
+				}
+			}
+			wantOff[nkb] = int32(len(wantIdx))
+			if int(n) != len(wantIdx) {
+				t.Fatalf("K=%d: count %d, want %d", K, n, len(wantIdx))
+			}
+			for i, k := range wantIdx {
+				if idx[i] != k || math.Float32bits(val[i]) != math.Float32bits(row[k]) {
+					t.Fatalf("K=%d: nonzero %d = (%d, %v), want (%d, %v)", K, i, idx[i], val[i], k, row[k])
+				}
+			}
+			for kb := range wantOff {
+				if off[kb] != wantOff[kb] {
+					t.Fatalf("K=%d: off[%d] = %d, want %d", K, kb, off[kb], wantOff[kb])
+				}
+			}
+		}
+	})
+}
+
+// The epilogue's samples (AVX2 Philox where the CPU has it) are exactly
+// kernels.Stream's Bernoulli draws, at any start and length, including
+// block counters that wrap past 2^32.
+func TestEpilogueSamples(t *testing.T) {
+	kernelVariants(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(49, 50))
+		for trial := 0; trial < 200; trial++ {
+			n := 1 + r.IntN(spCols)
+			e0 := uint64(r.IntN(1000))
+			if trial%3 == 0 {
+				e0 = 4 * (1<<32 - uint64(r.IntN(8))) // counters wrap within the run
+			}
+			rng := kernels.Stream{Seed: r.Uint64(), Op: r.Uint32(), Step: r.Uint64()}
+			p := randSlice(r, n, -0.1, 1.1)
+			if trial%5 == 0 {
+				p[r.IntN(n)] = float32(math.NaN())
+			}
+			S := poison(n)
+			epilogue(p, false, nil, S, rng, e0)
+			for c := range p {
+				want := float32(0)
+				if rng.Uniform(e0+uint64(c)) < p[c] {
+					want = 1
+				}
+				if S[c] != want {
+					t.Fatalf("trial %d (n %d, e0 %d): S[%d] = %v, want %v (p %v)", trial, n, e0, c, S[c], want, p[c])
+				}
+			}
+		}
+	})
+}
