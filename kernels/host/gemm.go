@@ -28,6 +28,7 @@ type workerScratch struct {
 	cin   [mr * nr]float32         // C of a ragged tile, zero-padded
 	bias  [nr]float32              // bias of a ragged tile, zero-padded
 	spAcc [spRows * spCols]float32 // sparse path accumulators
+	row   []float32                // sparse path: a gathered row of op(A)
 	_     [64]byte                 // keep workers' scratch on separate cache lines
 }
 
@@ -144,7 +145,7 @@ func (j *gemmJob) run(w int) {
 	case phaseCSR:
 		n := (j.M + spRows - 1) / spRows
 		for t := j.ctr.take(n); t >= 0; t = j.ctr.take(n) {
-			j.csrRows(t * spRows)
+			j.csrRows(&j.d.ws[w], t*spRows)
 		}
 	case phaseTransB:
 		n := (j.N + spRows - 1) / spRows

@@ -189,3 +189,8 @@ func sgdUpdate(param, vel, grad []float32, lr, momentum, decay float32) {
 	}
 	kernels.SGDUpdate(param[n:], vel[n:], grad[n:], lr, momentum, decay)
 }
+
+// transpose8 transposes an 8x8 block (sparse_amd64.s).
+//
+//go:noescape
+func transpose8(src *float32, lds int, dst *float32, ldd int)

@@ -42,3 +42,6 @@ func sampleFast(p, S []float32, rng kernels.Stream, e0 uint64) int { return 0 }
 func sgdUpdate(param, vel, grad []float32, lr, momentum, decay float32) {
 	kernels.SGDUpdate(param, vel, grad, lr, momentum, decay)
 }
+
+// transpose8 is never called off amd64 (useAsm is false).
+func transpose8(src *float32, lds int, dst *float32, ldd int) {}

@@ -120,10 +120,7 @@ func growI32(s []int32, n int) []int32 {
 
 // csrRows compresses rows [i0, i0+spRows) of op(A); it sets dense (and
 // stops) when they hold more than sparseMaxDensity nonzeros.
-//
-// Each element is written unconditionally and kept by advancing the count:
-// no branch to mispredict on random bits.
-func (j *gemmJob) csrRows(i0 int) {
+func (j *gemmJob) csrRows(ws *workerScratch, i0 int) {
 	sp := &j.sp
 	if sp.dense.Load() {
 		return
@@ -131,27 +128,19 @@ func (j *gemmJob) csrRows(i0 int) {
 	M, K, nkb := j.M, j.K, sp.nkb
 	rows := min(spRows, M-i0)
 	var cnt [spRows]int32
-	if j.transA { // A is K x M: the task's rows are contiguous in each row of A
-		for kb := 0; kb < nkb; kb++ {
-			for r := 0; r < rows; r++ {
-				sp.off[(i0+r)*(nkb+1)+kb] = cnt[r]
+	for r := 0; r < rows; r++ {
+		i := i0 + r
+		var row []float32
+		if j.transA { // A is K x M: gather column i into the worker's row buffer
+			ws.row = grow(ws.row, K)
+			row = ws.row
+			for k := range row {
+				row[k] = j.A[k*M+i]
 			}
-			for k := kb * spKC; k < min(K, (kb+1)*spKC); k++ {
-				for r, a := range j.A[k*M+i0 : k*M+i0+rows] {
-					p := (i0+r)*K + int(cnt[r])
-					sp.idx[p], sp.val[p] = int32(k), a
-					cnt[r] += nonzero(a)
-				}
-			}
+		} else {
+			row = j.A[i*K : (i+1)*K]
 		}
-		for r := 0; r < rows; r++ {
-			sp.off[(i0+r)*(nkb+1)+nkb] = cnt[r]
-		}
-	} else {
-		for r := 0; r < rows; r++ {
-			i := i0 + r
-			cnt[r] = csrRow(j.A[i*K:(i+1)*K], sp.idx[i*K:(i+1)*K], sp.val[i*K:(i+1)*K], sp.off[i*(nkb+1):(i+1)*(nkb+1)])
-		}
+		cnt[r] = csrRow(row, sp.idx[i*K:(i+1)*K], sp.val[i*K:(i+1)*K], sp.off[i*(nkb+1):(i+1)*(nkb+1)])
 	}
 	total := 0
 	for _, n := range cnt[:rows] {
@@ -164,7 +153,9 @@ func (j *gemmJob) csrRows(i0 int) {
 
 // csrRow writes the nonzeros of row to val and their positions to idx (in
 // order; both as long as row), the count before each K block to off[0:nkb]
-// and the count to off[nkb], and returns the count.
+// and the count to off[nkb], and returns the count. Each element is written
+// unconditionally and kept by advancing the count: no branch to mispredict
+// on random bits.
 func csrRow(row []float32, idx []int32, val []float32, off []int32) int32 {
 	k0, n := compressHead(row, idx, val, off)
 	for k := k0; k < len(row); k++ {
@@ -191,18 +182,30 @@ func nonzero(a float32) int32 {
 }
 
 // transBRows writes rows [n0, n0+spRows) of B (N x K) as columns of sp.bt
-// (K x N), in spRows x 64 tiles so both sides stay in cache.
+// (K x N): 8x8 blocks in registers where the CPU has AVX2, the edges (and
+// everything without AVX2) one element at a time.
 func (j *gemmJob) transBRows(n0 int) {
 	N, K := j.N, j.K
 	rows := min(spRows, N-n0)
 	bt := j.sp.bt
-	for k0 := 0; k0 < K; k0 += 64 {
-		k1 := min(K, k0+64)
-		for r := 0; r < rows; r++ {
-			src := j.B[(n0+r)*K+k0 : (n0+r)*K+k1]
-			for k, v := range src {
-				bt[(k0+k)*N+n0+r] = v
+	r8, k8 := 0, 0
+	if useAsm {
+		r8, k8 = rows&^7, K&^7
+		for r := 0; r < r8; r += 8 {
+			for k := 0; k < k8; k += 8 {
+				_, _ = j.B[(n0+r+7)*K+k+7], bt[(k+7)*N+n0+r+7]
+				transpose8(&j.B[(n0+r)*K+k], K, &bt[k*N+n0+r], N)
 			}
+		}
+	}
+	for r := 0; r < rows; r++ {
+		src := j.B[(n0+r)*K : (n0+r+1)*K]
+		k0 := k8
+		if r >= r8 {
+			k0 = 0
+		}
+		for k := k0; k < K; k++ {
+			bt[k*N+n0+r] = src[k]
 		}
 	}
 }

@@ -306,3 +306,74 @@ DATA lane0to7<>+20(SB)/4, $5
 DATA lane0to7<>+24(SB)/4, $6
 DATA lane0to7<>+28(SB)/4, $7
 GLOBL lane0to7<>(SB), RODATA, $32
+
+// func transpose8(src *float32, lds int, dst *float32, ldd int)
+//
+// dst[c*ldd+r] = src[r*lds+c] for r, c < 8 (strides in elements): an 8x8
+// block transpose in registers (unpack pairs, then quads, then halves).
+TEXT ·transpose8(SB), NOSPLIT, $0-32
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), AX
+	SHLQ $2, AX
+	MOVQ dst+16(FP), DI
+	MOVQ ldd+24(FP), BX
+	SHLQ $2, BX
+	VMOVUPS (SI), Y0
+	ADDQ    AX, SI
+	VMOVUPS (SI), Y1
+	ADDQ    AX, SI
+	VMOVUPS (SI), Y2
+	ADDQ    AX, SI
+	VMOVUPS (SI), Y3
+	ADDQ    AX, SI
+	VMOVUPS (SI), Y4
+	ADDQ    AX, SI
+	VMOVUPS (SI), Y5
+	ADDQ    AX, SI
+	VMOVUPS (SI), Y6
+	ADDQ    AX, SI
+	VMOVUPS (SI), Y7
+	// Rows r0..r7 = Y0..Y7. Interleave pairs of rows.
+	VUNPCKLPS Y1, Y0, Y8   // r0c0 r1c0 r0c1 r1c1 | r0c4 r1c4 r0c5 r1c5
+	VUNPCKHPS Y1, Y0, Y9   // r0c2 r1c2 r0c3 r1c3 | c6, c7
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	// Combine row pairs into quads: column c of rows 0..3 (4..7).
+	VSHUFPS $0x44, Y10, Y8, Y0  // r0..r3 c0 | c4
+	VSHUFPS $0xEE, Y10, Y8, Y1  // c1 | c5
+	VSHUFPS $0x44, Y11, Y9, Y2  // c2 | c6
+	VSHUFPS $0xEE, Y11, Y9, Y3  // c3 | c7
+	VSHUFPS $0x44, Y14, Y12, Y4 // r4..r7 c0 | c4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	// Halves: column c = rows 0..3 then rows 4..7.
+	VPERM2F128 $0x20, Y4, Y0, Y8  // c0
+	VPERM2F128 $0x20, Y5, Y1, Y9  // c1
+	VPERM2F128 $0x20, Y6, Y2, Y10 // c2
+	VPERM2F128 $0x20, Y7, Y3, Y11 // c3
+	VPERM2F128 $0x31, Y4, Y0, Y12 // c4
+	VPERM2F128 $0x31, Y5, Y1, Y13 // c5
+	VPERM2F128 $0x31, Y6, Y2, Y14 // c6
+	VPERM2F128 $0x31, Y7, Y3, Y15 // c7
+	VMOVUPS Y8, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y9, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y10, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y11, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y12, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y13, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y14, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y15, (DI)
+	VZEROUPPER
+	RET
