@@ -3,19 +3,28 @@
 # the same machine, interleaved so that both see the same load.
 #
 # Each of N rounds (default 3) runs, one after the other:
-#   ours:    BenchmarkStep/cpu/CD-1/784x500/B100 (go test -bench, -benchtime $BENCHTIME)
-#   sklearn: bench/peers/sklearn_rbm.py, BernoulliRBM 784x500, batch 100, one epoch
-#            over the first $SKLEARN_SAMPLES Fashion-MNIST images (synthetic if absent)
-# then prints every figure, the medians and the ratio ours/sklearn (samples/s;
+#   ours:        BenchmarkStepFashion/cpu/CD-1/784x500/B100 (-benchtime $BENCHTIME) on the
+#                first 20,000 binarized Fashion-MNIST images (BenchmarkStep's fair bits
+#                when the data set is not installed)
+#   sklearn f32: bench/peers/sklearn_rbm.py, BernoulliRBM 784x500, batch 100, one epoch
+#                over the first $SKLEARN_SAMPLES Fashion-MNIST images, float32 data
+#   sklearn f64: the same on float64 data (BernoulliRBM's usual precision)
+#   ceiling:     bench/peers/gemm_ceiling.py, the five dense float32 products of a
+#                CD-1 step through numpy's OpenBLAS: the samples/s of a dense step
+#                that did nothing but its matrix products
+# then prints every figure, the medians and the ratios of ours to each (samples/s;
 # the ratio of the medians and the median of the per-round ratios, which is
-# steadier when the machine's load changes between rounds; both do 10·B·V·H FLOPs per mini-batch, see bench/README.md).
+# steadier when the machine's load changes between rounds). All count 10·B·V·H
+# FLOPs per mini-batch, the dense operation count (bench/README.md).
 #
 # Run from anywhere in the repository (needs Go and /usr/bin/python3 with
-# python3-sklearn: apt-get install -y python3-sklearn):
+# scikit-learn: apt-get install -y python3-sklearn dataset-fashion-mnist):
 #   bash bench/compare_cpu.sh            # 3 rounds
 #   bash bench/compare_cpu.sh 5          # 5 rounds
 #   BENCHTIME=10s SKLEARN_SAMPLES=60000 bash bench/compare_cpu.sh
-# Raw outputs go to $OUT (or a temporary folder, printed) as ours.txt and sklearn.jsonl.
+#   RBMGPU_HOST_SPARSE=off bash bench/compare_cpu.sh   # ours with dense products only
+# Raw outputs go to $OUT (or a temporary folder, printed): ours.txt, sklearn32.jsonl,
+# sklearn64.jsonl, ceiling.jsonl.
 set -euo pipefail
 
 rounds=${1:-3}
@@ -34,38 +43,52 @@ fi
 
 bin="$out/bench.test"
 go test -c -o "$bin" ./bench
-pattern='^BenchmarkStep$/^cpu$/^CD-1$/^784x500$/^B100$'
+pattern='^BenchmarkStepFashion$/^cpu$/^CD-1$/^784x500$/^B100$'
+if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  echo "compare_cpu: Fashion-MNIST not installed: ours runs on fair bits (BenchmarkStep), sklearn on synthetic bits" >&2
+  pattern='^BenchmarkStep$/^cpu$/^CD-1$/^784x500$/^B100$'
+fi
 
 echo "compare_cpu: $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "compare_cpu: $rounds rounds; ours -benchtime $benchtime; sklearn $sk_samples samples; raw output in $out"
 : >"$out/ours.txt"
-: >"$out/sklearn.jsonl"
+: >"$out/sklearn32.jsonl"
+: >"$out/sklearn64.jsonl"
+: >"$out/ceiling.jsonl"
 for r in $(seq 1 "$rounds"); do
   echo "round $r: load $(cut -d' ' -f1-3 /proc/loadavg)"
-  RBMGPU_BENCH_DEVICE=cpu "$bin" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" \
-    | tee -a "$out/ours.txt" | grep '^BenchmarkStep' || { echo "compare_cpu: ours failed" >&2; exit 1; }
-  "$py" bench/peers/sklearn_rbm.py --n-samples "$sk_samples" --batch-size 100 --n-components 500 \
-    | tee -a "$out/sklearn.jsonl"
+  (cd bench && RBMGPU_BENCH_DEVICE=cpu "$bin" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" -test.benchmem) \
+    | tee -a "$out/ours.txt" | grep '^Benchmark' || { echo "compare_cpu: ours failed" >&2; exit 1; }
+  for dt in 32 64; do
+    "$py" bench/peers/sklearn_rbm.py --n-samples "$sk_samples" --batch-size 100 --n-components 500 --dtype "float$dt" \
+      | tee -a "$out/sklearn$dt.jsonl"
+  done
+  "$py" bench/peers/gemm_ceiling.py | tee -a "$out/ceiling.jsonl"
 done
 
-"$py" - "$out/ours.txt" "$out/sklearn.jsonl" <<'EOF'
-import json, re, statistics, sys
+"$py" - "$out" <<'EOF'
+import json, os, re, statistics, sys
+out = sys.argv[1]
 ours, allocs = [], []
-for line in open(sys.argv[1]):
-    if line.startswith("BenchmarkStep"):
-        m = re.search(r"([\d.e+]+) samples/s", line)
+for line in open(os.path.join(out, "ours.txt")):
+    if line.startswith("Benchmark"):
+        ours.append(float(re.search(r"([\d.e+]+) samples/s", line).group(1)))
         a = re.search(r"(\d+) allocs/op", line)
-        ours.append(float(m.group(1)))
         allocs.append(int(a.group(1)) if a else -1)
-sk = [json.loads(l)["samples_per_sec"] for l in open(sys.argv[2]) if l.strip()]
-mo, ms = statistics.median(ours), statistics.median(sk)
+def col(name, key):
+    return [json.loads(l)[key] for l in open(os.path.join(out, name)) if l.strip()]
+peers = [("sklearn BernoulliRBM float32", col("sklearn32.jsonl", "samples_per_sec")),
+         ("sklearn BernoulliRBM float64", col("sklearn64.jsonl", "samples_per_sec")),
+         ("OpenBLAS dense GEMM ceiling", col("ceiling.jsonl", "ceiling_samples_per_sec"))]
+mo = statistics.median(ours)
 print()
-print("| | samples/s per round | median |")
-print("|---|---|---|")
-print(f"| ours CD-1 784x500 B100 | {', '.join(f'{x:.0f}' for x in ours)} | {mo:.0f} |")
-print(f"| sklearn BernoulliRBM 784x500 B100 | {', '.join(f'{x:.0f}' for x in sk)} | {ms:.0f} |")
-ratios = [o / s for o, s in zip(ours, sk)]
-print(f"ours/sklearn = {mo / ms:.3f} (ratio of medians); per round {', '.join(f'{r:.3f}' for r in ratios)}, "
-      f"median {statistics.median(ratios):.3f}")
+print("| 784x500, batch 100 | samples/s per round | median | ours / this (ratio of medians) | per-round ratios (median) |")
+print("|---|---|---:|---:|---|")
+print(f"| ours CD-1 | {', '.join(f'{x:.0f}' for x in ours)} | {mo:.0f} | | |")
+for name, xs in peers:
+    m = statistics.median(xs)
+    rs = [o / x for o, x in zip(ours, xs)]
+    print(f"| {name} | {', '.join(f'{x:.0f}' for x in xs)} | {m:.0f} | {mo / m:.2f} | "
+          f"{', '.join(f'{r:.2f}' for r in rs)} ({statistics.median(rs):.2f}) |")
 print(f"ours allocs/op: {', '.join(map(str, allocs))}")
 EOF

@@ -194,3 +194,22 @@ func sgdUpdate(param, vel, grad []float32, lr, momentum, decay float32) {
 //
 //go:noescape
 func transpose8(src *float32, lds int, dst *float32, ldd int)
+
+//go:noescape
+func addTo8(acc, x *float32, n int)
+
+// addTo sets acc[c] = acc[c] + x[c] (len(x) <= len(acc)), eight at a time
+// with AVX2 where the CPU has it (same roundings: one add per element).
+func addTo(acc, x []float32) {
+	n := 0
+	if useAsm {
+		n = len(x) &^ 7
+		if n > 0 {
+			_ = acc[n-1]
+			addTo8(&acc[0], &x[0], n)
+		}
+	}
+	for c := n; c < len(x); c++ {
+		acc[c] = acc[c] + x[c]
+	}
+}

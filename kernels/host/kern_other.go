@@ -45,3 +45,10 @@ func sgdUpdate(param, vel, grad []float32, lr, momentum, decay float32) {
 
 // transpose8 is never called off amd64 (useAsm is false).
 func transpose8(src *float32, lds int, dst *float32, ldd int) {}
+
+// addTo sets acc[c] = acc[c] + x[c] (len(x) <= len(acc)).
+func addTo(acc, x []float32) {
+	for c, v := range x {
+		acc[c] = acc[c] + v
+	}
+}

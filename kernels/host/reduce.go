@@ -102,11 +102,7 @@ func (j *reduceJob) colSum(t int) {
 	w := min(colChunk, N-j0)
 	var s [8][colChunk]float32
 	for i := 0; i < M; i++ {
-		acc := s[i&7][:w]
-		row := j.X[i*N+j0 : i*N+j0+w]
-		for c, v := range row {
-			acc[c] = acc[c] + v
-		}
+		addTo(s[i&7][:w], j.X[i*N+j0:i*N+j0+w])
 	}
 	out := j.out[j0 : j0+w]
 	for c := range out {

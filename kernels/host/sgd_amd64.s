@@ -39,3 +39,26 @@ sloop:
 sdone:
 	VZEROUPPER
 	RET
+
+// func addTo8(acc, x *float32, n int)
+//
+// acc[c] = acc[c] + x[c] for c < n (a multiple of 8): colSum's row step.
+TEXT ·addTo8(SB), NOSPLIT, $0-24
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   adone
+
+aloop:
+	VMOVUPS (DI), Y0
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     aloop
+
+adone:
+	VZEROUPPER
+	RET
