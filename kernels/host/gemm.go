@@ -236,7 +236,19 @@ func (j *gemmJob) packB(jp int) {
 		}
 		return
 	}
-	for c := 0; c < nr; c++ { // B is N x K: column c of the panel is row j0+c of B
+	// B is N x K: column c of the panel is row j0+c of B.
+	k8 := 0
+	if useAsm && cols == nr {
+		// 8x8 blocks in registers: rows j0..j0+7 and j0+8..j0+15 of B
+		// become the two 8-column halves of the panel.
+		k8 = K &^ 7
+		for k := 0; k < k8; k += 8 {
+			_, _ = j.B[(j0+15)*K+k+7], dst[(k+7)*nr+15]
+			transpose8(&j.B[j0*K+k], K, &dst[k*nr], nr)
+			transpose8(&j.B[(j0+8)*K+k], K, &dst[k*nr+8], nr)
+		}
+	}
+	for c := 0; c < nr; c++ {
 		if c >= cols {
 			for k := 0; k < K; k++ {
 				dst[k*nr+c] = 0
@@ -244,8 +256,8 @@ func (j *gemmJob) packB(jp int) {
 			continue
 		}
 		src := j.B[(j0+c)*K : (j0+c+1)*K]
-		for k, v := range src {
-			dst[k*nr+c] = v
+		for k := k8; k < K; k++ {
+			dst[k*nr+c] = src[k]
 		}
 	}
 }

@@ -32,14 +32,19 @@ import (
 // number of nonzeros.
 
 const (
-	spCols = 96 // columns per task: 12 AVX2 accumulators
-	spRows = 32 // rows of op(A) per task: each K block of op(B) serves them all
-	spKC   = 64 // rows of op(B) per K block: 64·96·4 B = 24 KiB, stays in L1
+	spCols = 96  // columns per task: 12 AVX2 accumulators
+	spRows = 32  // rows of op(A) per task: each K block of op(B) serves them all
+	spKC   = 128 // rows of op(B) per K block: 128·96·4 B = 48 KiB, from L1 and L2 (measured best of 48..256)
 )
 
 // sparseMaxDensity is the fraction of nonzeros in op(A) above which the
-// dense packed path is faster (measured: bench/README.md).
-const sparseMaxDensity = 0.6
+// dense packed path is faster; with op(B) = B^T the sparse path also
+// transposes B, so it pays off only below sparseMaxDensityTransB (measured
+// with BenchmarkSparseGemm on the CD-1 shapes: bench/README.md).
+const (
+	sparseMaxDensity       = 0.6
+	sparseMaxDensityTransB = 0.4
+)
 
 // sparseMode selects the path: 0 chooses by density, 1 always takes the
 // dense path, 2 takes the sparse path whenever the shape allows. Tests set
@@ -146,7 +151,11 @@ func (j *gemmJob) csrRows(ws *workerScratch, i0 int) {
 	for _, n := range cnt[:rows] {
 		total += int(n)
 	}
-	if sparseMode != 2 && float64(total) > sparseMaxDensity*float64(rows*K) {
+	limit := sparseMaxDensity
+	if j.transB {
+		limit = sparseMaxDensityTransB
+	}
+	if sparseMode != 2 && float64(total) > limit*float64(rows*K) {
 		sp.dense.Store(true)
 	}
 }

@@ -91,20 +91,21 @@ func TestSparseShapes(t *testing.T) {
 }
 
 // Automatic choice: sparse operands take the sparse path, dense ones the
-// packed path.
+// packed path, with the lower limit when B must be transposed.
 func TestSparseChoice(t *testing.T) {
 	d := newDev(t, 2)
 	r := rand.New(rand.NewPCG(45, 46))
 	for _, tc := range []struct {
 		density float64
+		transB  bool
 		want    bool
-	}{{0.31, true}, {0.5, true}, {1, false}} {
-		c := gemmCase{M: 100, N: 500, K: 784, alpha: 1}
+	}{{0.31, false, true}, {0.5, false, true}, {1, false, false}, {0.31, true, true}, {0.5, true, false}} {
+		c := gemmCase{M: 100, N: 500, K: 784, transB: tc.transB, alpha: 1}
 		g := gemmInputs(r, c)
 		sparsify(r, g.A, tc.density, true)
 		gemmLaunch(d, c, g)
 		if got := d.gemm.sp.ran; got != tc.want {
-			t.Errorf("density %v: sparse path ran = %v, want %v", tc.density, got, tc.want)
+			t.Errorf("density %v, transB %v: sparse path ran = %v, want %v", tc.density, tc.transB, got, tc.want)
 		}
 	}
 }
