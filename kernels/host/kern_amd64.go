@@ -1,6 +1,7 @@
 package host
 
 import (
+	"os"
 	"unsafe"
 
 	"github.com/rbmgpu/rbmgpu/kernels"
@@ -35,7 +36,10 @@ func hasAVX2FMA() bool {
 	return ebx7&(1<<5) != 0
 }
 
-var useAsm = hasAVX2FMA()
+// useAsm says whether the AVX2/FMA kernels run. RBMGPU_HOST_ASM=off turns
+// them off for a whole process, to time the portable Go kernels (the path
+// of CPUs without AVX2 and of other architectures) on the same machine.
+var useAsm = hasAVX2FMA() && os.Getenv("RBMGPU_HOST_ASM") != "off"
 
 // microKernel runs the 6x16 micro-kernel: the assembly one when the CPU has
 // AVX2 and FMA, the portable Go one otherwise.
