@@ -133,9 +133,9 @@ func flagLen(flags, bit, n int) int {
 }
 
 // grow returns s resized to n, reallocating only when its capacity is short.
-func grow(s []float32, n int) []float32 {
+func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }
@@ -317,17 +317,21 @@ func (j *gemmJob) tile(ws *workerScratch, ip, jp int) {
 		return
 	}
 	for r := 0; r < rows; r++ {
-		row := (i0+r)*N + j0
-		x := out[r*ldo : r*ldo+cols]
-		var P, S []float32
-		if j.flags&kernels.GemmWriteP != 0 {
-			P = j.P[row : row+cols]
-		}
-		if j.flags&kernels.GemmSample != 0 {
-			S = j.S[row : row+cols]
-		}
-		epilogue(x, j.flags&kernels.GemmSigmoid != 0, P, S, j.rng, uint64(row))
+		j.rowEpilogue(out[r*ldo:r*ldo+cols], (i0+r)*N+j0)
 	}
+}
+
+// rowEpilogue runs the epilogue the flags ask for on the outputs x of one
+// row starting at element index e0 (sigmoid, P, S; at most spCols of them).
+func (j *gemmJob) rowEpilogue(x []float32, e0 int) {
+	var P, S []float32
+	if j.flags&kernels.GemmWriteP != 0 {
+		P = j.P[e0 : e0+len(x)]
+	}
+	if j.flags&kernels.GemmSample != 0 {
+		S = j.S[e0 : e0+len(x)]
+	}
+	epilogue(x, j.flags&kernels.GemmSigmoid != 0, P, S, j.rng, uint64(e0))
 }
 
 // epilogue computes p = sigmoid(x) (or x) for a run of at most spCols

@@ -25,11 +25,13 @@ import (
 // launch falls back to the dense packed path. Otherwise op(B) is read in
 // place when it is B (its rows are contiguous) or transposed once into
 // scratch when it is B^T, and each task computes a block of spRows rows by
-// spCols columns: for each row, the 96-column accumulator sits in twelve
-// registers while the row's nonzeros stream the matching rows of op(B)
-// (from L2), then alpha, beta·C and bias are applied in registers as in the
-// dense micro-kernel. No packing, and the work is proportional to the
-// number of nonzeros.
+// spCols columns. K is cut into blocks of spKC rows of op(B), which stay in
+// cache while every row of the task uses them: for each row, its 96-column
+// partial sums are loaded into twelve registers, the row's nonzeros in the
+// block stream the matching rows of op(B), and the sums go back to scratch
+// (storing and reloading changes no bit); after the last block alpha,
+// beta·C and bias are applied in registers as in the dense micro-kernel.
+// No packing, and the work is proportional to the number of nonzeros.
 
 const (
 	spCols = 96  // columns per task: 12 AVX2 accumulators
@@ -91,9 +93,9 @@ func (j *gemmJob) trySparse() bool {
 	}
 	sp := &j.sp
 	sp.nkb = (j.K + spKC - 1) / spKC
-	sp.idx = growI32(sp.idx, j.M*j.K)
+	sp.idx = grow(sp.idx, j.M*j.K)
 	sp.val = grow(sp.val, j.M*j.K)
-	sp.off = growI32(sp.off, j.M*(sp.nkb+1))
+	sp.off = grow(sp.off, j.M*(sp.nkb+1))
 	if j.transB {
 		// Grown even when this launch turns out dense, so a later sparse
 		// launch of the same shape does not allocate.
@@ -113,14 +115,6 @@ func (j *gemmJob) trySparse() bool {
 	}
 	sp.ran = true
 	return true
-}
-
-// growI32 is grow for int32.
-func growI32(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
-	}
-	return s[:n]
 }
 
 // csrRows compresses rows [i0, i0+spRows) of op(A); it sets dense (and
@@ -289,17 +283,9 @@ func (j *gemmJob) sparseTile(ws *workerScratch, i0, j0 int) {
 				xr[c] = v
 			}
 		}
-		if j.flags&(kernels.GemmSigmoid|kernels.GemmWriteP|kernels.GemmSample) == 0 {
-			continue
+		if j.flags&(kernels.GemmSigmoid|kernels.GemmWriteP|kernels.GemmSample) != 0 {
+			j.rowEpilogue(xr, row)
 		}
-		var P, S []float32
-		if j.flags&kernels.GemmWriteP != 0 {
-			P = j.P[row : row+cols]
-		}
-		if j.flags&kernels.GemmSample != 0 {
-			S = j.S[row : row+cols]
-		}
-		epilogue(xr, j.flags&kernels.GemmSigmoid != 0, P, S, j.rng, uint64(row))
 	}
 }
 
