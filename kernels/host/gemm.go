@@ -28,7 +28,7 @@ type workerScratch struct {
 	cin   [mr * nr]float32         // C of a ragged tile, zero-padded
 	bias  [nr]float32              // bias of a ragged tile, zero-padded
 	spAcc [spRows * spCols]float32 // sparse path accumulators
-	row   []float32                // sparse path: a gathered row of op(A)
+	rows  []float32                // sparse path: rows of op(A) transposed from A
 	_     [64]byte                 // keep workers' scratch on separate cache lines
 }
 

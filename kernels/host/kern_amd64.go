@@ -87,35 +87,26 @@ func sigmoidVec(x, p []float32) {
 	}
 }
 
-// spRow96 and spRowTail are the AVX2/FMA kernels of spRow
-// (sparse_amd64.s).
+// spRowTail is the AVX2/FMA kernel of spRow (sparse_amd64.s).
 //
-//go:noescape
-func spRow96(n int, idx *int32, val *float32, b *float32, ldb int, acc *float32, first int, out *float32, alpha, beta float32, cin *float32, bias *float32)
-
 //go:noescape
 func spRowTail(n int, idx *int32, val *float32, b *float32, ldb int, acc *float32, nv int, mask *int32)
 
-// hasFusedRow reports whether fusedRow can compute a block of cols
+// hasFusedRows reports whether fusedRows can compute a block of cols
 // columns: only with AVX2/FMA and a full block.
-func hasFusedRow(cols int) bool { return useAsm && cols == spCols }
+func hasFusedRows(cols int) bool { return useAsm && cols == spCols }
 
-// fusedRow runs spRow96 on one K block of a row (see its contract): the
-// partial sums live in acc (96 floats), zero before the first block; out is
-// nil except on the last block, where the alpha/beta/bias result goes.
-func fusedRow(idx []int32, val, b []float32, ldb int, acc []float32, first bool, out []float32, alpha, beta float32, cin, bias []float32) {
-	f := 0
-	if first {
-		f = 1
-	}
-	spRow96(len(idx), ptrI32(idx), ptr(val), ptr(b), ldb, ptr(acc), f, ptr(out), alpha, beta, ptr(cin), ptr(bias))
-}
+//go:noescape
+func spRows96(a *spRowsArgs)
+
+// fusedRows runs one K block of a task's rows (spRows96).
+func fusedRows(a *spRowsArgs) { spRows96(a) }
 
 // laneMask[8-m:16-m] is the spRowTail mask for m lanes (1 <= m <= 8).
 var laneMask = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
 
 // spRow accumulates acc[c] = fma(val[t], b[idx[t]*ldb+c], acc[c]) for each
-// term t in order and c < len(acc) <= spCols, for the blocks spRow96 does
+// term t in order and c < len(acc) <= spCols, for the blocks spRows96 does
 // not take. acc must have room for spCols floats (the kernels read and
 // write whole 8-float groups).
 func spRow(idx []int32, val []float32, b []float32, ldb int, acc []float32) {

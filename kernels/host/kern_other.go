@@ -23,12 +23,10 @@ func spRow(idx []int32, val []float32, b []float32, ldb int, acc []float32) {
 	spRowGo(idx, val, b, ldb, acc)
 }
 
-// hasFusedRow is false off amd64: there is no fused kernel.
-func hasFusedRow(cols int) bool { return false }
+// hasFusedRows is false off amd64: there is no fused kernel.
+func hasFusedRows(cols int) bool { return false }
 
-func fusedRow(idx []int32, val, b []float32, ldb int, acc []float32, first bool, out []float32, alpha, beta float32, cin, bias []float32) {
-	panic("host: fusedRow without a fused kernel")
-}
+func fusedRows(a *spRowsArgs) { panic("host: fusedRows without a fused kernel") }
 
 // compressHead is compressGo off amd64.
 func compressHead(row []float32, idx []int32, val []float32, off []int32) (int, int32) {

@@ -126,18 +126,18 @@ func (j *gemmJob) csrRows(ws *workerScratch, i0 int) {
 	}
 	M, K, nkb := j.M, j.K, sp.nkb
 	rows := min(spRows, M-i0)
+	if j.transA {
+		// A is K x M: transpose the task's columns into the worker's
+		// scratch (rows x K) first.
+		ws.rows = grow(ws.rows, rows*K)
+		transpose(j.A[i0:], M, ws.rows, K, K, rows)
+	}
 	var cnt [spRows]int32
 	for r := 0; r < rows; r++ {
 		i := i0 + r
-		var row []float32
-		if j.transA { // A is K x M: gather column i into the worker's row buffer
-			ws.row = grow(ws.row, K)
-			row = ws.row
-			for k := range row {
-				row[k] = j.A[k*M+i]
-			}
-		} else {
-			row = j.A[i*K : (i+1)*K]
+		row := j.A[i*K : (i+1)*K]
+		if j.transA {
+			row = ws.rows[r*K : (r+1)*K]
 		}
 		cnt[r] = csrRow(row, sp.idx[i*K:(i+1)*K], sp.val[i*K:(i+1)*K], sp.off[i*(nkb+1):(i+1)*(nkb+1)])
 	}
@@ -185,30 +185,33 @@ func nonzero(a float32) int32 {
 }
 
 // transBRows writes rows [n0, n0+spRows) of B (N x K) as columns of sp.bt
-// (K x N): 8x8 blocks in registers where the CPU has AVX2, the edges (and
-// everything without AVX2) one element at a time.
+// (K x N).
 func (j *gemmJob) transBRows(n0 int) {
-	N, K := j.N, j.K
-	rows := min(spRows, N-n0)
-	bt := j.sp.bt
-	r8, k8 := 0, 0
+	rows := min(spRows, j.N-n0)
+	transpose(j.B[n0*j.K:], j.K, j.sp.bt[n0:], j.N, rows, j.K)
+}
+
+// transpose writes dst[c*ldd+r] = src[r*lds+c] for r < rows, c < cols: 8x8
+// blocks in registers where the CPU has AVX2, the edges (and everything
+// without AVX2) one element at a time.
+func transpose(src []float32, lds int, dst []float32, ldd int, rows, cols int) {
+	r8, c8 := 0, 0
 	if useAsm {
-		r8, k8 = rows&^7, K&^7
+		r8, c8 = rows&^7, cols&^7
 		for r := 0; r < r8; r += 8 {
-			for k := 0; k < k8; k += 8 {
-				_, _ = j.B[(n0+r+7)*K+k+7], bt[(k+7)*N+n0+r+7]
-				transpose8(&j.B[(n0+r)*K+k], K, &bt[k*N+n0+r], N)
+			for c := 0; c < c8; c += 8 {
+				_, _ = src[(r+7)*lds+c+7], dst[(c+7)*ldd+r+7]
+				transpose8(&src[r*lds+c], lds, &dst[c*ldd+r], ldd)
 			}
 		}
 	}
 	for r := 0; r < rows; r++ {
-		src := j.B[(n0+r)*K : (n0+r+1)*K]
-		k0 := k8
+		c0 := c8
 		if r >= r8 {
-			k0 = 0
+			c0 = 0
 		}
-		for k := k0; k < K; k++ {
-			bt[k*N+n0+r] = src[k]
+		for c := c0; c < cols; c++ {
+			dst[c*ldd+r] = src[r*lds+c]
 		}
 	}
 }
@@ -240,31 +243,44 @@ func (j *gemmJob) sparseTile(ws *workerScratch, i0, j0 int) {
 		}
 		return ws.spAcc[r*spCols : r*spCols+cols]
 	}
-	fused := hasFusedRow(cols)
-	for kb := 0; kb < nkb; kb++ {
-		for r := 0; r < rows; r++ {
-			i := i0 + r
-			lo, hi := i*K+int(sp.off[i*(nkb+1)+kb]), i*K+int(sp.off[i*(nkb+1)+kb+1])
-			idx, val := sp.idx[lo:hi], sp.val[lo:hi]
-			acc := ws.spAcc[r*spCols : r*spCols+cols]
-			if !fused {
+	fused := hasFusedRows(cols)
+	if fused {
+		// All rows of a K block in one call: spRows96.
+		a := spRowsArgs{rows: rows, offStride: 4 * (nkb + 1), idx: &sp.idx[i0*K], val: &sp.val[i0*K],
+			rowStride: 4 * K, b: &b[0], ldb: N, acc: &ws.spAcc[0], alpha: j.alpha, beta: j.beta}
+		if bias != nil {
+			a.bias = &bias[0]
+		}
+		for kb := 0; kb < nkb; kb++ {
+			a.off = &sp.off[i0*(nkb+1)+kb]
+			a.first = 0
+			if kb == 0 {
+				a.first = 1
+			}
+			if kb == nkb-1 {
+				a.out, a.outStride = &ws.spAcc[0], 4*spCols
+				if writeC {
+					a.out, a.outStride = &j.C[i0*N+j0], 4*N
+				}
+				if readC {
+					a.cin, a.cinStride = &j.C[i0*N+j0], 4*N
+				}
+			}
+			fusedRows(&a)
+		}
+	} else {
+		for kb := 0; kb < nkb; kb++ {
+			for r := 0; r < rows; r++ {
+				i := i0 + r
+				lo, hi := i*K+int(sp.off[i*(nkb+1)+kb]), i*K+int(sp.off[i*(nkb+1)+kb+1])
+				acc := ws.spAcc[r*spCols : r*spCols+cols]
 				if kb == 0 {
 					clear(acc)
 				}
-				if len(idx) > 0 {
-					spRow(idx, val, b, N, acc)
-				}
-				continue
-			}
-			var out, cin []float32
-			if kb == nkb-1 {
-				out = x(r)
-				if readC {
-					row := i*N + j0
-					cin = j.C[row : row+cols]
+				if hi > lo {
+					spRow(sp.idx[lo:hi], sp.val[lo:hi], b, N, acc)
 				}
 			}
-			fusedRow(idx, val, b, N, acc, kb == 0, out, j.alpha, j.beta, cin, bias)
 		}
 	}
 	for r := 0; r < rows; r++ {
@@ -287,6 +303,27 @@ func (j *gemmJob) sparseTile(ws *workerScratch, i0, j0 int) {
 			j.rowEpilogue(xr, row)
 		}
 	}
+}
+
+// spRowsArgs is the argument block of spRows96 (sparse_amd64.s reads its
+// fields by offset): one K block of a task's rows. Strides are in bytes.
+type spRowsArgs struct {
+	rows        int
+	off         *int32 // the block's start offset for the first row; the end is the next entry
+	offStride   int
+	idx         *int32 // the first row's compressed indices and values
+	val         *float32
+	rowStride   int
+	b           *float32 // op(B) at the task's first column
+	ldb         int      // in elements
+	acc         *float32 // partial sums, spCols per row
+	first       int      // 1: start from zero instead of acc
+	out         *float32 // nil: store the partial sums; else the rows' results
+	outStride   int
+	alpha, beta float32
+	cin         *float32 // nil: no beta term
+	cinStride   int
+	bias        *float32 // nil: no bias
 }
 
 // spRowGo is the portable spRow: acc[c] += val[t]*b[idx[t]*ldb+c] for each

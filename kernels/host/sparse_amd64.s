@@ -1,6 +1,7 @@
 // AVX2/FMA kernels of the sparse-A GEMM path (sparse.go).
 
 #include "textflag.h"
+#include "go_asm.h"
 
 #define FMA12(off) \
 	VFMADD231PS off+0(AX), Y0, Y4; \
@@ -34,129 +35,9 @@
 	VMOVUPS lo, off(R9); \
 	VMOVUPS hi, off+32(R9)
 
-// func spRow96(n int, idx *int32, val *float32, b *float32, ldb int, acc *float32, first int, out *float32, alpha, beta float32, cin *float32, bias *float32)
-//
-// One row of the sparse-A product over 96 columns, for one block of its
-// nonzeros: the accumulators start from 0 when first != 0, else from
-// acc[0:96];
-// for t < n, in increasing t, acc[c] = fma(val[t], b[idx[t]*ldb+c], acc[c])
-// — one fused multiply-add per term, the dense kernel's order restricted to
-// the nonzero terms. When out is nil the accumulators are stored back to
-// acc (a partial sum; storing and reloading does not change a bit);
-// otherwise out[c] = alpha*acc[c] (+ beta*cin[c] when cin != nil)
-// (+ bias[c] when bias != nil), each operation rounded separately as in
-// kern6x16. ldb is in elements.
-TEXT ·spRow96(SB), NOSPLIT, $0-88
-	MOVQ n+0(FP), CX
-	MOVQ idx+8(FP), SI
-	MOVQ val+16(FP), DX
-	MOVQ b+24(FP), DI
-	MOVQ ldb+32(FP), R8
-	SHLQ $2, R8
-	MOVQ acc+40(FP), R9
-	MOVQ first+48(FP), AX
-	TESTQ AX, AX
-	JNZ  zero96
-	VMOVUPS 0(R9), Y4
-	VMOVUPS 32(R9), Y5
-	VMOVUPS 64(R9), Y6
-	VMOVUPS 96(R9), Y7
-	VMOVUPS 128(R9), Y8
-	VMOVUPS 160(R9), Y9
-	VMOVUPS 192(R9), Y10
-	VMOVUPS 224(R9), Y11
-	VMOVUPS 256(R9), Y12
-	VMOVUPS 288(R9), Y13
-	VMOVUPS 320(R9), Y14
-	VMOVUPS 352(R9), Y15
-	JMP  start96
-
-zero96:
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
-
-start96:
-	TESTQ CX, CX
-	JLE   epi96
-
-loop96:
-	MOVLQSX      (SI), AX
-	IMULQ        R8, AX
-	ADDQ         DI, AX
-	VBROADCASTSS (DX), Y0
-	FMA12(0)
-	ADDQ         $4, SI
-	ADDQ         $4, DX
-	DECQ         CX
-	JNZ          loop96
-
-epi96:
-	MOVQ  out+56(FP), AX
-	TESTQ AX, AX
-	JNZ   final96
-	STORE2(0, Y4, Y5)
-	STORE2(64, Y6, Y7)
-	STORE2(128, Y8, Y9)
-	STORE2(192, Y10, Y11)
-	STORE2(256, Y12, Y13)
-	STORE2(320, Y14, Y15)
-	VZEROUPPER
-	RET
-
-final96:
-	MOVQ AX, R9
-	VBROADCASTSS alpha+64(FP), Y0
-	SCALE2(Y4, Y5)
-	SCALE2(Y6, Y7)
-	SCALE2(Y8, Y9)
-	SCALE2(Y10, Y11)
-	SCALE2(Y12, Y13)
-	SCALE2(Y14, Y15)
-	MOVQ  cin+72(FP), R8
-	TESTQ R8, R8
-	JZ    nobeta96
-	VBROADCASTSS beta+68(FP), Y1
-	BETA2(0, Y4, Y5)
-	BETA2(64, Y6, Y7)
-	BETA2(128, Y8, Y9)
-	BETA2(192, Y10, Y11)
-	BETA2(256, Y12, Y13)
-	BETA2(320, Y14, Y15)
-
-nobeta96:
-	MOVQ  bias+80(FP), AX
-	TESTQ AX, AX
-	JZ    nobias96
-	BIAS2(0, Y4, Y5)
-	BIAS2(64, Y6, Y7)
-	BIAS2(128, Y8, Y9)
-	BIAS2(192, Y10, Y11)
-	BIAS2(256, Y12, Y13)
-	BIAS2(320, Y14, Y15)
-
-nobias96:
-	STORE2(0, Y4, Y5)
-	STORE2(64, Y6, Y7)
-	STORE2(128, Y8, Y9)
-	STORE2(192, Y10, Y11)
-	STORE2(256, Y12, Y13)
-	STORE2(320, Y14, Y15)
-	VZEROUPPER
-	RET
-
 // func spRowTail(n int, idx *int32, val *float32, b *float32, ldb int, acc *float32, nv int, mask *int32)
 //
-// spRow96 for nv in 1..4 groups of 8 columns, the last group read with a
+// spRows96's accumulation for one row and nv in 1..4 groups of 8 columns, the last group read with a
 // masked load (mask[c] = -1 for the lanes to read, 0 for the rest: lanes
 // past the end of B's row are neither read nor faulted). acc is read and
 // written as nv whole groups of 8 floats.
@@ -375,5 +256,154 @@ TEXT ·transpose8(SB), NOSPLIT, $0-32
 	VMOVUPS Y14, (DI)
 	ADDQ    BX, DI
 	VMOVUPS Y15, (DI)
+	VZEROUPPER
+	RET
+
+// func spRows96(a *spRowsArgs)
+//
+// One K block of a.rows consecutive rows of the sparse-A product over 96
+// columns (spRowsArgs in sparse.go has the layout). For row r, with its
+// nonzeros in the block at idx/val + r*rowStride, entries off[r][0] to
+// off[r][1]: the accumulators start from 0 when first != 0, else from
+// acc[r*96 : r*96+96]; for each nonzero t in order, acc[c] =
+// fma(val[t], b[idx[t]*ldb+c], acc[c]) — one fused multiply-add per term,
+// the dense kernel's order restricted to the nonzero terms. Without out the
+// sums are stored back to acc (storing and reloading changes no bit); with
+// out, out[r][c] = alpha*acc[c] (+ beta*cin[r][c] when cin != nil)
+// (+ bias[c] when bias != nil), each operation rounded separately as in
+// kern6x16.
+TEXT ·spRows96(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), R10
+	XORQ R11, R11
+
+rrow:
+	CMPQ R11, spRowsArgs_rows(R10)
+	JGE  rdone
+	MOVQ R11, BX
+	IMULQ spRowsArgs_offStride(R10), BX
+	ADDQ spRowsArgs_off(R10), BX
+	MOVLQSX (BX), R13             // lo
+	MOVLQSX 4(BX), CX             // hi
+	SUBQ R13, CX                  // n
+	MOVQ R11, BX
+	IMULQ spRowsArgs_rowStride(R10), BX
+	MOVQ spRowsArgs_idx(R10), SI
+	ADDQ BX, SI
+	LEAQ (SI)(R13*4), SI
+	MOVQ spRowsArgs_val(R10), DX
+	ADDQ BX, DX
+	LEAQ (DX)(R13*4), DX
+	MOVQ spRowsArgs_b(R10), DI
+	MOVQ spRowsArgs_ldb(R10), R8
+	SHLQ $2, R8
+	MOVQ R11, R9
+	IMULQ $384, R9
+	ADDQ spRowsArgs_acc(R10), R9
+	CMPQ spRowsArgs_first(R10), $0
+	JNE  rzero
+	VMOVUPS 0(R9), Y4
+	VMOVUPS 32(R9), Y5
+	VMOVUPS 64(R9), Y6
+	VMOVUPS 96(R9), Y7
+	VMOVUPS 128(R9), Y8
+	VMOVUPS 160(R9), Y9
+	VMOVUPS 192(R9), Y10
+	VMOVUPS 224(R9), Y11
+	VMOVUPS 256(R9), Y12
+	VMOVUPS 288(R9), Y13
+	VMOVUPS 320(R9), Y14
+	VMOVUPS 352(R9), Y15
+	JMP  rstart
+
+rzero:
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+
+rstart:
+	TESTQ CX, CX
+	JLE   repi
+
+rloop:
+	MOVLQSX      (SI), AX
+	IMULQ        R8, AX
+	ADDQ         DI, AX
+	VBROADCASTSS (DX), Y0
+	FMA12(0)
+	ADDQ         $4, SI
+	ADDQ         $4, DX
+	DECQ         CX
+	JNZ          rloop
+
+repi:
+	MOVQ  spRowsArgs_out(R10), AX
+	TESTQ AX, AX
+	JNZ   rfinal
+	STORE2(0, Y4, Y5)
+	STORE2(64, Y6, Y7)
+	STORE2(128, Y8, Y9)
+	STORE2(192, Y10, Y11)
+	STORE2(256, Y12, Y13)
+	STORE2(320, Y14, Y15)
+	INCQ R11
+	JMP  rrow
+
+rfinal:
+	MOVQ R11, BX
+	IMULQ spRowsArgs_outStride(R10), BX
+	ADDQ BX, AX
+	MOVQ AX, R9
+	VBROADCASTSS spRowsArgs_alpha(R10), Y0
+	SCALE2(Y4, Y5)
+	SCALE2(Y6, Y7)
+	SCALE2(Y8, Y9)
+	SCALE2(Y10, Y11)
+	SCALE2(Y12, Y13)
+	SCALE2(Y14, Y15)
+	MOVQ  spRowsArgs_cin(R10), R8
+	TESTQ R8, R8
+	JZ    rnobeta
+	MOVQ R11, BX
+	IMULQ spRowsArgs_cinStride(R10), BX
+	ADDQ BX, R8
+	VBROADCASTSS spRowsArgs_beta(R10), Y1
+	BETA2(0, Y4, Y5)
+	BETA2(64, Y6, Y7)
+	BETA2(128, Y8, Y9)
+	BETA2(192, Y10, Y11)
+	BETA2(256, Y12, Y13)
+	BETA2(320, Y14, Y15)
+
+rnobeta:
+	MOVQ  spRowsArgs_bias(R10), AX
+	TESTQ AX, AX
+	JZ    rnobias
+	BIAS2(0, Y4, Y5)
+	BIAS2(64, Y6, Y7)
+	BIAS2(128, Y8, Y9)
+	BIAS2(192, Y10, Y11)
+	BIAS2(256, Y12, Y13)
+	BIAS2(320, Y14, Y15)
+
+rnobias:
+	STORE2(0, Y4, Y5)
+	STORE2(64, Y6, Y7)
+	STORE2(128, Y8, Y9)
+	STORE2(192, Y10, Y11)
+	STORE2(256, Y12, Y13)
+	STORE2(320, Y14, Y15)
+	INCQ R11
+	JMP  rrow
+
+rdone:
 	VZEROUPPER
 	RET
