@@ -269,17 +269,15 @@ func (j *gemmJob) sparseTile(ws *workerScratch, i0, j0 int) {
 			fusedRows(&a)
 		}
 	} else {
-		for kb := 0; kb < nkb; kb++ {
-			for r := 0; r < rows; r++ {
-				i := i0 + r
-				lo, hi := i*K+int(sp.off[i*(nkb+1)+kb]), i*K+int(sp.off[i*(nkb+1)+kb+1])
-				acc := ws.spAcc[r*spCols : r*spCols+cols]
-				if kb == 0 {
-					clear(acc)
-				}
-				if hi > lo {
-					spRow(sp.idx[lo:hi], sp.val[lo:hi], b, N, acc)
-				}
+		// A narrow block (the last columns) or no AVX2: each row's
+		// nonzeros in one call, K blocks do not pay for so few columns.
+		for r := 0; r < rows; r++ {
+			i := i0 + r
+			lo, hi := i*K+int(sp.off[i*(nkb+1)]), i*K+int(sp.off[i*(nkb+1)+nkb])
+			acc := ws.spAcc[r*spCols : r*spCols+cols]
+			clear(acc)
+			if hi > lo {
+				spRow(sp.idx[lo:hi], sp.val[lo:hi], b, N, acc)
 			}
 		}
 	}
