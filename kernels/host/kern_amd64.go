@@ -51,14 +51,6 @@ func microKernel(k int, a, b []float32, out []float32, ldo int, alpha, beta floa
 	kern6x16(k, ptr(a), ptr(b), ptr(out), ldo, alpha, beta, ptr(cin), ldcin, ptr(bias))
 }
 
-// ptrI32 is ptr for int32.
-func ptrI32(s []int32) *int32 {
-	if len(s) == 0 {
-		return nil
-	}
-	return unsafe.SliceData(s)
-}
-
 // ptr is the address of s's first element, nil for an empty slice.
 func ptr(s []float32) *float32 {
 	if len(s) == 0 {
