@@ -14,7 +14,8 @@
 //
 // Numerics: gemm_f32's accumulator is one fused multiply-add per k in
 // increasing k (as gemm.cu), so C is bit-identical to the GPU and emulator
-// on amd64 with AVX2/FMA; the reductions follow the .cu summation trees for
+// on amd64 with AVX2/FMA — also when a sparse left operand's zero terms are
+// skipped (sparse.go), since fma(0, b, acc) = acc for finite b; the reductions follow the .cu summation trees for
 // the table geometry; sgd_update_f32 and the Philox streams are bit-exact.
 // expf/log1pf are correctly rounded (see math.go), so sigmoid outputs differ
 // from the GPU's by at most the GPU's expf error.
