@@ -34,9 +34,9 @@ import (
 // No packing, and the work is proportional to the number of nonzeros.
 
 const (
-	spCols = 96  // columns per task: 12 AVX2 accumulators
-	spRows = 32  // rows of op(A) per task: each K block of op(B) serves them all
-	spKC   = 128 // rows of op(B) per K block: 128·96·4 B = 48 KiB, from L1 and L2 (measured best of 48..256)
+	spCols = 96 // columns per task: 12 AVX2 accumulators
+	spRows = 64 // rows of op(A) per task: each K block of op(B) serves them all
+	spKC   = 64 // rows of op(B) per K block: 64·96·4 B = 24 KiB, stays in L1 (spRows and spKC: best of 16..100 × 32..256, BenchmarkStepFashion)
 )
 
 // sparseMaxDensity is the fraction of nonzeros in op(A) above which the
