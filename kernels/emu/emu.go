@@ -29,7 +29,6 @@ import "C"
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"unsafe"
 
@@ -59,8 +58,9 @@ func KernelNames() []string {
 // synchronise. args follow the kernel's parameter list (kernels.Lookup):
 // int32, uint32, uint64 and float32 for scalars; for pointers a []float32 or
 // []uint32 (host memory stands in for device memory), a kernels.DevicePtr
-// from Driver, or nil for NULL. An empty slice is NULL too. Slices are not
-// bounds-checked: the kernel must stay within them, as on a GPU.
+// from Driver, or nil for NULL. An empty slice is NULL too. The kernel works
+// on copies of the slices in C memory, copied back afterwards; a write past
+// the end (or before the start) of one is an error.
 //
 // Unlike Driver.Launch, block need not be the table's block: tests may use
 // smaller ones where a kernel allows it (see the .cu comments).
@@ -97,17 +97,30 @@ func launch(kernel string, grid, block kernels.Dim3, args []any, isPtr func(any,
 
 	// The parameter array lives in C memory: slot i (8 bytes) holds the
 	// value of argument i and params[i] points at slot i, as cuLaunchKernel's
-	// kernelParams. Go slices stored there are pinned for the launch.
+	// kernelParams. Go slices are copied into C buffers with guard zones on
+	// both sides, and back after the launch: the kernel never touches Go
+	// memory (an out-of-range write would corrupt the Go heap, and be found
+	// only by a later garbage collection), and a write past either end of a
+	// buffer is reported as an error naming the argument.
+	//
+	// Every store into C memory is an integer store: a pointer store would
+	// run the garbage collector's write barrier, which reads the slot's old
+	// content as a pointer — whatever malloc left there — and can report it
+	// as a bad heap pointer or mark a free object.
 	n := len(args)
-	mem := C.malloc(C.size_t(16 * max(n, 1)))
+	mem := C.calloc(C.size_t(2*max(n, 1)), 8)
 	defer C.free(mem)
 	slots := unsafe.Slice((*uint64)(mem), 2*max(n, 1))
-	params := unsafe.Slice((*unsafe.Pointer)(unsafe.Add(mem, 8*n)), n)
-	var pin runtime.Pinner
-	defer pin.Unpin()
+	params := unsafe.Slice((*uintptr)(unsafe.Add(mem, 8*n)), n)
+	var bufs []hostBuf
+	defer func() {
+		for _, b := range bufs {
+			C.free(b.c)
+		}
+	}()
 	for i, v := range args {
 		slot := unsafe.Pointer(&slots[i])
-		params[i] = slot
+		params[i] = uintptr(slot)
 		switch v := v.(type) {
 		case int32:
 			*(*int32)(slot) = v
@@ -118,37 +131,76 @@ func launch(kernel string, grid, block kernels.Dim3, args []any, isPtr func(any,
 		case float32:
 			*(*float32)(slot) = v
 		case nil:
-			*(*unsafe.Pointer)(slot) = nil
+			*(*uint64)(slot) = 0
 		case kernels.DevicePtr:
 			*(*uint64)(slot) = uint64(v)
 		case []float32:
-			*(*unsafe.Pointer)(slot) = pinned(&pin, v)
+			*(*uintptr)(slot) = stage(&bufs, i, v)
 		case []uint32:
-			*(*unsafe.Pointer)(slot) = pinned(&pin, v)
+			*(*uintptr)(slot) = stage(&bufs, i, v)
 		}
 	}
 	name := C.CString(kernel)
 	defer C.free(unsafe.Pointer(name))
 	var p0 *unsafe.Pointer
 	if n > 0 {
-		p0 = &params[0]
+		p0 = (*unsafe.Pointer)(unsafe.Pointer(&params[0]))
 	}
 	rc := C.emu_launch(name, C.int(grid.X), C.int(grid.Y), C.int(grid.Z),
 		C.int(block.X), C.int(block.Y), C.int(block.Z), p0)
 	if rc != 0 {
 		return fmt.Errorf("emu: %s: launch failed (code %d)", kernel, int(rc))
 	}
+	for _, b := range bufs {
+		if err := b.unstage(); err != nil {
+			return fmt.Errorf("emu: %s: %w", kernel, err)
+		}
+	}
 	return nil
 }
 
-// pinned pins the backing array of s and returns its address (nil if empty).
-func pinned[T any](pin *runtime.Pinner, s []T) unsafe.Pointer {
+// guardBytes is the size of the guard zone on each side of a staged buffer.
+const guardBytes = 4096
+
+// guardByte fills the guard zones.
+const guardByte = 0xA5
+
+// hostBuf is a Go slice staged in C memory for a launch.
+type hostBuf struct {
+	arg   int
+	c     unsafe.Pointer // guard, data, guard
+	bytes int
+	back  []byte // the Go slice's bytes
+}
+
+// stage copies s into a new C buffer between two guard zones, records it
+// in bufs and returns the address of the copy (0 for an empty slice: NULL).
+func stage[T float32 | uint32](bufs *[]hostBuf, arg int, s []T) uintptr {
 	if len(s) == 0 {
-		return nil
+		return 0
 	}
-	p := unsafe.Pointer(unsafe.SliceData(s))
-	pin.Pin(p)
-	return p
+	n := len(s) * 4
+	c := C.malloc(C.size_t(n + 2*guardBytes))
+	all := unsafe.Slice((*byte)(c), n+2*guardBytes)
+	for i := range guardBytes {
+		all[i], all[guardBytes+n+i] = guardByte, guardByte
+	}
+	back := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), n)
+	copy(all[guardBytes:], back)
+	*bufs = append(*bufs, hostBuf{arg: arg, c: c, bytes: n, back: back})
+	return uintptr(c) + guardBytes
+}
+
+// unstage checks b's guard zones and copies the kernel's results back.
+func (b hostBuf) unstage() error {
+	all := unsafe.Slice((*byte)(b.c), b.bytes+2*guardBytes)
+	for i := range guardBytes {
+		if all[i] != guardByte || all[guardBytes+b.bytes+i] != guardByte {
+			return fmt.Errorf("argument %d: the kernel wrote outside its %d-byte buffer", b.arg, b.bytes)
+		}
+	}
+	copy(b.back, all[guardBytes:guardBytes+b.bytes])
+	return nil
 }
 
 // checkSignature makes sure the Go launch table and the compiled .cu agree

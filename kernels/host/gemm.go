@@ -100,6 +100,11 @@ func (d *Driver) launchGemm(grid kernels.Dim3, args []any) error {
 	if M == 0 || N == 0 {
 		return nil
 	}
+	// Both paths' buffers are grown whichever runs: the choice depends on
+	// the data, and a launch that switches path later in training must
+	// not allocate.
+	j.apack = grow(j.apack, (M+mr-1)/mr*mr*K)
+	j.bpack = grow(j.bpack, (N+nr-1)/nr*nr*K)
 	if j.trySparse() {
 		j.mPanels, j.nPanels = (M+spRows-1)/spRows, (N+spCols-1)/spCols
 		j.phase = phaseSparse
@@ -108,8 +113,6 @@ func (d *Driver) launchGemm(grid kernels.Dim3, args []any) error {
 	} else {
 		j.mPanels, j.nPanels = (M+mr-1)/mr, (N+nr-1)/nr
 		j.groups = (j.mPanels + panelsPerTask - 1) / panelsPerTask
-		j.apack = grow(j.apack, j.mPanels*mr*K)
-		j.bpack = grow(j.bpack, j.nPanels*nr*K)
 		j.phase = phasePack
 		j.ctr.reset()
 		d.pool.do(j)

@@ -101,6 +101,11 @@ func (j *gemmJob) trySparse() bool {
 		// launch of the same shape does not allocate.
 		sp.bt = grow(sp.bt, j.K*j.N)
 	}
+	if j.transA {
+		for w := range j.d.ws {
+			j.d.ws[w].rows = grow(j.d.ws[w].rows, spRows*j.K)
+		}
+	}
 	sp.dense.Store(false)
 	j.phase = phaseCSR
 	j.ctr.reset()
@@ -129,8 +134,7 @@ func (j *gemmJob) csrRows(ws *workerScratch, i0 int) {
 	if j.transA {
 		// A is K x M: transpose the task's columns into the worker's
 		// scratch (rows x K) first.
-		ws.rows = grow(ws.rows, rows*K)
-		transpose(j.A[i0:], M, ws.rows, K, K, rows)
+		transpose(j.A[i0:], M, ws.rows, K, K, rows) // ws.rows grown by trySparse
 	}
 	var cnt [spRows]int32
 	for r := 0; r < rows; r++ {
