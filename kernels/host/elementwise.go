@@ -41,21 +41,7 @@ func (j *elemJob) run(int) {
 		case elemSGD:
 			sgdUpdate(j.param[lo:hi], j.vel[lo:hi], j.grad[lo:hi], j.lr, j.momentum, j.decay)
 		case elemBernoulli:
-			var w [256]uint32
-			for b := lo; b < hi; b += len(w) {
-				P, S := j.P[b:min(b+len(w), hi)], j.S[b:min(b+len(w), hi)]
-				e0 := uint64(b)
-				done := sampleFast(P, S, j.rng, e0)
-				P, S, e0 = P[done:], S[done:], e0+uint64(done)
-				words(j.rng, e0, w[:len(P)])
-				for i, p := range P {
-					s := float32(0)
-					if float32(w[i]>>8)*(1.0/16777216.0) < p {
-						s = 1
-					}
-					S[i] = s
-				}
-			}
+			bernoulliRun(j.P[lo:hi], j.S[lo:hi], j.rng, uint64(lo))
 		case elemPhilox:
 			var ph philoxRun
 			ph.init(j.rng, uint64(lo))

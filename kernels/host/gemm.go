@@ -240,27 +240,10 @@ func (j *gemmJob) packB(jp int) {
 		return
 	}
 	// B is N x K: column c of the panel is row j0+c of B.
-	k8 := 0
-	if useAsm && cols == nr {
-		// 8x8 blocks in registers: rows j0..j0+7 and j0+8..j0+15 of B
-		// become the two 8-column halves of the panel.
-		k8 = K &^ 7
-		for k := 0; k < k8; k += 8 {
-			_, _ = j.B[(j0+15)*K+k+7], dst[(k+7)*nr+15]
-			transpose8(&j.B[j0*K+k], K, &dst[k*nr], nr)
-			transpose8(&j.B[(j0+8)*K+k], K, &dst[k*nr+8], nr)
-		}
-	}
-	for c := 0; c < nr; c++ {
-		if c >= cols {
-			for k := 0; k < K; k++ {
-				dst[k*nr+c] = 0
-			}
-			continue
-		}
-		src := j.B[(j0+c)*K : (j0+c+1)*K]
-		for k := k8; k < K; k++ {
-			dst[k*nr+c] = src[k]
+	transpose(j.B[j0*K:], K, dst, nr, cols, K)
+	for c := cols; c < nr; c++ {
+		for k := 0; k < K; k++ {
+			dst[k*nr+c] = 0
 		}
 	}
 }
@@ -352,18 +335,24 @@ func epilogue(x []float32, sigmoid bool, P, S []float32, rng kernels.Stream, e0 
 	} else if P != nil {
 		copy(P, x)
 	}
-	if S == nil {
-		return
+	if S != nil {
+		bernoulliRun(p, S, rng, e0)
 	}
+}
+
+// bernoulliRun writes S[c] = Bernoulli(u(e0+c), p[c]) for the elements
+// e0, e0+1, ... of the stream (kernels.Stream's draw): AVX2 for the
+// leading multiple of 16 where sampleFast can, Go for the rest.
+func bernoulliRun(p, S []float32, rng kernels.Stream, e0 uint64) {
 	done := sampleFast(p, S, rng, e0)
 	p, S, e0 = p[done:], S[done:], e0+uint64(done)
-	var w [spCols]uint32
-	words(rng, e0, w[:len(p)])
-	for c, pc := range p {
-		s := float32(0)
-		if float32(w[c]>>8)*(1.0/16777216.0) < pc {
-			s = 1
+	var w [64]uint32
+	for len(p) > 0 {
+		n := min(len(p), len(w))
+		words(rng, e0, w[:n])
+		for c := range n {
+			S[c] = kernels.Bernoulli(kernels.ToUniform(w[c]), p[c])
 		}
-		S[c] = s
+		p, S, e0 = p[n:], S[n:], e0+uint64(n)
 	}
 }

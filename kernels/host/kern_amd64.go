@@ -137,7 +137,7 @@ var compressPerm = func() (p [256][8]int32) {
 func compressHead(row []float32, idx []int32, val []float32, off []int32) (int, int32) {
 	n := len(row) &^ 7
 	if !useAsm || n == 0 {
-		return compressGo(row, idx, val, off)
+		return 0, 0 // csrRow's loop does the whole row
 	}
 	return n, int32(compressRow(&row[0], n, &idx[0], &val[0], &off[0], spKC, &compressPerm))
 }

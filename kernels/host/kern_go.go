@@ -31,16 +31,26 @@ func kernGo(k int, a, b []float32, out []float32, ldo int, alpha, beta float32, 
 		}
 	}
 	for r := 0; r < mr; r++ {
-		o := out[r*ldo : r*ldo+nr]
-		for c := 0; c < nr; c++ {
-			x := alpha * acc[r][c]
-			if len(cin) > 0 {
-				x = x + float32(beta*cin[r*ldcin+c])
-			}
-			if len(bias) > 0 {
-				x = x + bias[c]
-			}
-			o[c] = x
+		var c []float32
+		if len(cin) > 0 {
+			c = cin[r*ldcin : r*ldcin+nr]
 		}
+		scaleAdd(out[r*ldo:r*ldo+nr], acc[r][:], alpha, beta, c, bias)
+	}
+}
+
+// scaleAdd sets x[c] = alpha*acc[c] (+ beta*cin[c] if cin is non-empty)
+// (+ bias[c] if bias is), each operation rounded on its own in the .cu
+// order (the float32 conversions keep the compiler from fusing them).
+func scaleAdd(x, acc []float32, alpha, beta float32, cin, bias []float32) {
+	for c, a := range acc {
+		v := float32(alpha * a)
+		if len(cin) > 0 {
+			v = v + float32(beta*cin[c])
+		}
+		if len(bias) > 0 {
+			v = v + bias[c]
+		}
+		x[c] = v
 	}
 }

@@ -177,10 +177,6 @@ func csrRow(row []float32, idx []int32, val []float32, off []int32) int32 {
 	return n
 }
 
-// compressGo is the portable compressHead: it leaves the whole row to
-// csrRow's loop.
-func compressGo([]float32, []int32, []float32, []int32) (int, int32) { return 0, 0 }
-
 // nonzero is 1 if a != 0 (a NaN counts, -0 does not), else 0, without a
 // branch.
 func nonzero(a float32) int32 {
@@ -289,17 +285,11 @@ func (j *gemmJob) sparseTile(ws *workerScratch, i0, j0 int) {
 		row := (i0+r)*N + j0
 		xr := x(r)
 		if !fused {
-			acc := ws.spAcc[r*spCols : r*spCols+cols]
-			for c, a := range acc {
-				v := float32(j.alpha * a)
-				if readC {
-					v = v + float32(j.beta*j.C[row+c])
-				}
-				if bias != nil {
-					v = v + bias[c]
-				}
-				xr[c] = v
+			var cin []float32
+			if readC {
+				cin = j.C[row : row+cols]
 			}
+			scaleAdd(xr, ws.spAcc[r*spCols:r*spCols+cols], j.alpha, j.beta, cin, bias)
 		}
 		if j.flags&(kernels.GemmSigmoid|kernels.GemmWriteP|kernels.GemmSample) != 0 {
 			j.rowEpilogue(xr, row)
