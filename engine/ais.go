@@ -6,27 +6,26 @@ import (
 	"math"
 
 	"github.com/rbmgpu/rbmgpu/kernels"
-	"github.com/rbmgpu/rbmgpu/kernels/host"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
 // AIS estimates log Z of m by annealed importance sampling (see
 // models.RBM.AIS for the method and its defaults) on the given backend:
-// the CUDA backend (and the emulator) run the annealing as kernel launches
-// on the device, with all M chains and log weights resident there; the
-// default CPU backend (Host) runs the same launches with Go kernels; the
-// reference backend CPU{} (and a nil backend) uses models.RBM.AIS, which
-// keeps the weights in float64.
+// a backend with a kernel driver (CUDA, the emulator, the default CPU
+// backend Host) runs the annealing as kernel launches, with all M chains
+// and log weights resident on the device; the reference backend CPU{}
+// (and a nil backend) uses models.RBM.AIS, which keeps the weights in
+// float64.
 func AIS(ctx context.Context, b Backend, m *models.RBM, cfg models.AISConfig) (models.AISResult, error) {
-	switch bk := b.(type) {
-	case *DeviceBackend:
-		return DeviceAIS(ctx, bk.Driver, m, cfg)
-	case hostBackend:
-		drv := host.NewDriver()
-		defer drv.Close()
-		return DeviceAIS(ctx, drv, m, cfg)
+	if b == nil {
+		return m.AIS(ctx, cfg)
 	}
-	return m.AIS(ctx, cfg)
+	drv, release, ok := b.KernelDriver()
+	if !ok {
+		return m.AIS(ctx, cfg)
+	}
+	defer release()
+	return DeviceAIS(ctx, drv, m, cfg)
 }
 
 // DeviceAIS runs AIS as a sequence of launches of the kernel table on drv.

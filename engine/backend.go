@@ -1,79 +1,38 @@
-// Package engine trains Boltzmann machines: the Backend interface that
-// executes the step graphs of package graph, the CPU backend, and the
-// Trainer (epochs, schedules, metrics, checkpoints, callbacks).
 package engine
 
 import (
 	"fmt"
 	"strings"
 
-	"github.com/rbmgpu/rbmgpu/graph"
-	"github.com/rbmgpu/rbmgpu/models"
+	"github.com/rbmgpu/rbmgpu/engine/exec"
+	"github.com/rbmgpu/rbmgpu/engine/exec/device"
+	"github.com/rbmgpu/rbmgpu/engine/exec/tape"
 )
 
-// Backend executes step graphs on one device.
-type Backend interface {
-	// Name identifies the backend and device, e.g. "cpu" or "cuda:0".
-	Name() string
-	// Compile builds the step graph for cfg once and prepares it for
-	// repeated execution; every call to Program.Step reuses it.
-	Compile(cfg graph.StepConfig, seed uint64) (Program, error)
-}
+// Backend compiles step graphs for one device (see package exec).
+type Backend = exec.Backend
 
-// Update holds the hyperparameters of one parameter update. With g the
-// gradient (ascent direction) from the step graph and θ the parameters:
-//
-//	vel ← Momentum·vel + LR·(g − WeightDecay·θ)     (decay applies to W only)
-//	θ   ← θ + vel
-//
-// Sparsity (Lee et al. 2008; Hinton's guide §11): with q a running mean of
-// the hidden activations on data, q ← 0.9·q + 0.1·mean p(h|v0), the hidden
-// bias gradient gains SparsityCost·(SparsityTarget − q). Zero cost disables it.
-type Update struct {
-	LR, Momentum, WeightDecay    float32
-	SparsityTarget, SparsityCost float32
-}
+// CPU is the reference executor: gorgonia's tape machine (exec/tape). It
+// is the oracle the lowered executor is tested against; Host is the fast
+// CPU backend.
+type CPU = tape.Backend
 
-// TrainState is everything besides the parameters that a step depends on:
-// what a checkpoint must hold for a resumed run to continue bit-identically.
-type TrainState struct {
-	VelW, VelVBias, VelHBias []float32 // momentum buffers, shapes of W, b, c
-	Chains                   []float32 // C×V persistent chains (PCD), nil for CD
-	HiddenMean               []float32 // H sparsity running mean q, nil until used
-	RNGStep                  uint64    // Philox step counter: runs of the graph so far
-}
+// DeviceBackend is the lowered executor on a kernels.Driver (exec/device):
+// the CUDA driver, the emulator of the CUDA sources, or the host kernels.
+type DeviceBackend = device.Backend
 
-// Program is a compiled step graph together with the training state it
-// updates: parameters, momentum, chains and the RNG counter. On the CUDA
-// backend all of it stays in device memory between steps.
-type Program interface {
-	// SetModel copies the parameters of m into the program (shapes must match).
-	SetModel(m *models.RBM) error
-	// Model copies the current parameters into dst.
-	Model(dst *models.RBM) error
-	// SetState restores momentum, chains, sparsity mean and the RNG counter.
-	SetState(s TrainState) error
-	// State returns a copy of the current training state.
-	State() (TrainState, error)
-	// Step runs the graph on batch (B×V, row-major) and applies the update.
-	Step(batch []float32, u Update) error
-	// ReconError returns the mean reconstruction error of the steps run
-	// since the previous call (NaN if none) and starts a new mean; an error
-	// when it is NaN or infinite. Backends may accumulate it on the device:
-	// this is the only place a step's numbers come back to the host.
-	ReconError() (float64, error)
-	// Close releases the program's resources.
-	Close() error
-}
+// ChunkBatches is the most mini-batches a DeviceBackend program uploads
+// in one copy.
+const ChunkBatches = device.ChunkBatches
 
-// BatchStepper is implemented by programs that run several steps per data
-// upload (device backends). The trainer then hands over up to MaxBatches
-// consecutive mini-batches at once; the result equals that many Step calls.
-type BatchStepper interface {
-	MaxBatches() int
-	// StepBatches runs n steps on batches, n mini-batches of B×V back to back.
-	StepBatches(batches []float32, n int, u Update) error
-}
+// Host returns the default CPU backend: the step graph lowered to the
+// kernel launch table (as for the GPU) and executed by the Go/AVX2 kernels
+// of kernels/host, a driver per program so that programs on different
+// goroutines share nothing.
+func Host() Backend { return device.Host() }
+
+// BLASName says which BLAS the CPU backend multiplies matrices with.
+func BLASName() string { return device.BLASName() }
 
 // ParseDevice checks a --device value: "auto", "cpu", "cpu-tape" (the
 // reference interpreter), "cuda" or "cuda:N". It returns the kind and the

@@ -64,7 +64,7 @@ func (p *DBNProgress) Layer() int { return len(p.Done) }
 type DBNPretrainer struct {
 	Sizes []int // [V, H_0, …, H_{L−1}], V = train.D
 	// Configs holds one Config per layer, or one shared by all (see
-	// PretrainDBN). Visible = VisibleGaussian in layer 0's config makes the
+	// PretrainDBN). Model = "grbm" in layer 0's config makes the
 	// bottom layer a Gaussian–Bernoulli RBM on the (standardised)
 	// real-valued data; the layers above are Bernoulli RBMs whatever their
 	// config says, since their inputs are probabilities.
@@ -130,13 +130,13 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 				return nil, nil, fmt.Errorf("resume DBN: finished layer %d is %s, want %d×%d", l, layerShape(m), visibleOf(l), sizes[l+1])
 			}
 		}
-		if len(r.Done) > 0 && cfgs[0].IsGaussian() != (r.Bottom != nil) {
-			return nil, nil, fmt.Errorf("resume DBN: the finished bottom layer is Gaussian: %v, the config says %v", r.Bottom != nil, cfgs[0].IsGaussian())
+		if len(r.Done) > 0 && isGaussian(cfgs[0]) != (r.Bottom != nil) {
+			return nil, nil, fmt.Errorf("resume DBN: the finished bottom layer is Gaussian: %v, the config says %v", r.Bottom != nil, isGaussian(cfgs[0]))
 		}
 		if c := r.Current; c != nil {
 			l := len(r.Done)
-			if c.Model == nil || c.Model.V != visibleOf(l) || c.Model.H != sizes[l+1] {
-				return nil, nil, fmt.Errorf("resume DBN: layer %d in training is %s, want %d×%d", l, layerShape(c.Model), visibleOf(l), sizes[l+1])
+			if m := c.RBM(); m == nil || m.V != visibleOf(l) || m.H != sizes[l+1] {
+				return nil, nil, fmt.Errorf("resume DBN: layer %d in training is %s, want %d×%d", l, layerShape(m), visibleOf(l), sizes[l+1])
 			}
 		}
 		prog.Done = append(prog.Done, r.Done...)
@@ -168,8 +168,8 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 		}
 		cfg.Hidden = sizes[l+1]
 		cfg.Seed += uint64(l)
-		if l > 0 {
-			cfg.Visible, cfg.LearnVariance = VisibleBernoulli, false
+		if l > 0 && isGaussian(cfg) {
+			cfg.Model, cfg.Options = DefaultKind, nil
 		}
 		layerData := in
 		if K > 0 && l == L-1 {
@@ -194,8 +194,8 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 			}
 			return nil, prog, fmt.Errorf("pretrain DBN: layer %d (%d×%d): %w", l, layerData.D, cfg.Hidden, err)
 		}
-		m := res.Model
-		if g := res.GRBM(); g != nil {
+		m := res.Snapshot.RBM()
+		if g := res.Snapshot.GRBM(); g != nil {
 			var err error
 			if prog.Bottom, m, err = models.NewGaussianBottom(g); err != nil {
 				return nil, prog, fmt.Errorf("pretrain DBN: layer 0: %w", err)
@@ -209,6 +209,10 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 	}
 	return dbn, prog, nil
 }
+
+// isGaussian reports whether c trains a Gaussian–Bernoulli RBM, the one
+// kind a DBN's bottom layer may have besides the RBM.
+func isGaussian(c Config) bool { return c.Model == models.KindGRBM }
 
 func layerShape(m *models.RBM) string {
 	if m == nil {

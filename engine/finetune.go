@@ -570,3 +570,5 @@ func (o *optimizer) step(params []*G.Node, lr float64) error {
 	}
 	return nil
 }
+
+func f32(t *tensor.Dense) []float32 { return t.Data().([]float32) }

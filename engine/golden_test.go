@@ -79,13 +79,13 @@ func goldenCases() []goldenCase {
 		{"rbm-pcd2-decay-sparsity", engine.Config{Hidden: 8, K: 2, Persistent: true, Chains: 12, Batch: 10, Epochs: 3,
 			LR: 0.05, Momentum: 0.9, InitialMomentum: 0.5, MomentumWarmup: 1, WeightDecay: 1e-3,
 			SparsityTarget: 0.1, SparsityCost: 0.05, Schedule: engine.LinearSchedule{Final: 0}, Seed: 3}, basData("bas:4x4")},
-		{"grbm-fixed", engine.Config{Visible: engine.VisibleGaussian, Hidden: 5, Batch: 10, Epochs: 3, Momentum: 0.5, Seed: 5}, realData},
-		{"grbm-learn-pcd2", engine.Config{Visible: engine.VisibleGaussian, LearnVariance: true, SigmaFloor: 0.3,
+		{"grbm-fixed", engine.Config{Model: "grbm", Hidden: 5, Batch: 10, Epochs: 3, Momentum: 0.5, Seed: 5}, realData},
+		{"grbm-learn-pcd2", engine.Config{Model: "grbm", Options: &engine.GRBMOptions{LearnVariance: true, SigmaFloor: 0.3},
 			Hidden: 5, K: 2, Persistent: true, Batch: 10, Epochs: 3, LR: 0.005, Momentum: 0.5, Seed: 9}, realData},
 		{"bm-both", engine.Config{Hidden: 4, Chains: 8, Batch: 7, Epochs: 4, LR: 0.1, Momentum: 0.5, WeightDecay: 1e-3, Seed: 2,
-			BM: &engine.BMOptions{Lateral: models.LateralBoth, Sweeps: 2}}, basData("bas:3x3")},
+			Model: "bm", Options: &engine.BMOptions{Lateral: models.LateralBoth, Sweeps: 2}}, basData("bas:3x3")},
 		{"bm-visible-meanfield", engine.Config{Hidden: 3, K: 2, Batch: 7, Epochs: 4, LR: 0.05, Seed: 4,
-			BM: &engine.BMOptions{Lateral: models.LateralVisible, MeanField: true}}, basData("bas:3x3")},
+			Model: "bm", Options: &engine.BMOptions{Lateral: models.LateralVisible, MeanField: true}}, basData("bas:3x3")},
 	}
 }
 
@@ -216,6 +216,17 @@ func goldenLine(t *testing.T, name, ex string) string {
 	return ""
 }
 
+// fixtureExceptions are the fixtures whose resumed run differs from the
+// uninterrupted golden run on the tape, with the reason. The tape's
+// sparsity update used to be its own Go loop (q ← 0.9q + 0.1m in float32,
+// q starting at the first step's mean and then updated in the same step);
+// it now runs the declared update (graph.Updates) with the Go twins of the
+// kernels the device runs (axpby in float64, q ← m on the first step), so
+// the second half of a resumed run follows the new arithmetic.
+var fixtureExceptions = map[string]string{
+	"rbm-pcd2-decay-sparsity": "14403e4d9f746d2be9347688979e4a12 epoch=3 rng=9 tensors=W,chains,hbias,hidden_mean,vbias,velocity.W,velocity.hbias,velocity.vbias",
+}
+
 // TestCheckpointFixtures loads the checkpoints that the engine of
 // 2026-12-02 (main at 0d1100b) wrote 5 mini-batches into each golden case
 // on the tape executor (which steps one mini-batch at a time, so the
@@ -240,7 +251,11 @@ func TestCheckpointFixtures(t *testing.T) {
 			if err := engine.SaveSnapshot(path, res.Snapshot, d.Fingerprint()); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := checkpointDigest(t, path), goldenLine(t, c.name, "tape"); got != want {
+			want := goldenLine(t, c.name, "tape")
+			if w, ok := fixtureExceptions[c.name]; ok {
+				want = w
+			}
+			if got := checkpointDigest(t, path); got != want {
 				t.Errorf("resumed from the fixture: %s, golden %s", got, want)
 			}
 		})

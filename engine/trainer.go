@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"time"
 
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/engine/exec"
 	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
@@ -18,119 +20,6 @@ const (
 	opShuffle    uint32 = 0x5EED0001 // per-epoch data order, Step = epoch
 	opChainsInit uint32 = 0x5EED0002 // initial PCD chains
 )
-
-// Config holds the hyperparameters of a training run. Zero values mean the
-// documented defaults (see Defaults).
-type Config struct {
-	Hidden     int  // H, number of hidden units (default 64)
-	K          int  // Gibbs steps per update, CD-k or PCD-k (default 1)
-	Persistent bool // PCD-k (persistent chains) instead of CD-k
-	Chains     int  // PCD chains (default: Batch)
-	Epochs     int  // passes over the training data (default 10)
-	Batch      int  // mini-batch size B (default 100; capped at the data size)
-
-	LR       float64  // learning rate (default 0.05)
-	Schedule Schedule // learning-rate schedule (default constant)
-	// Momentum is used from epoch MomentumWarmup on; InitialMomentum
-	// before it (Hinton's guide §9: 0.5 while the weights settle, then 0.9).
-	Momentum        float64
-	InitialMomentum float64
-	MomentumWarmup  int
-	WeightDecay     float64 // L2 penalty on W (default 0)
-
-	SparsityTarget float64 // target mean hidden activation (with SparsityCost > 0)
-	SparsityCost   float64 // weight of the sparsity term (0 disables)
-
-	Seed uint64 // seeds initialisation, data order and every Gibbs draw
-
-	// ExactLLMaxUnits: compute the exact log-likelihood per epoch when
-	// min(V, H) ≤ this (default 20); negative disables it.
-	ExactLLMaxUnits int
-	// FreeEnergyRows caps the rows used for the free-energy gap (default 1000).
-	FreeEnergyRows int
-	// EvalEvery computes the free-energy gap and the exact log-likelihood
-	// every this many epochs and at the last one (default 1); other epochs
-	// report NaN for them.
-	EvalEvery int
-
-	// BM, when set, trains a general Boltzmann machine (see BMOptions)
-	// instead of an RBM.
-	BM *BMOptions
-
-	// Visible selects the visible units: VisibleBernoulli ("" too) or
-	// VisibleGaussian, a Gaussian–Bernoulli RBM on standardised data
-	// (gaussian.go; its default LR is DefaultGaussianLR).
-	Visible string
-	// LearnVariance (Gaussian only) learns the log variances z; by default
-	// σ stays 1 (standardised units).
-	LearnVariance bool
-	// SigmaFloor (Gaussian only) is the smallest σ while learning variances
-	// (default DefaultSigmaFloor).
-	SigmaFloor float64
-}
-
-// Defaults returns c with zero fields replaced by their defaults.
-func (c Config) Defaults() Config {
-	def := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	def(&c.Hidden, 64)
-	def(&c.K, 1)
-	def(&c.Epochs, 10)
-	def(&c.Batch, 100)
-	def(&c.ExactLLMaxUnits, 20)
-	def(&c.FreeEnergyRows, 1000)
-	def(&c.EvalEvery, 1)
-	c.gaussianDefaults()
-	if c.LR == 0 {
-		c.LR = 0.05
-	}
-	if c.Schedule == nil {
-		c.Schedule = ConstantSchedule{}
-	}
-	return c
-}
-
-// Validate reports the first impossible hyperparameter.
-func (c Config) Validate() error {
-	switch {
-	case c.Hidden < 1:
-		return fmt.Errorf("hidden units = %d, want ≥ 1", c.Hidden)
-	case c.K < 1:
-		return fmt.Errorf("gibbs steps k = %d, want ≥ 1", c.K)
-	case c.Epochs < 1:
-		return fmt.Errorf("epochs = %d, want ≥ 1", c.Epochs)
-	case c.Batch < 1:
-		return fmt.Errorf("batch = %d, want ≥ 1", c.Batch)
-	case c.Chains < 0:
-		return fmt.Errorf("chains = %d, want ≥ 0", c.Chains)
-	case !(c.LR > 0) || math.IsInf(c.LR, 0):
-		return fmt.Errorf("learning rate = %v, want a positive number", c.LR)
-	case !(c.Momentum >= 0 && c.Momentum < 1) || !(c.InitialMomentum >= 0 && c.InitialMomentum < 1):
-		return fmt.Errorf("momentum = %v (initial %v), want values in [0, 1)", c.Momentum, c.InitialMomentum)
-	case c.EvalEvery < 1:
-		return fmt.Errorf("evaluation cadence = %d epochs, want ≥ 1", c.EvalEvery)
-	case c.MomentumWarmup < 0:
-		return fmt.Errorf("momentum warm-up = %d epochs, want ≥ 0", c.MomentumWarmup)
-	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
-		return fmt.Errorf("weight decay = %v, want ≥ 0", c.WeightDecay)
-	case !(c.SparsityCost >= 0) || math.IsInf(c.SparsityCost, 0):
-		return fmt.Errorf("sparsity cost = %v, want ≥ 0", c.SparsityCost)
-	case c.SparsityCost > 0 && !(c.SparsityTarget > 0 && c.SparsityTarget < 1):
-		return fmt.Errorf("sparsity target = %v, want a value in (0, 1)", c.SparsityTarget)
-	}
-	return c.validateVisible()
-}
-
-// Algorithm names the training algorithm, e.g. "CD-1" or "PCD-10".
-func (c Config) Algorithm() string {
-	if c.Persistent {
-		return fmt.Sprintf("PCD-%d", c.K)
-	}
-	return fmt.Sprintf("CD-%d", c.K)
-}
 
 // EpochMetrics are the numbers reported after every epoch.
 type EpochMetrics struct {
@@ -153,17 +42,36 @@ type EpochMetrics struct {
 }
 
 // Snapshot is the complete state of a run between two mini-batches: enough
-// to write a checkpoint and to resume bit-identically.
+// to write a checkpoint and to resume bit-identically. Tensors holds the
+// model's parameters, any data-dependent tensors of the model and the
+// training state (velocities, chains, the sparsity mean), each under its
+// checkpoint name (graph.NameW, graph.VelocityOf(graph.NameW), …).
 type Snapshot struct {
-	Config Config
-	Model  *models.RBM
-	BM     *models.BM // the model instead of Model when Config.BM is set
-	State  TrainState
-	Epoch  int // completed epochs
-	Batch  int // mini-batches done in the current epoch
-	// Gaussian holds the log variances and the data standardisation of a
-	// Gaussian RBM run (nil otherwise); GRBM() assembles the model.
-	Gaussian *GaussianState
+	Config  Config // defaulted
+	Tensors map[string][]float32
+	Epoch   int    // completed epochs
+	Batch   int    // mini-batches done in the current epoch
+	RNGStep uint64 // Philox step counter: graph runs so far
+}
+
+// Clone returns a deep copy of s.
+func (s *Snapshot) Clone() *Snapshot {
+	c := *s
+	c.Tensors = make(map[string][]float32, len(s.Tensors))
+	for n, x := range s.Tensors {
+		c.Tensors[n] = append([]float32(nil), x...)
+	}
+	return &c
+}
+
+// Model returns the model in s, as its kind assembles it (e.g.
+// *models.RBM); the kind's own accessors (RBM, GRBM, BM) are typed.
+func (s *Snapshot) Model() (any, error) {
+	k, err := s.Config.Kind()
+	if err != nil {
+		return nil, err
+	}
+	return k.Model(s)
 }
 
 // Callback is called after every epoch with its metrics and the snapshot at
@@ -178,8 +86,8 @@ var ErrStop = errors.New("stop training")
 // samples done in the epoch and in total; it must be cheap (progress bars).
 type BatchCallback func(epoch, done, total int)
 
-// Trainer fits an RBM to data with CD-k or PCD-k, or, with Config.BM set,
-// a general Boltzmann machine (see BMOptions).
+// Trainer fits a model of the kind Config.Model to data: one loop for
+// every kind and executor.
 type Trainer struct {
 	Config    Config
 	Backend   Backend // nil means Host(), the CPU backend
@@ -189,23 +97,23 @@ type Trainer struct {
 	Resume *Snapshot
 }
 
-// Result is what Fit returns: the trained model and the final snapshot.
+// Result is what Fit returns: the final snapshot and the metrics of every
+// epoch; the kind's accessors (Snapshot.RBM, GRBM, BM) give the model.
 type Result struct {
-	Model    *models.RBM
-	BM       *models.BM // the trained model when Config.BM is set (Model is nil)
 	Snapshot *Snapshot
 	Metrics  []EpochMetrics
 }
 
-// Fit trains on train (values in [0,1], N×V) and reports held-out metrics on
-// heldout (may be nil). When ctx is cancelled, Fit stops after the current
-// mini-batch and returns the snapshot there together with ctx's error, so
-// the caller can save it.
+// Fit trains on train (N×V) and reports held-out metrics on heldout (may
+// be nil). When ctx is cancelled, Fit stops after the current upload of
+// mini-batches and returns the snapshot there together with ctx's error,
+// so the caller can save it.
 func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Result, error) {
 	cfg := t.Config.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	k, _ := cfg.Kind()
 	if train == nil || train.N == 0 || train.D == 0 {
 		return nil, errors.New("train: no training data")
 	}
@@ -215,123 +123,174 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 	if cfg.Batch > train.N {
 		cfg.Batch = train.N
 	}
-	if cfg.BM != nil {
-		return t.fitBM(ctx, cfg, train, heldout)
-	}
 	backend := t.Backend
 	if backend == nil {
 		backend = Host()
 	}
 	V := train.D
-	snap := t.Resume
-	if snap != nil {
-		if snap.Model == nil || snap.Model.V != V {
-			return nil, fmt.Errorf("resume: checkpoint model has %d visible units, data has %d", snapV(snap), V)
+	var snap *Snapshot
+	if t.Resume != nil {
+		if err := k.CheckResume(cfg, t.Resume, V); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
 		}
-		if snap.Model.H != cfg.Hidden {
-			return nil, fmt.Errorf("resume: checkpoint model has %d hidden units, config %d", snap.Model.H, cfg.Hidden)
-		}
-		if cfg.IsGaussian() != (snap.Gaussian != nil) {
-			return nil, fmt.Errorf("resume: checkpoint and config disagree on the visible units (config %q)", cfg.Visible)
-		}
-		gs := snap.Gaussian
-		if gs != nil {
-			if len(gs.LogVar) != V || len(gs.VelLogVar) != V || len(gs.DataMean) != V || len(gs.DataStd) != V {
-				return nil, fmt.Errorf("resume: Gaussian state does not have %d values per tensor", V)
-			}
-			gs = gs.clone()
-		}
-		snap = &Snapshot{Config: cfg, Model: snap.Model.Clone(), State: snap.State, Epoch: snap.Epoch, Batch: snap.Batch, Gaussian: gs}
+		snap = t.Resume.Clone()
+		snap.Config = cfg
 	} else {
-		m, err := models.NewRBM(V, cfg.Hidden, cfg.Seed)
+		tensors, err := k.Init(cfg, train)
 		if err != nil {
 			return nil, err
 		}
-		if !cfg.IsGaussian() {
-			initVisibleBias(m, train)
-		}
-		snap = &Snapshot{Config: cfg, Model: m, State: TrainState{
-			VelW:     make([]float32, V*cfg.Hidden),
-			VelVBias: make([]float32, V),
-			VelHBias: make([]float32, cfg.Hidden),
-		}}
-		switch {
-		case cfg.IsGaussian():
-			snap.Gaussian = newGaussianState(train)
-			if cfg.Persistent {
-				snap.State.Chains = initGaussianChains(cfg, V, cfg.Seed)
-			}
-		case cfg.Persistent:
-			snap.State.Chains = initChains(m, cfg, cfg.Seed)
-		}
+		snap = &Snapshot{Config: cfg, Tensors: tensors}
 	}
 	fresh := snap.Epoch == 0 && snap.Batch == 0
-	stepCfg := graph.StepConfig{Visible: V, Hidden: cfg.Hidden, Batch: cfg.Batch, K: cfg.K, Persistent: cfg.Persistent, Chains: cfg.Chains}
-	f := &rbmFit{snap: snap}
-	var err error
-	if cfg.IsGaussian() {
-		var gp GaussianProgram
-		gp, err = compileGaussian(backend, stepCfg, cfg)
-		if err == nil {
-			f.prog, f.gauss = gp, newGaussianRun(snap.Gaussian, gp, train, fresh, cfg.LR)
-		}
-	} else {
-		f.prog, err = backend.Compile(stepCfg, cfg.Seed)
-	}
+	step, err := k.Step(cfg, V)
 	if err != nil {
 		return nil, fmt.Errorf("compile step on %s: %w", backend.Name(), err)
 	}
-	defer f.prog.Close()
-	if err := f.load(); err != nil {
+	prog, err := backend.Compile(step)
+	if err != nil {
+		return nil, fmt.Errorf("compile step on %s: %w", backend.Name(), err)
+	}
+	defer prog.Close()
+	l := &loop{t: t, cfg: cfg, kind: k, run: k.Begin(cfg, snap, train, fresh), prog: prog, snap: snap}
+	if err := l.load(); err != nil {
 		return nil, err
 	}
-	return t.runLoop(ctx, cfg, train, heldout, snap, f, &Result{Model: snap.Model, Snapshot: snap})
+	res := &Result{Snapshot: snap}
+	return res, l.epochs(ctx, train, heldout, res)
 }
 
-func snapV(s *Snapshot) int {
-	if s.Model == nil {
-		return 0
-	}
-	return s.Model.V
+// loop is one Fit: the program, the snapshot it syncs with, the kind.
+type loop struct {
+	t    *Trainer
+	cfg  Config
+	kind Kind
+	run  Run
+	prog exec.Program
+	snap *Snapshot
 }
 
-// evaluate fills the free-energy gap and exact log-likelihood of m.
-func evaluate(m *EpochMetrics, model *models.RBM, train, heldout *data.Dataset, cfg Config) error {
-	if heldout != nil && heldout.N > 0 {
-		n := min(heldout.N, train.N, cfg.FreeEnergyRows)
-		m.FreeEnergyGap = meanFreeEnergy(model, heldout, n) - meanFreeEnergy(model, train, n)
+// load copies the snapshot's tensors into the program: every tensor the
+// program holds, an absent optional one as absent.
+func (l *loop) load() error {
+	for _, t := range l.prog.Tensors() {
+		x, ok := l.snap.Tensors[t.Name]
+		if !ok && !t.Optional {
+			return fmt.Errorf("train: the snapshot has no tensor %q", t.Name)
+		}
+		if err := l.prog.Set(t.Name, x); err != nil {
+			return err
+		}
 	}
-	if cfg.ExactLLMaxUnits < 0 || min(model.V, model.H) > cfg.ExactLLMaxUnits {
-		return nil
+	l.prog.SetRNGStep(l.snap.RNGStep)
+	return nil
+}
+
+// save copies the program's tensors into the snapshot at (epoch, b): a
+// device synchronisation on GPUs.
+func (l *loop) save(epoch, b int) error {
+	for _, t := range l.prog.Tensors() {
+		dst := l.snap.Tensors[t.Name]
+		if len(dst) != t.Len {
+			dst = make([]float32, t.Len)
+		}
+		ok, err := l.prog.Get(t.Name, dst)
+		if err != nil {
+			return err
+		}
+		if ok {
+			l.snap.Tensors[t.Name] = dst
+		} else {
+			delete(l.snap.Tensors, t.Name)
+		}
 	}
-	logZ, err := model.LogZ()
-	if err != nil {
-		return err
-	}
-	m.LogZ = logZ
-	m.LogLikelihood = -meanFreeEnergy(model, train, train.N) - logZ
-	if heldout != nil && heldout.N > 0 {
-		m.HeldOutLogLikelihood = -meanFreeEnergy(model, heldout, heldout.N) - logZ
+	l.snap.RNGStep, l.snap.Epoch, l.snap.Batch = l.prog.RNGStep(), epoch, b
+	return nil
+}
+
+// epochs runs the epochs from the snapshot's position: data order,
+// schedules, momentum warm-up, chunked uploads, cancellation with a
+// resumable snapshot, metrics and callbacks.
+func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Result) error {
+	cfg, snap, prog := l.cfg, l.snap, l.prog
+	V := train.D
+	perm := make([]int, train.N)
+	chunk := max(1, prog.MaxBatches())
+	batch := make([]float32, chunk*cfg.Batch*V)
+	nBatches := train.N / cfg.Batch
+	for epoch := snap.Epoch; epoch < cfg.Epochs; epoch++ {
+		start := time.Now()
+		lr, h := cfg.hyper(epoch)
+		Permutation(perm, cfg.Seed, uint64(epoch))
+		first := 0
+		if epoch == snap.Epoch {
+			first = snap.Batch
+		}
+		for b := first; b < nBatches; {
+			if err := ctx.Err(); err != nil {
+				if serr := l.save(epoch, b); serr != nil {
+					return serr
+				}
+				return err
+			}
+			n := min(chunk, nBatches-b)
+			if epoch == 0 {
+				n = l.run.Limit(b, n)
+			}
+			rows := batch[:n*cfg.Batch*V]
+			for r := 0; r < n*cfg.Batch; r++ {
+				copy(rows[r*V:(r+1)*V], train.Row(perm[b*cfg.Batch+r]))
+			}
+			l.run.Prepare(rows)
+			if err := prog.Step(rows, n, h); err != nil {
+				return fmt.Errorf("epoch %d, batch %d: %w", epoch+1, b+1, err)
+			}
+			for i := 0; i < n; i++ {
+				b++
+				if l.t.OnBatch != nil {
+					l.t.OnBatch(epoch+1, b*cfg.Batch, nBatches*cfg.Batch)
+				}
+			}
+			if epoch == 0 {
+				if err := l.run.Check(b, prog.Recon); err != nil {
+					return fmt.Errorf("epoch 1: %w", err)
+				}
+			}
+		}
+		recon, rerr := prog.ReconError()
+		if err := l.save(epoch+1, 0); err != nil {
+			return err
+		}
+		if err := l.run.Diverged(epoch+1, snap, recon, rerr); err != nil {
+			return err
+		}
+		secs := time.Since(start).Seconds()
+		done := (nBatches - first) * cfg.Batch
+		m := EpochMetrics{Epoch: epoch + 1, LR: lr, ReconError: recon, Samples: done, Seconds: secs,
+			SamplesPerSec: float64(done) / secs}
+		m.FreeEnergyGap, m.LogLikelihood, m.HeldOutLogLikelihood, m.LogZ = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
+			if err := l.kind.Evaluate(&m, snap, train, heldout, cfg); err != nil {
+				return fmt.Errorf("epoch %d: %w", epoch+1, err)
+			}
+		}
+		res.Metrics = append(res.Metrics, m)
+		for _, cb := range l.t.Callbacks {
+			if err := cb(m, snap); err != nil {
+				if errors.Is(err, ErrStop) {
+					return nil
+				}
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-func meanFreeEnergy(model *models.RBM, d *data.Dataset, n int) float64 {
-	var sum float64
-	for i := 0; i < n; i++ {
-		sum += model.FreeEnergy(d.Row(i))
-	}
-	return sum / float64(n)
-}
-
-// initVisibleBias sets b_i = log(p_i / (1 − p_i)) with p_i the mean of
-// feature i, clipped to [0.01, 0.99] (Hinton's guide §8): the model then
-// starts from the data's marginals instead of spending updates finding them.
-func initVisibleBias(m *models.RBM, d *data.Dataset) { setMarginalLogits(m.VBias, d) }
-
-// setMarginalLogits writes the clipped logits of the d.D feature means
-// into dst[:d.D] (the visible biases of an RBM or a BM).
-func setMarginalLogits(dst []float32, d *data.Dataset) {
+// MarginalLogits writes the clipped logits log(p_i/(1−p_i)) of the d.D
+// feature means p_i, clipped to [0.01, 0.99], into dst[:d.D] (Hinton's
+// guide §8): visible biases that start from the data's marginals.
+func MarginalLogits(dst []float32, d *data.Dataset) {
 	mean := make([]float64, d.D)
 	for i := 0; i < d.N; i++ {
 		for j, x := range d.Row(i) {
@@ -344,21 +303,11 @@ func setMarginalLogits(dst []float32, d *data.Dataset) {
 	}
 }
 
-// initChains draws the initial PCD chains from p(v) ∝ exp(bᵀv), the
-// visible-bias-only model: with b from the data marginals the fantasy
-// particles start near the data's statistics.
-func initChains(m *models.RBM, cfg Config, seed uint64) []float32 {
-	C := cfg.Chains
-	if C == 0 {
-		C = cfg.Batch
-	}
-	return biasChains(m.VBias, C, seed)
-}
-
-// biasChains draws C chains of len(bias) binary units, unit i on with
+// BiasChains draws C chains of len(bias) binary units, unit i on with
 // probability σ(bias[i]): element r·len(bias)+i of Philox stream (seed,
-// opChainsInit, 0), so RBM and BM chains start from the same recipe.
-func biasChains(bias []float32, C int, seed uint64) []float32 {
+// opChainsInit, 0), so that every binary kind's chains start from the
+// same recipe.
+func BiasChains(bias []float32, C int, seed uint64) []float32 {
 	n := len(bias)
 	chains := make([]float32, C*n)
 	s := kernels.Stream{Seed: seed, Op: opChainsInit}
@@ -366,6 +315,16 @@ func biasChains(bias []float32, C int, seed uint64) []float32 {
 		if float64(s.Uniform(uint64(i))) < models.Sigmoid(float64(bias[i%n])) {
 			chains[i] = 1
 		}
+	}
+	return chains
+}
+
+// NormalChains draws C·n values from N(0, 1) on the stream of BiasChains.
+func NormalChains(n, C int, seed uint64) []float32 {
+	chains := make([]float32, C*n)
+	s := kernels.Stream{Seed: seed, Op: opChainsInit}
+	for i := range chains {
+		chains[i] = kernels.Normal(s, uint64(i))
 	}
 	return chains
 }
@@ -381,25 +340,18 @@ func Permutation(perm []int, seed, epoch uint64) {
 	for i := len(perm) - 1; i > 0; i-- {
 		// Lemire's multiply-shift maps 64 random bits to [0, i]; its bias
 		// (< i/2^64) is far below anything measurable.
-		hi, _ := mul64(s.Uint64(uint64(i)), uint64(i+1))
+		hi, _ := bits.Mul64(s.Uint64(uint64(i)), uint64(i+1))
 		j := int(hi)
 		perm[i], perm[j] = perm[j], perm[i]
 	}
 }
 
-func mul64(a, b uint64) (hi, lo uint64) { return bits.Mul64(a, b) }
+// zeros returns a zero tensor of n values.
+func zeros(n int) []float32 { return make([]float32, n) }
 
-// checkFinite reports the first NaN or infinite value in the training state.
-func checkFinite(s TrainState) error {
-	for _, t := range []struct {
-		name string
-		x    []float32
-	}{{TensorVelW, s.VelW}, {TensorVelVBias, s.VelVBias}, {TensorVelHBias, s.VelHBias}, {TensorChains, s.Chains}, {TensorHiddenMean, s.HiddenMean}} {
-		for i, v := range t.x {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("training state %s[%d] = %v is not finite", t.name, i, v)
-			}
-		}
+// velocities adds a zero velocity for each parameter of step to t.
+func velocities(t map[string][]float32, step graph.Declared) {
+	for _, p := range step.Params() {
+		t[graph.VelocityOf(p.Name)] = zeros(len(t[p.Name]))
 	}
-	return nil
 }

@@ -50,6 +50,7 @@ type GaussianStep struct {
 	CDStep
 	LogVar     *G.Node // input z, V
 	GradLogVar *G.Node // output, V (nil with GaussianOptions.FixedVariance)
+	Options    GaussianOptions
 
 	// GaussianSamplers lists the Gaussian visible samplers, in Gibbs order.
 	GaussianSamplers []*GaussianSampleOp
@@ -60,6 +61,9 @@ type GaussianOptions struct {
 	// FixedVariance leaves out the log-variance gradient (GradLogVar is
 	// nil): two V×H products fewer per step when σ is not learned.
 	FixedVariance bool
+	// MinLogVar is the floor of the log variances after every update when
+	// they are learned (2 ln σ_floor); see GaussianStep.Params.
+	MinLogVar float32
 }
 
 // BuildGaussianStep builds the Gaussian RBM step graph for cfg, GradLogVar
@@ -80,7 +84,7 @@ func BuildGaussianStepWith(cfg StepConfig, rng *RNG, opt GaussianOptions) (*Gaus
 	if cfg.Persistent && cfg.Chains == 0 {
 		cfg.Chains = cfg.Batch
 	}
-	s := &GaussianStep{CDStep: CDStep{Config: cfg, RNG: rng, Graph: G.NewGraph()}}
+	s := &GaussianStep{CDStep: CDStep{Config: cfg, RNG: rng, Graph: G.NewGraph()}, Options: opt}
 	g := s.Graph
 	b := builder{g: g, step: &s.CDStep}
 	V, H, B, C := cfg.Visible, cfg.Hidden, cfg.Batch, cfg.NegativeRows()

@@ -1,0 +1,450 @@
+// Package device is the lowered executor: a step graph lowered to the
+// kernel launch table (engine/lower), its update included, run on any
+// kernels.Driver — the CUDA driver (kernels/cudadrv), the emulator of the
+// CUDA sources (kernels/emu) or the host kernels (kernels/host, the
+// default CPU backend). All state lives in one device allocation, laid
+// out by lower.Layout; the host synchronises only in Recon, ReconError and
+// Get.
+package device
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/rbmgpu/rbmgpu/engine/exec"
+	"github.com/rbmgpu/rbmgpu/engine/lower"
+	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/kernels"
+	"github.com/rbmgpu/rbmgpu/kernels/host"
+)
+
+// Backend runs lowered plans on a driver. With Driver set every program
+// shares it (a GPU, the emulator); with New set each program makes a
+// driver of its own and closes it (the host kernels, so that programs on
+// different goroutines share nothing).
+type Backend struct {
+	Label  string // Name(), e.g. "cuda:0", "emu" or "cpu"
+	Driver kernels.Driver
+	New    func() kernels.Driver
+}
+
+// Host returns the default CPU backend: the lowered plan on the Go/AVX2
+// kernels of package kernels/host (fused GEMM epilogues, sparse products,
+// all cores, no allocation per step), a driver per program.
+func Host() *Backend {
+	return &Backend{Label: "cpu", New: func() kernels.Driver { return host.NewDriver() }}
+}
+
+// BLASName says which BLAS the CPU backend multiplies matrices with.
+func BLASName() string { return host.BLAS() }
+
+// Name implements exec.Backend.
+func (b *Backend) Name() string { return b.Label }
+
+// KernelDriver implements exec.Backend: the shared driver, or a new one that
+// release closes.
+func (b *Backend) KernelDriver() (kernels.Driver, func() error, bool) {
+	if b.Driver != nil {
+		return b.Driver, func() error { return nil }, true
+	}
+	d := b.New()
+	return d, d.Close, true
+}
+
+// ChunkBatches is the most mini-batches a program uploads in one copy
+// (see exec.Program.Step).
+const ChunkBatches = 64
+
+// Compile implements exec.Backend: lower the graph, lay out the memory for
+// the plan's buffers, the update's state, the reconstruction accumulator
+// and the data chunk, make the one allocation, clear it and box every
+// launch's arguments once.
+func (b *Backend) Compile(s graph.Declared) (exec.Program, error) {
+	drv, owns := b.Driver, false
+	if drv == nil {
+		if b.New == nil {
+			return nil, fmt.Errorf("%s: backend has no driver", b.Label)
+		}
+		drv, owns = b.New(), true
+	}
+	p, err := compile(b.Label, drv, s)
+	if err != nil {
+		if owns {
+			drv.Close()
+		}
+		return nil, err
+	}
+	p.ownsDriver = owns
+	return p, nil
+}
+
+func compile(label string, drv kernels.Driver, s graph.Declared) (*program, error) {
+	plan, err := lower.Lower(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	tensors, state, err := exec.Tensors(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	B, V, err := exec.DataShape(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	p := &program{drv: drv, label: label, step: s, plan: plan, rng: s.Rand(), batch: B, visible: V,
+		tensors: tensors, bufs: map[string]*lower.Buffer{}, present: map[string]bool{}, fills: map[string]float32{}}
+	for _, in := range s.Inputs() {
+		buf := plan.Inputs[in.Node.Name()]
+		if buf == nil {
+			return nil, fmt.Errorf("%s: lowered plan has no input %q", label, in.Name)
+		}
+		p.bufs[in.Name] = buf
+	}
+	for name, buf := range plan.Outputs {
+		p.bufs[name] = buf
+	}
+	if p.bufs[graph.OutReconErr] == nil {
+		return nil, fmt.Errorf("%s: lowered plan has no %s output", label, graph.OutReconErr)
+	}
+	extras := make([]*lower.Buffer, 0, len(state)+2)
+	extra := func(name string, n int) *lower.Buffer {
+		buf := &lower.Buffer{ID: -1, Name: name, Rows: 1, Cols: n, Kind: lower.Input}
+		extras = append(extras, buf)
+		p.bufs[name] = buf
+		return buf
+	}
+	for _, st := range state {
+		extra(st.Name, st.Len)
+	}
+	p.reconAcc = extra("recon_acc", 1)
+	// Data arrive in chunks of up to ChunkBatches mini-batches (at most
+	// 256 MiB): one host→device copy per chunk instead of one synchronous
+	// copy per step, which would stall the host on every step's kernels.
+	p.chunkBatches = max(1, min(ChunkBatches, (256<<20)/(4*B*V)))
+	p.chunk = extra("data_chunk", p.chunkBatches*B*V)
+	if err := p.allocate(append(append([]*lower.Buffer(nil), plan.Buffers...), extras...)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// program is a lowered step on a driver.
+type program struct {
+	drv            kernels.Driver
+	label          string
+	step           graph.Declared
+	plan           *lower.Plan
+	rng            *graph.RNG
+	batch, visible int // the data input's shape B×V
+	tensors        []exec.Tensor
+	bufs           map[string]*lower.Buffer // inputs, outputs and state by name
+	present        map[string]bool          // optional state written so far
+	fills          map[string]float32       // the value each Fill target holds
+
+	base    kernels.DevicePtr
+	offsets map[*lower.Buffer]int
+	args    [][]any // the plan's launches, boxed once
+
+	reconAcc, chunk *lower.Buffer
+	chunkBatches    int
+	v0Args          [][2]int // (launch, argument) pairs that point at v0
+	// v0Boxed[i] is the boxed device pointer of mini-batch slot i of the
+	// chunk, v0Home that of v0 itself: boxed once, so that pointing the
+	// launches at a slot allocates nothing.
+	v0Boxed []any
+	v0Home  any
+
+	tail      []tailLaunch
+	tailH     graph.Hyper
+	tailFirst bool
+	reconN    int
+
+	ownsDriver bool
+	closed     bool
+}
+
+func (p *program) allocate(all []*lower.Buffer) error {
+	offsets, total := lower.Layout(all)
+	base, err := p.drv.Alloc(total)
+	if err != nil {
+		return fmt.Errorf("%s: allocate %d bytes of device memory: %w", p.label, total, err)
+	}
+	p.base, p.offsets = base, offsets
+	// Zero everything once: momentum starts at zero and the accumulators too.
+	if err := p.drv.CopyHtoD(base, make([]byte, total)); err != nil {
+		p.Close()
+		return fmt.Errorf("%s: clear device memory: %w", p.label, err)
+	}
+	v0 := p.bufs[graph.NameData]
+	p.args = make([][]any, len(p.plan.Launches))
+	for i, l := range p.plan.Launches {
+		p.args[i] = p.box(l.Args)
+		for j, a := range l.Args {
+			if a.Buf != nil && a.Buf == v0 {
+				p.v0Args = append(p.v0Args, [2]int{i, j})
+			}
+		}
+	}
+	p.v0Home = any(p.ptr(v0))
+	p.v0Boxed = make([]any, p.chunkBatches)
+	for i := range p.v0Boxed {
+		p.v0Boxed[i] = any(p.ptr(p.chunk) + kernels.DevicePtr(4*i*p.batch*p.visible))
+	}
+	return nil
+}
+
+// box turns a launch's symbolic arguments into driver arguments.
+func (p *program) box(args []lower.Arg) []any {
+	out := make([]any, len(args))
+	for j, a := range args {
+		switch {
+		case a.Buf != nil:
+			out[j] = p.ptr(a.Buf)
+		case a.Null:
+			out[j] = kernels.DevicePtr(0)
+		case a.IsStep:
+			out[j] = uint64(0)
+		default:
+			out[j] = a.Value
+		}
+	}
+	return out
+}
+
+func (p *program) ptr(b *lower.Buffer) kernels.DevicePtr {
+	return p.base + kernels.DevicePtr(p.offsets[b])
+}
+
+func (p *program) upload(b *lower.Buffer, x []float32) error {
+	if len(x) != b.Len() {
+		return fmt.Errorf("%s: %s has %d values, want %d", p.label, b.Name, len(x), b.Len())
+	}
+	if err := p.drv.CopyHtoD(p.ptr(b), kernels.Float32Bytes(x)); err != nil {
+		return fmt.Errorf("%s: upload %s: %w", p.label, b.Name, err)
+	}
+	return nil
+}
+
+func (p *program) download(dst []float32, b *lower.Buffer) error {
+	if len(dst) != b.Len() {
+		return fmt.Errorf("%s: %s has %d values, destination %d", p.label, b.Name, b.Len(), len(dst))
+	}
+	if err := p.drv.CopyDtoH(kernels.Float32Bytes(dst), p.ptr(b)); err != nil {
+		return fmt.Errorf("%s: download %s: %w", p.label, b.Name, err)
+	}
+	return nil
+}
+
+func (p *program) Tensors() []exec.Tensor { return p.tensors }
+
+func (p *program) tensor(name string) (exec.Tensor, error) {
+	for _, t := range p.tensors {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return exec.Tensor{}, fmt.Errorf("%s: the program has no tensor %q", p.label, name)
+}
+
+func (p *program) Set(name string, x []float32) error {
+	t, err := p.tensor(name)
+	if err != nil {
+		return err
+	}
+	if p.closed {
+		return p.closedErr()
+	}
+	if x == nil && t.Optional {
+		p.present[name] = false
+		return nil
+	}
+	if err := p.upload(p.bufs[name], x); err != nil {
+		return err
+	}
+	if t.Optional {
+		p.present[name] = true
+	}
+	return nil
+}
+
+func (p *program) Get(name string, dst []float32) (bool, error) {
+	t, err := p.tensor(name)
+	if err != nil {
+		return false, err
+	}
+	if p.closed {
+		return false, p.closedErr()
+	}
+	if t.Optional && !p.present[name] {
+		return false, nil
+	}
+	return true, p.download(dst, p.bufs[name])
+}
+
+func (p *program) RNGStep() uint64        { return p.rng.Step }
+func (p *program) SetRNGStep(step uint64) { p.rng.Step = step }
+func (p *program) MaxBatches() int        { return p.chunkBatches }
+
+// tailLaunch is a launch after the plan's own: the update, the carries and
+// the monitor. Its arguments are boxed once when the hyperparameters
+// change (once per epoch), so the steps in between allocate nothing.
+type tailLaunch struct {
+	kernel      string
+	grid, block kernels.Dim3
+	args        []any
+	note        string
+}
+
+// buildTail lowers the update for h and the monitor's accumulation, and
+// writes the Fill targets whose value changed.
+func (p *program) buildTail(h graph.Hyper, first bool) error {
+	ops := graph.Updates(p.step, h, first)
+	for _, op := range ops {
+		if op.Kind != graph.Fill {
+			continue
+		}
+		if v, ok := p.fills[op.Out]; ok && v == op.Value {
+			continue
+		}
+		buf := p.bufs[op.Out]
+		if buf == nil {
+			return fmt.Errorf("%s: %s: no buffer %q", p.label, op.Note, op.Out)
+		}
+		x := make([]float32, buf.Len())
+		for i := range x {
+			x[i] = op.Value
+		}
+		if err := p.upload(buf, x); err != nil {
+			return err
+		}
+		p.fills[op.Out] = op.Value
+	}
+	ops = append(ops, graph.UpdateOp{Kind: graph.Axpby, Out: p.reconAcc.Name, X: graph.OutReconErr, Alpha: 1, Beta: 1,
+		Note: "accumulate reconstruction error"})
+	launches, err := lower.UpdateLaunches(ops, func(name string) *lower.Buffer { return p.bufs[name] })
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.label, err)
+	}
+	p.tail = p.tail[:0]
+	for _, l := range launches {
+		p.tail = append(p.tail, tailLaunch{l.Kernel, l.Grid, l.Block, p.box(l.Args), l.Note})
+	}
+	p.tailH, p.tailFirst = h, first
+	return nil
+}
+
+// Step implements exec.Program: one upload of n consecutive mini-batches,
+// then n steps reading them in place.
+func (p *program) Step(batches []float32, n int, h graph.Hyper) error {
+	size := p.batch * p.visible
+	if n < 1 || n > p.chunkBatches || len(batches) != n*size {
+		return fmt.Errorf("%s: %d values for %d batches of %d×%d (at most %d batches)", p.label, len(batches), n, p.batch, p.visible, p.chunkBatches)
+	}
+	if p.closed {
+		return p.closedErr()
+	}
+	if err := p.drv.CopyHtoD(p.ptr(p.chunk), kernels.Float32Bytes(batches)); err != nil {
+		return fmt.Errorf("%s: upload data: %w", p.label, err)
+	}
+	defer p.pointV0(p.v0Home)
+	for i := 0; i < n; i++ {
+		p.pointV0(p.v0Boxed[i])
+		if err := p.run(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *program) closedErr() error { return fmt.Errorf("%s: program is closed", p.label) }
+
+func (p *program) pointV0(at any) {
+	for _, ij := range p.v0Args {
+		p.args[ij[0]][ij[1]] = at
+	}
+}
+
+// run launches one step on the data v0's arguments point at: the plan,
+// then the tail.
+func (p *program) run(h graph.Hyper) error {
+	// One boxed step counter serves every sampling launch of the step: the
+	// only allocation of a step (8 bytes).
+	var step any = p.rng.Step
+	for i, l := range p.plan.Launches {
+		args := p.args[i]
+		for j, a := range l.Args {
+			if a.IsStep {
+				args[j] = step
+			}
+		}
+		if err := p.drv.Launch(l.Kernel, l.Grid, l.Block, args...); err != nil {
+			return fmt.Errorf("%s: launch %d (%s: %s): %w", p.label, i, l.Kernel, l.Note, err)
+		}
+	}
+	p.rng.Step++
+	first := !p.present[graph.NameHiddenMean]
+	if p.tail == nil || h != p.tailH || first != p.tailFirst {
+		if err := p.buildTail(h, first); err != nil {
+			return err
+		}
+	}
+	for _, l := range p.tail {
+		if err := p.drv.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
+			return fmt.Errorf("%s: %s: %w", p.label, l.note, err)
+		}
+	}
+	if graph.UsesSparsity(p.step, h) {
+		p.present[graph.NameHiddenMean] = true
+	}
+	p.reconN++
+	return nil
+}
+
+// Recon implements exec.Program (a device synchronisation).
+func (p *program) Recon() (float64, error) {
+	if p.reconN == 0 {
+		return math.NaN(), nil
+	}
+	if err := p.drv.Synchronize(); err != nil {
+		return math.NaN(), fmt.Errorf("%s: %w", p.label, err)
+	}
+	acc := []float32{0}
+	if err := p.download(acc, p.reconAcc); err != nil {
+		return math.NaN(), err
+	}
+	return float64(acc[0]) / float64(p.reconN), nil
+}
+
+// ReconError implements exec.Program.
+func (p *program) ReconError() (float64, error) {
+	if p.reconN == 0 {
+		return math.NaN(), nil
+	}
+	r, err := p.Recon()
+	if err != nil {
+		return r, err
+	}
+	p.reconN = 0
+	if err := p.upload(p.reconAcc, []float32{0}); err != nil {
+		return r, err
+	}
+	return r, exec.FiniteRecon(r)
+}
+
+// Close implements exec.Program.
+func (p *program) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	var err error
+	if p.base != 0 {
+		err = p.drv.Free(p.base)
+	}
+	if p.ownsDriver {
+		if cerr := p.drv.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}

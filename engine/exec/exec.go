@@ -1,0 +1,116 @@
+// Package exec defines what runs a step graph: a Backend compiles a
+// declared step (graph.Declared) into a Program, which holds the
+// parameters and the carried state and runs training steps. There are two
+// executors, one Program type each: exec/tape interprets the graph with
+// gorgonia's tape machine (the reference) and exec/device runs the lowered
+// plan (engine/lower) on any kernels.Driver — the CUDA driver, the
+// emulator of the CUDA sources or the host kernels. Neither knows a model
+// kind: a program knows its tensors by the names the step declares.
+package exec
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/kernels"
+)
+
+// Backend compiles step graphs for one device.
+type Backend interface {
+	// Name identifies the backend and device, e.g. "cpu", "cpu-tape" or
+	// "cuda:0".
+	Name() string
+	// Compile prepares s for repeated execution: the graph is built once
+	// and every Program.Step reuses it.
+	Compile(s graph.Declared) (Program, error)
+	// KernelDriver returns a kernel driver for work outside step graphs (AIS)
+	// and the function that releases it; ok is false for an executor
+	// without one (the tape).
+	KernelDriver() (drv kernels.Driver, release func() error, ok bool)
+}
+
+// Tensor describes one tensor a Program holds: a graph input (parameter or
+// carried state) or a state of the update (velocity, sparsity mean).
+type Tensor struct {
+	Name string
+	Len  int
+	// Optional tensors are absent until the update first writes them.
+	Optional bool
+}
+
+// Program is a compiled step graph together with the training state that
+// its update carries: parameters, velocities, chains, the RNG counter. A
+// device program keeps all of it in device memory between steps.
+type Program interface {
+	// Tensors lists the tensors Set and Get accept, graph inputs first.
+	Tensors() []Tensor
+	// Set copies x into the named tensor; a nil x makes an optional tensor
+	// absent.
+	Set(name string, x []float32) error
+	// Get copies the named tensor into dst; ok is false for an absent
+	// optional tensor (dst is then untouched).
+	Get(name string, dst []float32) (ok bool, err error)
+	// RNGStep is the Philox step counter: the graph runs so far.
+	RNGStep() uint64
+	// SetRNGStep restores it.
+	SetRNGStep(step uint64)
+	// MaxBatches is the most mini-batches one Step call takes.
+	MaxBatches() int
+	// Step runs n steps on batches (n mini-batches of B×V, back to back),
+	// each the graph and then the update for h.
+	Step(batches []float32, n int, h graph.Hyper) error
+	// Recon returns the mean reconstruction error (the ReconErr output)
+	// of the steps since the last ReconError, NaN if none, without
+	// starting a new mean: on a device a synchronisation.
+	Recon() (float64, error)
+	// ReconError returns the same mean and starts a new one; an error
+	// when it is NaN or infinite.
+	ReconError() (float64, error)
+	// Close releases the program's resources.
+	Close() error
+}
+
+// FiniteRecon is the error every program's ReconError gives for a NaN or
+// infinite mean.
+func FiniteRecon(r float64) error {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return fmt.Errorf("reconstruction error is %v", r)
+	}
+	return nil
+}
+
+// Tensors returns the tensors of a program of s: the inputs besides the
+// data, then the non-scratch update state.
+func Tensors(s graph.Declared) ([]Tensor, []graph.State, error) {
+	st, err := graph.UpdateState(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ts []Tensor
+	for _, in := range s.Inputs() {
+		if in.Name != graph.NameData {
+			ts = append(ts, Tensor{Name: in.Name, Len: in.Node.Shape().TotalSize()})
+		}
+	}
+	for _, x := range st {
+		if !x.Scratch {
+			ts = append(ts, Tensor{Name: x.Name, Len: x.Len, Optional: x.Optional})
+		}
+	}
+	return ts, st, nil
+}
+
+// DataShape returns B×V, the shape of the step's data input.
+func DataShape(s graph.Declared) (B, V int, err error) {
+	for _, in := range s.Inputs() {
+		if in.Name == graph.NameData {
+			sh := in.Node.Shape()
+			if len(sh) != 2 {
+				return 0, 0, fmt.Errorf("step data input has shape %v, want B×V", sh)
+			}
+			return sh[0], sh[1], nil
+		}
+	}
+	return 0, 0, fmt.Errorf("step has no %q input", graph.NameData)
+}
