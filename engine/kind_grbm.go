@@ -145,7 +145,7 @@ func (k grbmKind) CheckResume(c Config, s *Snapshot, V int) error {
 // slices), nil for any other.
 func (s *Snapshot) GRBM() *models.GRBM {
 	m := s.RBM()
-	if m == nil || s.Tensors[graph.NameLogVar] == nil || s.Tensors[TensorDataMean] == nil {
+	if m == nil || s.Tensors[graph.NameLogVar] == nil {
 		return nil
 	}
 	return &models.GRBM{V: m.V, H: m.H, W: m.W, VBias: m.VBias, HBias: m.HBias, LogVar: s.Tensors[graph.NameLogVar],
@@ -259,7 +259,10 @@ func suggestLR(lr float64) float64 {
 // log-likelihood of the training (and held-out) data in data units:
 // log p(x) = log p(u) − Σ_i log DataStd_i.
 func (grbmKind) Evaluate(m *EpochMetrics, s *Snapshot, train, heldout *data.Dataset, cfg Config) error {
-	g := s.GRBM()
+	return evaluateGaussian(m, s.GRBM(), train, heldout, cfg)
+}
+
+func evaluateGaussian(m *EpochMetrics, g *models.GRBM, train, heldout *data.Dataset, cfg Config) error {
 	meanF := func(d *data.Dataset, n int) float64 {
 		row := make([]float32, d.D)
 		var sum float64

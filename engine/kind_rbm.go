@@ -248,3 +248,10 @@ func meanFreeEnergy(model *models.RBM, d *data.Dataset, n int) float64 {
 	}
 	return sum / float64(n)
 }
+
+// RBMSnapshot returns a snapshot holding m (not copied) as an "rbm" run
+// before its first epoch, with zero velocities: a model to continue
+// training from.
+func RBMSnapshot(m *models.RBM) *Snapshot {
+	return &Snapshot{Config: Config{Model: models.KindRBM, Hidden: m.H}, Tensors: rbmTensors(m)}
+}

@@ -448,3 +448,15 @@ func (p *program) Close() error {
 	}
 	return err
 }
+
+// Inspect returns the lowered plan of a program compiled by a Backend and
+// a function that copies any of its buffers (intermediates included) to
+// the host; ok is false for any other program. Tests use it to look inside
+// a step, e.g. at the probabilities behind each sample.
+func Inspect(p exec.Program) (plan *lower.Plan, read func(dst []float32, b *lower.Buffer) error, ok bool) {
+	dp, ok := p.(*program)
+	if !ok {
+		return nil, nil, false
+	}
+	return dp.plan, dp.download, true
+}

@@ -52,7 +52,6 @@ func (Backend) Compile(s graph.Declared) (exec.Program, error) {
 	}
 	for _, st := range state {
 		p.vals[st.Name] = make([]float32, st.Len)
-		p.optional = append(p.optional, st.Optional)
 	}
 	for _, o := range s.NamedOutputs() {
 		p.outputs[o.Name] = o.Node
@@ -74,7 +73,6 @@ type program struct {
 	tensors  []exec.Tensor
 	vals     map[string][]float32 // inputs and update state by name
 	present  map[string]bool      // optional state written so far
-	optional []bool
 	outputs  map[string]*G.Node
 	reconSum float64
 	reconN   int
