@@ -190,34 +190,20 @@ func BenchmarkStepFashion(b *testing.B) {
 // benchStep times prog.Step on cfg, cycling through batches (each Batch ×
 // Visible).
 func benchStep(b *testing.B, be engine.Backend, cfg graph.StepConfig, batches [][]float32) {
-	prog, err := be.Compile(cfg, 1)
-	if err != nil {
-		b.Skipf("%s cannot compile %+v: %v", be.Name(), cfg, err)
-	}
-	defer prog.Close()
 	m, err := models.NewRBM(cfg.Visible, cfg.Hidden, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := prog.SetModel(m); err != nil {
-		b.Fatal(err)
+	prog, err := compileRBM(be, cfg, 1, m, nil)
+	if err != nil {
+		b.Skipf("%s cannot compile %+v: %v", be.Name(), cfg, err)
 	}
-	st := engine.TrainState{
-		VelW:     make([]float32, cfg.Visible*cfg.Hidden),
-		VelVBias: make([]float32, cfg.Visible),
-		VelHBias: make([]float32, cfg.Hidden),
-	}
-	if cfg.Persistent {
-		st.Chains = make([]float32, cfg.NegativeRows()*cfg.Visible)
-	}
-	if err := prog.SetState(st); err != nil {
-		b.Fatal(err)
-	}
-	u := engine.Update{LR: 0.01, Momentum: 0.5, WeightDecay: 1e-4}
+	defer prog.Close()
+	u := graph.Hyper{LR: 0.01, Momentum: 0.5, WeightDecay: 1e-4}
 	// Warm-up: first-touch of buffers, module load and caches stay out of
 	// the figures.
 	for i := range 2 {
-		if err := prog.Step(batches[i%len(batches)], u); err != nil {
+		if err := prog.Step(batches[i%len(batches)], 1, u); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -227,7 +213,7 @@ func benchStep(b *testing.B, be engine.Backend, cfg graph.StepConfig, batches []
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := prog.Step(batches[i%len(batches)], u); err != nil {
+		if err := prog.Step(batches[i%len(batches)], 1, u); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -73,33 +73,23 @@ func TestDeviceMatchesCPU(t *testing.T) {
 
 func train(t *testing.T, be engine.Backend, cfg graph.StepConfig, steps int) (*models.RBM, float64) {
 	t.Helper()
-	prog, err := be.Compile(cfg, 42)
-	if err != nil {
-		t.Fatalf("%s: %v", be.Name(), err)
-	}
-	defer prog.Close()
 	m, err := models.NewRBM(cfg.Visible, cfg.Hidden, 42)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := prog.SetModel(m); err != nil {
-		t.Fatal(err)
-	}
-	st := engine.TrainState{
-		VelW:     make([]float32, cfg.Visible*cfg.Hidden),
-		VelVBias: make([]float32, cfg.Visible),
-		VelHBias: make([]float32, cfg.Hidden),
-	}
 	batches := randomBatches(steps+1, cfg.Batch, cfg.Visible, 9)
+	var chains []float32
 	if cfg.Persistent {
-		st.Chains = batches[steps][:cfg.NegativeRows()*cfg.Visible]
+		chains = batches[steps][:cfg.NegativeRows()*cfg.Visible]
 	}
-	if err := prog.SetState(st); err != nil {
-		t.Fatal(err)
+	prog, err := compileRBM(be, cfg, 42, m, chains)
+	if err != nil {
+		t.Fatalf("%s: %v", be.Name(), err)
 	}
-	u := engine.Update{LR: 0.05, Momentum: 0.5, WeightDecay: 1e-3}
+	defer prog.Close()
+	u := graph.Hyper{LR: 0.05, Momentum: 0.5, WeightDecay: 1e-3}
 	for i := range steps {
-		if err := prog.Step(batches[i], u); err != nil {
+		if err := prog.Step(batches[i], 1, u); err != nil {
 			t.Fatalf("%s: step %d: %v", be.Name(), i, err)
 		}
 	}
@@ -108,7 +98,7 @@ func train(t *testing.T, be engine.Backend, cfg graph.StepConfig, steps int) (*m
 		t.Fatalf("%s: %v", be.Name(), err)
 	}
 	out, _ := models.NewRBM(cfg.Visible, cfg.Hidden, 1)
-	if err := prog.Model(out); err != nil {
+	if err := rbmOf(prog, out); err != nil {
 		t.Fatal(err)
 	}
 	return out, r

@@ -28,23 +28,16 @@ func TestGrowth(t *testing.T) {
 		sec float64
 	}
 	measure := func(cfg graph.StepConfig) float64 {
-		prog, err := engine.Host().Compile(cfg, 1)
+		m, _ := models.NewRBM(cfg.Visible, cfg.Hidden, 1)
+		prog, err := compileRBM(engine.Host(), cfg, 1, m, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer prog.Close()
-		m, _ := models.NewRBM(cfg.Visible, cfg.Hidden, 1)
-		if err := prog.SetModel(m); err != nil {
-			t.Fatal(err)
-		}
-		if err := prog.SetState(engine.TrainState{VelW: make([]float32, cfg.Visible*cfg.Hidden),
-			VelVBias: make([]float32, cfg.Visible), VelHBias: make([]float32, cfg.Hidden)}); err != nil {
-			t.Fatal(err)
-		}
 		batch := randomBatches(1, cfg.Batch, cfg.Visible, 5)[0]
-		u := engine.Update{LR: 0.01, Momentum: 0.5}
+		u := graph.Hyper{LR: 0.01, Momentum: 0.5}
 		for i := 0; i < 2; i++ {
-			prog.Step(batch, u)
+			prog.Step(batch, 1, u)
 		}
 		// The median of 7 repetitions of ≥ 0.3 s each resists the neighbours.
 		var reps []float64
@@ -52,7 +45,7 @@ func TestGrowth(t *testing.T) {
 			n := 0
 			start := time.Now()
 			for time.Since(start) < 300*time.Millisecond {
-				if err := prog.Step(batch, u); err != nil {
+				if err := prog.Step(batch, 1, u); err != nil {
 					t.Fatal(err)
 				}
 				n++
