@@ -31,6 +31,31 @@ type Driver interface {
 	Close() error
 }
 
+// Args are the typed parameters of one kernel launch. The implementations
+// are the generated pointer types *GemmF32Args, *SumF32Args, … (args_gen.go),
+// one per launch-table entry, whose fields are the kernel's parameters in
+// table order. Addr gives launchers the parameters in that order without
+// allocating: the address of parameter i, of the Go type that passes its
+// ArgType (int32, uint32, uint64, float32, or DevicePtr for pointers).
+type Args interface {
+	// Kernel returns the name of the kernel (a launch-table name).
+	Kernel() string
+	// Addr returns the address of parameter i, nil past the last one.
+	Addr(i int) unsafe.Pointer
+}
+
+// Slot returns the value of the parameter of type t at p in the low bytes
+// of an 8-byte slot (little-endian), as cuLaunchKernel reads 4- and 8-byte
+// parameters: int32 as its uint32 bits, float32 as its IEEE bits, uint32,
+// uint64 and pointers as themselves. p is an address from Args.Addr.
+func Slot(t ArgType, p unsafe.Pointer) uint64 {
+	switch t {
+	case Int32, Uint32, Float32:
+		return uint64(*(*uint32)(p))
+	}
+	return *(*uint64)(p)
+}
+
 // Float32Bytes views s as bytes (no copy), for Driver copies.
 func Float32Bytes(s []float32) []byte {
 	if len(s) == 0 {
