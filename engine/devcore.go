@@ -11,7 +11,7 @@ import (
 )
 
 // devCore is the part of a lowered program that does not depend on the
-// model: the single device allocation, the boxed launch arguments, the
+// model: the single device allocation, the plan's bound launch arguments, the
 // chunked data uploads, the plan launches, the tail launches, the
 // reconstruction-error accumulator and Close. devProgram (RBM, Gaussian
 // RBM) and bmDevProgram embed it and add their parameters and tails.
@@ -25,16 +25,11 @@ type devCore struct {
 	bytes          int
 	offsets        map[*lower.Buffer]int
 	extras         []*lower.Buffer // buffers beside the plan's: state, accumulators
-	args           [][]any
 
 	reconAcc, chunk *lower.Buffer
 	chunkBatches    int
-	v0Args          [][2]int // (launch, argument) pairs that point at v0
-	// v0Boxed[i] is the boxed device pointer of mini-batch slot i of the
-	// chunk, v0Home that of v0 itself: boxed once, so that pointing the
-	// launches at a slot allocates nothing.
-	v0Boxed []any
-	v0Home  any
+	v0Fields        []*kernels.DevicePtr // the plan's argument fields bound to v0
+	v0Home          kernels.DevicePtr    // v0's own address (the chunk's slots follow c.chunk)
 
 	tail       []tailLaunch
 	tailU      Update
@@ -57,8 +52,8 @@ func (c *devCore) extra(name string, n int) *lower.Buffer {
 
 // allocate adds the reconstruction accumulator and the data chunk, makes
 // the one device allocation for the plan's buffers and the extras, clears
-// it and boxes every launch's arguments once, so that steps allocate
-// nothing for them.
+// it and writes every buffer's address into the plan's launch arguments
+// (their pointer fields), so that steps allocate nothing for them.
 func (c *devCore) allocate() error {
 	c.reconAcc = c.extra("recon_acc", 1)
 	// Data arrive in chunks of up to ChunkBatches mini-batches (at most
@@ -83,31 +78,19 @@ func (c *devCore) allocate() error {
 		c.Close()
 		return fmt.Errorf("%s: clear device memory: %w", c.label, err)
 	}
-	c.args = make([][]any, len(c.plan.Launches))
-	for i, l := range c.plan.Launches {
-		args := make([]any, len(l.Args))
-		for j, a := range l.Args {
-			switch {
-			case a.Buf != nil:
-				args[j] = c.ptr(a.Buf)
-			case a.Null:
-				args[j] = kernels.DevicePtr(0)
-			case a.IsStep:
-				args[j] = uint64(0)
-			default:
-				args[j] = a.Value
+	v0 := c.plan.Inputs["v0"]
+	for _, l := range c.plan.Launches {
+		for _, b := range l.Bind {
+			*b.Field = 0 // NULL
+			if b.Buf != nil {
+				*b.Field = c.ptr(b.Buf)
 			}
-			if a.Buf != nil && a.Buf == c.plan.Inputs["v0"] {
-				c.v0Args = append(c.v0Args, [2]int{i, j})
+			if b.Buf != nil && b.Buf == v0 {
+				c.v0Fields = append(c.v0Fields, b.Field)
 			}
 		}
-		c.args[i] = args
 	}
-	c.v0Home = any(c.ptr(c.plan.Inputs["v0"]))
-	c.v0Boxed = make([]any, c.chunkBatches)
-	for i := range c.v0Boxed {
-		c.v0Boxed[i] = any(c.ptr(c.chunk) + kernels.DevicePtr(4*i*c.batch*c.visible))
-	}
+	c.v0Home = c.ptr(v0)
 	return nil
 }
 
@@ -137,12 +120,11 @@ func (c *devCore) download(dst []float32, b *lower.Buffer) error {
 
 // tailLaunch is a launch after the plan's own: sparsity, the parameter
 // updates, carrying the chains, accumulating the reconstruction error. Its
-// arguments are boxed once when the update's hyperparameters change (once
+// arguments are built once when the update's hyperparameters change (once
 // per epoch), so the steps in between allocate nothing for them.
 type tailLaunch struct {
-	kernel      string
 	grid, block kernels.Dim3
-	args        []any
+	args        kernels.Args
 	note        string
 }
 
@@ -150,15 +132,16 @@ type tailLaunch struct {
 // is an axpby, which is how the program copies and accumulates vectors
 // without kernels of their own.
 func (c *devCore) colSum(M, N int, alpha float32, x *lower.Buffer, beta float32, out *lower.Buffer, note string) tailLaunch {
-	return tailLaunch{kernels.ColSumF32, kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
-		[]any{int32(M), int32(N), alpha, c.ptr(x), beta, c.ptr(out)}, note}
+	return tailLaunch{kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
+		&kernels.ColSumF32Args{M: int32(M), N: int32(N), Alpha: alpha, X: c.ptr(x), Beta: beta, Out: c.ptr(out)}, note}
 }
 
 // sgd is the update vel = momentum·vel + lr·(grad − decay·param); param += vel.
 func (c *devCore) sgd(param, vel, grad *lower.Buffer, u Update, decay float32, note string) tailLaunch {
 	n := param.Len()
-	return tailLaunch{kernels.SGDUpdateF32, kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
-		[]any{int32(n), c.ptr(param), c.ptr(vel), c.ptr(grad), u.LR, u.Momentum, decay}, note}
+	return tailLaunch{kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
+		&kernels.SGDUpdateF32Args{N: int32(n), Param: c.ptr(param), Vel: c.ptr(vel), Grad: c.ptr(grad),
+			Lr: u.LR, Momentum: u.Momentum, WeightDecay: decay}, note}
 }
 
 // carryAndMonitor are the launches that end every tail: the chains carried
@@ -201,7 +184,7 @@ func (c *devCore) stepBatches(batches []float32, n int, u Update, r devRunner) e
 	}
 	defer c.pointV0(c.v0Home)
 	for i := 0; i < n; i++ {
-		c.pointV0(c.v0Boxed[i])
+		c.pointV0(c.ptr(c.chunk) + kernels.DevicePtr(4*i*size))
 		if err := r.run(u); err != nil {
 			return err
 		}
@@ -222,9 +205,10 @@ func (c *devCore) uploadAndRun(batch []float32, u Update, r devRunner) error {
 
 func (c *devCore) closedErr() error { return fmt.Errorf("%s: program is closed", c.label) }
 
-func (c *devCore) pointV0(at any) {
-	for _, ij := range c.v0Args {
-		c.args[ij[0]][ij[1]] = at
+// pointV0 makes the plan's launches read v0 at address at.
+func (c *devCore) pointV0(at kernels.DevicePtr) {
+	for _, f := range c.v0Fields {
+		*f = at
 	}
 }
 
@@ -233,17 +217,12 @@ func (c *devCore) launchPlan() error {
 	if c.closed {
 		return c.closedErr()
 	}
-	// One boxed step counter serves every sampling launch of the step: the
-	// only allocation of a step (8 bytes).
-	var step any = c.rng.Step
-	for i, l := range c.plan.Launches {
-		args := c.args[i]
-		for j, a := range l.Args {
-			if a.IsStep {
-				args[j] = step
-			}
+	for i := range c.plan.Launches {
+		l := &c.plan.Launches[i]
+		if l.Step != nil {
+			*l.Step = c.rng.Step
 		}
-		if err := c.drv.Launch(l.Kernel, l.Grid, l.Block, args...); err != nil {
+		if err := c.drv.Launch(l.Grid, l.Block, l.Args); err != nil {
 			return fmt.Errorf("%s: launch %d (%s: %s): %w", c.label, i, l.Kernel, l.Note, err)
 		}
 	}
@@ -255,7 +234,7 @@ func (c *devCore) launchPlan() error {
 // into the reconstruction-error mean.
 func (c *devCore) launchTail() error {
 	for _, l := range c.tail {
-		if err := c.drv.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
+		if err := c.drv.Launch(l.grid, l.block, l.args); err != nil {
 			return fmt.Errorf("%s: %s: %w", c.label, l.note, err)
 		}
 	}

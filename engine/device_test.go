@@ -21,15 +21,16 @@ func nearThreshold(t *testing.T, p *devProgram, step uint64, eps float64) int {
 	t.Helper()
 	n := 0
 	for _, l := range p.plan.Launches {
-		if l.Kernel != kernels.GemmF32 || l.Args[10].Value.(int32)&kernels.GemmSample == 0 {
+		a, ok := l.Args.(*kernels.GemmF32Args)
+		if !ok || a.Flags&kernels.GemmSample == 0 {
 			continue
 		}
-		P := l.Args[12].Buf
+		P, _ := l.Buffer(&a.P)
 		probs := make([]float32, P.Len())
 		if err := p.download(probs, P); err != nil {
 			t.Fatal(err)
 		}
-		s := kernels.Stream{Seed: p.step.RNG.Seed, Op: l.Args[15].Value.(uint32), Step: step}
+		s := kernels.Stream{Seed: p.step.RNG.Seed, Op: a.Op, Step: step}
 		for e, pr := range probs {
 			if math.Abs(float64(s.Uniform(uint64(e)))-float64(pr)) < eps {
 				n++

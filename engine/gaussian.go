@@ -260,8 +260,8 @@ func (g *devGaussian) tail(u Update) []tailLaunch {
 	n := z.Len()
 	return []tailLaunch{
 		g.sgd(z, g.vel, g.plan.Outputs["GradLogVar"], u, 0, "update logvar"),
-		{kernels.ClampMinF32, kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
-			[]any{int32(n), g.ptr(z), g.opt.MinLogVar}, "σ floor on logvar"},
+		{kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
+			&kernels.ClampMinF32Args{N: int32(n), X: g.ptr(z), Lo: g.opt.MinLogVar}, "σ floor on logvar"},
 	}
 }
 

@@ -64,6 +64,29 @@ func TestSlot(t *testing.T) {
 	}
 }
 
+func TestCheckLaunch(t *testing.T) {
+	blk := Dim3{ReduceMaxThreads, 1, 1}
+	one := Dim3{1, 1, 1}
+	if _, err := CheckLaunch(one, blk, &SumF32Args{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name        string
+		grid, block Dim3
+		a           Args
+		want        string
+	}{
+		{"nil", one, blk, nil, "without arguments"},
+		{"unknown", one, blk, unknownArgs{}, `unknown kernel "nope"`},
+		{"block", one, Dim3{32, 1, 1}, &SumF32Args{}, "block"},
+		{"grid", Dim3{0, 1, 1}, blk, &SumF32Args{}, "invalid grid"},
+	} {
+		if _, err := CheckLaunch(c.grid, c.block, c.a); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
 type unknownArgs struct{}
 
 func (unknownArgs) Kernel() string          { return "nope" }
