@@ -105,7 +105,7 @@ func (l *Launch) Validate() error {
 	if l.Kernel != k.Name {
 		return fmt.Errorf("launch of %s with arguments of %s", l.Kernel, k.Name)
 	}
-	bound := 0
+	bound, stepFound := 0, l.Step == nil
 	for i, p := range k.Args {
 		addr := l.Args.Addr(i)
 		n := 0
@@ -118,19 +118,17 @@ func (l *Launch) Validate() error {
 			return fmt.Errorf("%s: pointer parameter %s bound %d times", k.Name, p.Name, n)
 		}
 		bound += n
-		if l.Step != nil && unsafe.Pointer(l.Step) == addr && (p.Name != "step" || p.Type != kernels.Uint64) {
-			return fmt.Errorf("%s: the RNG step goes to parameter %s", k.Name, p.Name)
+		if l.Step != nil && unsafe.Pointer(l.Step) == addr {
+			if p.Name != "step" || p.Type != kernels.Uint64 {
+				return fmt.Errorf("%s: the RNG step goes to parameter %s", k.Name, p.Name)
+			}
+			stepFound = true
 		}
 	}
 	if bound != len(l.Bind) {
 		return fmt.Errorf("%s: %d bindings, %d of them to its pointer parameters", k.Name, len(l.Bind), bound)
 	}
-	if l.Step != nil {
-		for i, p := range k.Args {
-			if p.Name == "step" && unsafe.Pointer(l.Step) == l.Args.Addr(i) {
-				return nil
-			}
-		}
+	if !stepFound {
 		return fmt.Errorf("%s: the RNG step field is not a parameter", k.Name)
 	}
 	return nil

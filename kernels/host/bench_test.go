@@ -131,7 +131,7 @@ func BenchmarkGonumSgemmHWt784x500B100(b *testing.B) { benchGonum(b, cd1Shapes[1
 func BenchmarkGonumSgemmVtH784x500B100(b *testing.B) { benchGonum(b, cd1Shapes[2]) }
 
 // cd1Plan is the launch sequence of one CD-1 step (what the engine's
-// lowering emits), with every argument list boxed once.
+// lowering emits), with every argument struct built once.
 type cd1Plan struct {
 	launches []cd1Launch
 	step     *uint64 // not used by the kernels' args; steps advance via the rng args below

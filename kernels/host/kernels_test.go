@@ -269,7 +269,7 @@ func TestAlignment(t *testing.T) {
 	}
 }
 
-// Launch allocates nothing once warm (arguments boxed by the caller once).
+// Launch allocates nothing once warm (argument structs built by the caller once).
 func TestLaunchAllocs(t *testing.T) {
 	d := newDev(t, gomaxprocs())
 	plan := newCD1(d, 20, 50, 40)
