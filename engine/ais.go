@@ -131,8 +131,8 @@ func DeviceAIS(ctx context.Context, drv kernels.Driver, m *models.RBM, cfg model
 		}
 	}
 	axpby := func(n int, alpha float32, x int, beta float32, out int) error {
-		return drv.Launch(kernels.ColSumF32, kernels.ColSumGrid(n), kernels.Dim3{X: 32, Y: 8, Z: 1},
-			int32(1), int32(n), alpha, ptr(x), beta, ptr(out))
+		return drv.Launch(kernels.ColSumGrid(n), kernels.Dim3{X: 32, Y: 8, Z: 1},
+			&kernels.ColSumF32Args{M: 1, N: int32(n), Alpha: alpha, X: ptr(x), Beta: beta, Out: ptr(out)})
 	}
 	gemm := func(Mr, N, K int, alpha float32, a, b int, transB int32, flags int32, bias, C, S int, op uint32, step uint64) error {
 		cp := kernels.DevicePtr(0)
@@ -143,13 +143,13 @@ func DeviceAIS(ctx context.Context, drv kernels.Driver, m *models.RBM, cfg model
 		if S >= 0 {
 			sp = ptr(S)
 		}
-		return drv.Launch(kernels.GemmF32, kernels.GemmGrid(Mr, N), kernels.Dim3{X: kernels.GemmTile, Y: kernels.GemmTile, Z: 1},
-			int32(Mr), int32(N), int32(K), alpha, ptr(a), ptr(b), float32(0), cp, int32(0), transB, flags,
-			ptr(bias), kernels.DevicePtr(0), sp, cfg.Seed, op, step)
+		return drv.Launch(kernels.GemmGrid(Mr, N), kernels.Dim3{X: kernels.GemmTile, Y: kernels.GemmTile, Z: 1},
+			&kernels.GemmF32Args{M: int32(Mr), N: int32(N), K: int32(K), Alpha: alpha, A: ptr(a), B: ptr(b), C: cp,
+				TransB: transB, Flags: flags, Bias: ptr(bias), S: sp, Seed: cfg.Seed, Op: op, Step: step})
 	}
 	freeEnergy := func(X, vb, F int) error {
-		return drv.Launch(kernels.FreeEnergyF32, kernels.FreeEnergyGrid(M), kernels.Dim3{X: kernels.ReduceMaxThreads, Y: 1, Z: 1},
-			int32(M), int32(V), int32(H), ptr(bV), ptr(vb), ptr(X), ptr(F))
+		return drv.Launch(kernels.FreeEnergyGrid(M), kernels.Dim3{X: kernels.ReduceMaxThreads, Y: 1, Z: 1},
+			&kernels.FreeEnergyF32Args{M: int32(M), Nv: int32(V), Nh: int32(H), V: ptr(bV), Vbias: ptr(vb), X: ptr(X), F: ptr(F)})
 	}
 	cb := bX0 // scratch for β_k·c before X0 is formed (its first H values)
 	K := len(betas) - 1

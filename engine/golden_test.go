@@ -378,27 +378,31 @@ func (r *recorder) Alloc(bytes int) (kernels.DevicePtr, error) {
 	return p, err
 }
 
-func (r *recorder) Launch(kernel string, grid, block kernels.Dim3, args ...any) error {
+// Launch records the launch as "kernel grid=x,y,z block=x,y,z name=value
+// …", parameters in table order (through Args.Addr), float32 as its bits,
+// pointers named by first appearance.
+func (r *recorder) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 	r.mu.Lock()
-	fmt.Fprintf(&r.out, "%s grid=%d,%d,%d block=%d,%d,%d", kernel, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z)
-	k, _ := kernels.Lookup(kernel)
-	for i, a := range args {
-		name := fmt.Sprint(i)
-		if i < len(k.Args) {
-			name = k.Args[i].Name
-		}
-		switch v := a.(type) {
-		case kernels.DevicePtr:
-			fmt.Fprintf(&r.out, " %s=%s", name, r.name(v))
-		case float32:
-			fmt.Fprintf(&r.out, " %s=%08x", name, math.Float32bits(v))
-		default:
-			fmt.Fprintf(&r.out, " %s=%v", name, v)
+	k, _ := kernels.LookupArgs(a)
+	fmt.Fprintf(&r.out, "%s grid=%d,%d,%d block=%d,%d,%d", a.Kernel(), grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z)
+	for i, p := range k.Args {
+		addr := a.Addr(i)
+		switch p.Type {
+		case kernels.PtrFloat32, kernels.PtrUint32:
+			fmt.Fprintf(&r.out, " %s=%s", p.Name, r.name(*(*kernels.DevicePtr)(addr)))
+		case kernels.Float32:
+			fmt.Fprintf(&r.out, " %s=%08x", p.Name, math.Float32bits(*(*float32)(addr)))
+		case kernels.Int32:
+			fmt.Fprintf(&r.out, " %s=%d", p.Name, *(*int32)(addr))
+		case kernels.Uint32:
+			fmt.Fprintf(&r.out, " %s=%d", p.Name, *(*uint32)(addr))
+		case kernels.Uint64:
+			fmt.Fprintf(&r.out, " %s=%d", p.Name, *(*uint64)(addr))
 		}
 	}
 	r.out.WriteByte('\n')
 	r.mu.Unlock()
-	return r.Driver.Launch(kernel, grid, block, args...)
+	return r.Driver.Launch(grid, block, a)
 }
 
 // TestGoldenPlans records one epoch of every case on the lowered executor

@@ -263,15 +263,13 @@ func (op *BMGibbsOp) KernelLaunch(in [][2]int) (KernelLaunch, error) {
 	if Nin > op.N || in[1] != [2]int{op.N, op.N} || in[2][0]*in[2][1] != op.N {
 		return KernelLaunch{}, fmt.Errorf("input shapes %v for %d units", in, op.N)
 	}
-	v := func(x any) LaunchArg { return LaunchArg{Kind: ArgValue, Value: x} }
-	mf := int32(0)
+	a := &kernels.BMGibbsF32Args{R: int32(R), N: int32(op.N), Nin: int32(Nin), First: int32(op.First),
+		Sweeps: int32(op.Sweeps), Op: op.ID}
 	if op.MeanField {
-		mf = 1
+		a.MeanField = 1
 	}
-	return KernelLaunch{Kernel: kernels.BMGibbsF32, Grid: kernels.BMGibbsGrid(R), Block: kernels.Dim3{X: kernels.BMBlock, Y: 1, Z: 1},
-		Args: []LaunchArg{v(int32(R)), v(int32(op.N)), v(int32(Nin)), v(int32(op.First)), v(int32(op.Sweeps)), v(mf),
-			{Kind: ArgInput, Index: 0}, {Kind: ArgInput, Index: 1}, {Kind: ArgInput, Index: 2}, {Kind: ArgOutput},
-			{Kind: ArgSeed}, v(op.ID), {Kind: ArgStep}}}, nil
+	return KernelLaunch{Grid: kernels.BMGibbsGrid(R), Block: kernels.Dim3{X: kernels.BMBlock, Y: 1, Z: 1}, Args: a,
+		Inputs: []*kernels.DevicePtr{&a.X, &a.W, &a.B}, Output: &a.S, Seed: &a.Seed, Step: &a.Step}, nil
 }
 
 // ReturnsPtr implements gorgonia.Op.
@@ -365,9 +363,8 @@ func (MaskOp) KernelLaunch(in [][2]int) (KernelLaunch, error) {
 		return KernelLaunch{}, fmt.Errorf("mask of shapes %v", in)
 	}
 	n := in[0][0] * in[0][1]
-	return KernelLaunch{Kernel: kernels.BMMaskF32, Grid: kernels.ElementwiseGrid(n),
-		Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
-		Args:  []LaunchArg{{Kind: ArgValue, Value: int32(n)}, {Kind: ArgInput, Index: 0}, {Kind: ArgInput, Index: 1}, {Kind: ArgOutput}}}, nil
+	a := &kernels.BMMaskF32Args{N: int32(n)}
+	return elementwiseLaunch(n, a, []*kernels.DevicePtr{&a.G, &a.M}, &a.Out), nil
 }
 
 // ReturnsPtr implements gorgonia.Op.

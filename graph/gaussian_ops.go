@@ -133,18 +133,12 @@ func prealloc(p G.Value, s tensor.Shape) *tensor.Dense {
 }
 
 // elementwiseLaunch is a launch of a grid-stride kernel over n elements
-// with the launch table's block.
-func elementwiseLaunch(kernel string, n int, args ...LaunchArg) KernelLaunch {
-	return KernelLaunch{Kernel: kernel, Grid: kernels.ElementwiseGrid(n),
-		Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1}, Args: args}
+// with the launch table's block: arguments a, its input fields in and its
+// output field out.
+func elementwiseLaunch(n int, a kernels.Args, in []*kernels.DevicePtr, out *kernels.DevicePtr) KernelLaunch {
+	return KernelLaunch{Grid: kernels.ElementwiseGrid(n), Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
+		Args: a, Inputs: in, Output: out}
 }
-
-func in(i int) LaunchArg  { return LaunchArg{Kind: ArgInput, Index: i} }
-func val(v any) LaunchArg { return LaunchArg{Kind: ArgValue, Value: v} }
-func outArg() LaunchArg   { return LaunchArg{Kind: ArgOutput} }
-func seedArg() LaunchArg  { return LaunchArg{Kind: ArgSeed} }
-func stepArg() LaunchArg  { return LaunchArg{Kind: ArgStep} }
-func i32(n int) LaunchArg { return val(int32(n)) }
 func checkIn(in [][2]int, n int, what string) error {
 	if len(in) != n {
 		return fmt.Errorf("%s: %d input shapes, want %d", what, len(in), n)
@@ -206,7 +200,8 @@ func (ScaleExpNegOp) KernelLaunch(s [][2]int) (KernelLaunch, error) {
 	if s[1][0]*s[1][1] != N {
 		return KernelLaunch{}, fmt.Errorf("scale by precision: %d×%d matrix with %d log variances", M, N, s[1][0]*s[1][1])
 	}
-	return elementwiseLaunch(kernels.ScaleExpNegF32, M*N, i32(M), i32(N), in(0), in(1), outArg()), nil
+	a := &kernels.ScaleExpNegF32Args{M: int32(M), N: int32(N)}
+	return elementwiseLaunch(M*N, a, []*kernels.DevicePtr{&a.X, &a.Z}, &a.Out), nil
 }
 
 // --- GaussianSampleOp ---
@@ -265,8 +260,10 @@ func (op *GaussianSampleOp) KernelLaunch(s [][2]int) (KernelLaunch, error) {
 	if s[1][0]*s[1][1] != N {
 		return KernelLaunch{}, fmt.Errorf("gaussian sample: %d×%d mean with %d log variances", M, N, s[1][0]*s[1][1])
 	}
-	return elementwiseLaunch(kernels.GaussianSampleF32, M*N, i32(M), i32(N), in(0), in(1), outArg(),
-		seedArg(), val(op.ID), stepArg()), nil
+	a := &kernels.GaussianSampleF32Args{M: int32(M), N: int32(N), Op: op.ID}
+	l := elementwiseLaunch(M*N, a, []*kernels.DevicePtr{&a.Mean, &a.Z}, &a.Out)
+	l.Seed, l.Step = &a.Seed, &a.Step
+	return l, nil
 }
 
 // --- LogVarGradOp ---
@@ -350,8 +347,8 @@ func (LogVarGradOp) KernelLaunch(s [][2]int) (KernelLaunch, error) {
 			return KernelLaunch{}, fmt.Errorf("log-variance gradient: input %d is %d×%d, want %d×%d", i, s[i][0], s[i][1], want[0], want[1])
 		}
 	}
-	return elementwiseLaunch(kernels.LogVarGradF32, N, i32(B), i32(C), i32(N),
-		in(0), in(1), in(2), in(3), in(4), in(5), outArg()), nil
+	a := &kernels.LogVarGradF32Args{B: int32(B), C: int32(C), N: int32(N)}
+	return elementwiseLaunch(N, a, []*kernels.DevicePtr{&a.V0, &a.WP0, &a.VK, &a.WPK, &a.VBias, &a.Z}, &a.Out), nil
 }
 
 var (

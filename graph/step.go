@@ -39,32 +39,20 @@ func (s *CDStep) NamedOutputs() []Output {
 	return out
 }
 
-// ArgKind says what a kernel argument of a KernelOp's launch is.
-type ArgKind uint8
-
-// Argument kinds of a KernelLaunch.
-const (
-	ArgInput  ArgKind = iota // pointer to input Index of the op
-	ArgOutput                // pointer to the op's output buffer
-	ArgValue                 // the scalar Value (int32, uint32, uint64 or float32)
-	ArgSeed                  // the graph RNG's seed (uint64)
-	ArgStep                  // the graph RNG's step counter (uint64), known at run time
-)
-
-// LaunchArg is one argument of a KernelLaunch.
-type LaunchArg struct {
-	Kind  ArgKind
-	Index int // input number for ArgInput
-	Value any // for ArgValue
-}
-
 // KernelLaunch is the single kernel launch that computes a custom op on a
-// device: a kernel of the launch table in package kernels, its geometry and
-// its arguments in the kernel's parameter order.
+// device: a kernel of the launch table in package kernels, its geometry,
+// and its typed arguments with the scalars filled in. The pointer fields
+// the lowering binds are named by address: Inputs[i] is the field that
+// takes the op's input i (nil: the kernel does not read it), Output the
+// field that takes the op's output buffer. Seed and Step, when the kernel
+// samples, are the fields that take the graph RNG's seed and its step
+// counter (known only at run time); nil otherwise.
 type KernelLaunch struct {
-	Kernel      string
 	Grid, Block kernels.Dim3
-	Args        []LaunchArg
+	Args        kernels.Args
+	Inputs      []*kernels.DevicePtr
+	Output      *kernels.DevicePtr
+	Seed, Step  *uint64
 }
 
 // KernelOp is implemented by custom graph ops that lower to one kernel

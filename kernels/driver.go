@@ -11,14 +11,17 @@ import (
 type DevicePtr uint64
 
 // Driver is what the CUDA backend needs from a device: memory, copies and
-// launches of the kernels in the launch table, by name. The real one
-// (kernels/cudadrv, build tag cuda) wraps the CUDA driver API and loads the
-// embedded PTX; the emulated one (kernels/emu) runs the same .cu sources on
-// CPU threads, so the whole backend is testable without a GPU.
+// launches of the kernels in the launch table. The real one
+// (kernels/cudadrv) wraps the CUDA driver API and loads the embedded PTX;
+// the emulated one (kernels/emu) runs the same .cu sources on CPU threads,
+// and the host one (kernels/host) runs Go twins of them, so the whole
+// backend is testable without a GPU.
 //
-// Launch arguments follow Kernel.Args in order: DevicePtr for pointer
-// parameters, and int32, uint32, uint64, float32 for scalars; Launch returns
-// an error, without launching, on a count or type mismatch. Launches are
+// A launch is typed: a names the kernel and holds its parameters (one of
+// the generated *…Args structs, e.g. *GemmF32Args), so parameter counts and
+// types are checked by the compiler. Launch returns an error, without
+// launching, for a kernel it does not know, a grid or block the kernel
+// cannot run with (CheckLaunch) or a pointer it cannot use. Launches are
 // asynchronous on a GPU; Synchronize waits for all of them and reports a
 // failure of any. Copies are synchronous.
 type Driver interface {
@@ -26,9 +29,34 @@ type Driver interface {
 	Free(p DevicePtr) error
 	CopyHtoD(dst DevicePtr, src []byte) error
 	CopyDtoH(dst []byte, src DevicePtr) error
-	Launch(kernel string, grid, block Dim3, args ...any) error
+	Launch(grid, block Dim3, a Args) error
 	Synchronize() error
 	Close() error
+}
+
+// Args are the typed parameters of one kernel launch. The implementations
+// are the generated pointer types *GemmF32Args, *SumF32Args, … (args_gen.go),
+// one per launch-table entry, whose fields are the kernel's parameters in
+// table order. Addr gives launchers the parameters in that order without
+// allocating: the address of parameter i, of the Go type that passes its
+// ArgType (int32, uint32, uint64, float32, or DevicePtr for pointers).
+type Args interface {
+	// Kernel returns the name of the kernel (a launch-table name).
+	Kernel() string
+	// Addr returns the address of parameter i, nil past the last one.
+	Addr(i int) unsafe.Pointer
+}
+
+// Slot returns the value of the parameter of type t at p in the low bytes
+// of an 8-byte slot (little-endian), as cuLaunchKernel reads 4- and 8-byte
+// parameters: int32 as its uint32 bits, float32 as its IEEE bits, uint32,
+// uint64 and pointers as themselves. p is an address from Args.Addr.
+func Slot(t ArgType, p unsafe.Pointer) uint64 {
+	switch t {
+	case Int32, Uint32, Float32:
+		return uint64(*(*uint32)(p))
+	}
+	return *(*uint64)(p)
 }
 
 // Float32Bytes views s as bytes (no copy), for Driver copies.
@@ -47,37 +75,30 @@ func Uint32Bytes(s []uint32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 4*len(s))
 }
 
-// CheckArgs validates launch arguments against the launch table: the
-// kernel exists and args match Kernel.Args in count and type. isPtr reports
-// whether an argument value is an acceptable device pointer for a parameter
-// of the given pointer type; each driver decides what a pointer is
-// (DevicePtr on a GPU; host slices too in the emulator).
-func CheckArgs(kernel string, args []any, isPtr func(v any, t ArgType) bool) (Kernel, error) {
-	k, ok := Lookup(kernel)
+// CheckLaunch validates a launch before a driver runs it: a is non-nil
+// and names a kernel of the launch table, block is the table's block
+// (CheckBlock) and grid is valid (CheckGrid). It returns the kernel's table
+// entry. Parameter counts and types need no check: Args are typed.
+func CheckLaunch(grid, block Dim3, a Args) (Kernel, error) {
+	k, err := LookupArgs(a)
+	if err != nil {
+		return k, err
+	}
+	if err := CheckBlock(k, block); err != nil {
+		return k, err
+	}
+	return k, CheckGrid(k.Name, grid)
+}
+
+// LookupArgs returns the launch-table entry of a's kernel, or an error for
+// nil arguments or a kernel that is not in the table.
+func LookupArgs(a Args) (Kernel, error) {
+	if a == nil {
+		return Kernel{}, fmt.Errorf("kernels: launch without arguments")
+	}
+	k, ok := Lookup(a.Kernel())
 	if !ok {
-		return k, fmt.Errorf("kernels: unknown kernel %q", kernel)
-	}
-	if len(args) != len(k.Args) {
-		return k, fmt.Errorf("kernels: %s: %d arguments, want %d", kernel, len(args), len(k.Args))
-	}
-	for i, p := range k.Args {
-		v := args[i]
-		ok := false
-		switch p.Type {
-		case Int32:
-			_, ok = v.(int32)
-		case Uint32:
-			_, ok = v.(uint32)
-		case Uint64:
-			_, ok = v.(uint64)
-		case Float32:
-			_, ok = v.(float32)
-		case PtrFloat32, PtrUint32:
-			ok = isPtr(v, p.Type)
-		}
-		if !ok {
-			return k, fmt.Errorf("kernels: %s: argument %d (%s) is %T, want %v", kernel, i, p.Name, v, p.Type)
-		}
+		return k, fmt.Errorf("kernels: unknown kernel %q", a.Kernel())
 	}
 	return k, nil
 }

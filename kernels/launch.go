@@ -1,5 +1,9 @@
 package kernels
 
+// The typed launch arguments (args_gen.go) are generated from the table
+// Kernels below: go generate -run genargs ./kernels.
+//go:generate go run ./tools/genargs
+
 import "fmt"
 
 // ArgType is the C type of one kernel parameter. Launchers (the CUDA driver

@@ -1,6 +1,16 @@
 // Package kernels holds the contracts shared by the CPU and CUDA backends:
 // the Philox4x32-10 counter-based generator (Go twin of kernels/philox.cuh),
-// and, in later files, the CUDA sources, their PTX and the launch table.
+// the CUDA sources and their PTX, the launch table Kernels, the Driver
+// interface and the Go twins of the kernels.
+//
+// Launches are typed: every launch-table entry has a generated argument
+// struct (args_gen.go, e.g. GemmF32Args) whose fields are the kernel's
+// parameters by name, in table order. A launch is
+//
+//	drv.Launch(grid, block, &kernels.SumF32Args{N: n, X: x, Alpha: 1, Out: out})
+//
+// and a driver reads the fields by name (a type switch) or in table order
+// through Args.Addr, so no caller packs or unpacks arguments by position.
 package kernels
 
 import "math/bits"

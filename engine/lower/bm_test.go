@@ -29,14 +29,9 @@ func TestLowerBMStep(t *testing.T) {
 	count := map[string]int{}
 	for _, l := range p.Launches {
 		count[l.Kernel]++
-		k, ok := kernels.Lookup(l.Kernel)
-		if !ok || len(k.Args) != len(l.Args) {
-			t.Fatalf("%s: %d arguments, table %+v", l.Kernel, len(l.Args), k)
-		}
-		for i, a := range k.Args {
-			if a.Type.IsPtr() != (l.Args[i].Buf != nil || l.Args[i].Null) {
-				t.Errorf("%s argument %d (%s): %+v", l.Kernel, i, a.Name, l.Args[i])
-			}
+		// Every pointer parameter is bound (to a buffer or NULL), nothing else.
+		if err := l.Validate(); err != nil {
+			t.Errorf("%s: %v", l.Kernel, err)
 		}
 	}
 	want := map[string]int{kernels.BMGibbsF32: 2, kernels.BMMaskF32: 1, kernels.GemmF32: 3, kernels.ColSumF32: 2,
@@ -99,23 +94,13 @@ func TestBMGibbsOpDoMatchesKernel(t *testing.T) {
 			t.Fatal(err)
 		}
 		S := make([]float32, c.R*c.N)
-		ins := [][]float32{X, W, b}
-		args := make([]any, len(kl.Args))
-		for i, a := range kl.Args {
-			switch a.Kind {
-			case graph.ArgInput:
-				args[i] = ins[a.Index]
-			case graph.ArgOutput:
-				args[i] = S
-			case graph.ArgValue:
-				args[i] = a.Value
-			case graph.ArgSeed:
-				args[i] = rng.Seed
-			case graph.ArgStep:
-				args[i] = rng.Step
-			}
+		var st emu.Slices
+		for i, in := range [][]float32{X, W, b} {
+			*kl.Inputs[i] = st.F32(in)
 		}
-		if err := emu.Launch(kl.Kernel, kl.Grid, kl.Block, args...); err != nil {
+		*kl.Output = st.F32(S)
+		*kl.Seed, *kl.Step = rng.Seed, rng.Step
+		if err := emu.Launch(kl.Grid, kl.Block, kl.Args, &st); err != nil {
 			t.Fatal(err)
 		}
 		for i := range cpu {

@@ -28,9 +28,8 @@ func TestLowerGaussianCD1(t *testing.T) {
 		count := map[string]int{}
 		for _, l := range p.Launches {
 			count[l.Kernel]++
-			k, ok := kernels.Lookup(l.Kernel)
-			if !ok || len(k.Args) != len(l.Args) {
-				t.Fatalf("launch %s: %d arguments, table %+v", l.Kernel, len(l.Args), k)
+			if err := l.Validate(); err != nil {
+				t.Fatalf("launch %s: %v", l.Kernel, err)
 			}
 		}
 		chains := 0

@@ -31,10 +31,9 @@ func (op toyBernoulli) Hashcode() uint32                  { return op.id }
 func (op toyBernoulli) String() string                    { return "toy" }
 func (op toyBernoulli) KernelLaunch(in [][2]int) (graph.KernelLaunch, error) {
 	n := in[0][0] * in[0][1]
-	return graph.KernelLaunch{Kernel: kernels.BernoulliF32, Grid: kernels.ElementwiseGrid(n),
-		Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
-		Args: []graph.LaunchArg{{Kind: graph.ArgValue, Value: int32(n)}, {Kind: graph.ArgInput, Index: 0},
-			{Kind: graph.ArgOutput}, {Kind: graph.ArgSeed}, {Kind: graph.ArgValue, Value: op.id}, {Kind: graph.ArgStep}}}, nil
+	a := &kernels.BernoulliF32Args{N: int32(n), Op: op.id}
+	return graph.KernelLaunch{Grid: kernels.ElementwiseGrid(n), Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
+		Args: a, Inputs: []*kernels.DevicePtr{&a.P}, Output: &a.S, Seed: &a.Seed, Step: &a.Step}, nil
 }
 
 type toyStep struct {
@@ -63,23 +62,20 @@ func TestLowerKernelOp(t *testing.T) {
 	}
 	l := p.Launches[0]
 	out := p.Outputs["S"]
+	a, _ := l.Args.(*kernels.BernoulliF32Args)
+	pBuf, _ := l.Buffer(&a.P)
+	sBuf, _ := l.Buffer(&a.S)
 	switch {
-	case l.Kernel != kernels.BernoulliF32:
-		t.Errorf("kernel %s", l.Kernel)
+	case a == nil || l.Kernel != kernels.BernoulliF32:
+		t.Fatalf("kernel %s, arguments %T", l.Kernel, l.Args)
 	case out == nil || out.Rows != 4 || out.Cols != 3 || out.Kind != Temp:
 		t.Errorf("output buffer %+v", out)
-	case l.Args[0].Value != int32(12) || l.Args[1].Buf != p.Inputs["x"] || l.Args[2].Buf != out:
-		t.Errorf("arguments %+v", l.Args)
-	case l.Args[3].Value != uint64(11) || l.Args[4].Value != uint32(7) || !l.Args[5].IsStep:
-		t.Errorf("RNG arguments %+v", l.Args[3:])
+	case a.N != 12 || pBuf != p.Inputs["x"] || sBuf != out:
+		t.Errorf("arguments %+v, P bound to %v, S to %v", a, pBuf, sBuf)
+	case a.Seed != 11 || a.Op != 7 || l.Step != &a.Step:
+		t.Errorf("RNG arguments %+v, step field %p", a, l.Step)
 	}
-	k, ok := kernels.Lookup(l.Kernel)
-	if !ok || len(k.Args) != len(l.Args) {
-		t.Fatalf("kernel %s: table entry %+v for %d arguments", l.Kernel, k, len(l.Args))
-	}
-	for i, a := range k.Args {
-		if a.Type.IsPtr() != (l.Args[i].Buf != nil) {
-			t.Errorf("argument %d (%s %s): plan gives %+v", i, a.Name, a.Type, l.Args[i])
-		}
+	if err := l.Validate(); err != nil {
+		t.Error(err)
 	}
 }

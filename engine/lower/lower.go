@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -56,21 +57,81 @@ type Buffer struct {
 // Len returns the number of float32 elements.
 func (b *Buffer) Len() int { return b.Rows * b.Cols }
 
-// Arg is one launch argument: a buffer (pointer parameter), a scalar, or
-// the RNG step counter, filled in at run time.
-type Arg struct {
-	Buf    *Buffer // non-nil: a pointer to this buffer
-	Null   bool    // a NULL pointer
-	Value  any     // int32, uint32, uint64 or float32 scalar
-	IsStep bool    // the graph's RNG step (uint64), known only at run time
+// Bind ties a pointer parameter of a launch to a plan buffer: Field is the
+// address of the parameter's field in the launch's Args, Buf the buffer
+// (nil: NULL).
+type Bind struct {
+	Field *kernels.DevicePtr
+	Buf   *Buffer
 }
 
-// Launch is one kernel launch of the plan.
+// Launch is one kernel launch of the plan: typed arguments whose scalars
+// are filled in, the bindings of all their pointer parameters, and the
+// field of the RNG step counter when the kernel samples.
+//
+// An executor writes the device address of each bound buffer through
+// Bind.Field once it has allocated them (and may redirect a binding later,
+// e.g. v0 to a slot of a data chunk), sets *Step before every run, then
+// launches Args: nothing is boxed or allocated per step. Plans are not
+// shared: each program lowers its own.
 type Launch struct {
-	Kernel      string
+	Kernel      string // Args.Kernel(), for dumps and errors
 	Grid, Block kernels.Dim3
-	Args        []Arg
-	Note        string // what it computes, for plan dumps
+	Args        kernels.Args
+	Bind        []Bind
+	Step        *uint64 // the graph's RNG step (known only at run time); nil when the kernel does not sample
+	Note        string  // what it computes, for plan dumps
+}
+
+// Buffer returns the buffer bound to the pointer field f of l's arguments
+// (nil for NULL) and whether f is bound at all.
+func (l *Launch) Buffer(f *kernels.DevicePtr) (*Buffer, bool) {
+	for _, b := range l.Bind {
+		if b.Field == f {
+			return b.Buf, true
+		}
+	}
+	return nil, false
+}
+
+// Validate checks that every pointer parameter of l's kernel is bound
+// exactly once, that nothing else is, and that Step, when set, is the
+// kernel's step parameter.
+func (l *Launch) Validate() error {
+	k, err := kernels.LookupArgs(l.Args)
+	if err != nil {
+		return err
+	}
+	if l.Kernel != k.Name {
+		return fmt.Errorf("launch of %s with arguments of %s", l.Kernel, k.Name)
+	}
+	bound, stepFound := 0, l.Step == nil
+	for i, p := range k.Args {
+		addr := l.Args.Addr(i)
+		n := 0
+		for _, b := range l.Bind {
+			if unsafe.Pointer(b.Field) == addr {
+				n++
+			}
+		}
+		if p.Type.IsPtr() && n != 1 {
+			return fmt.Errorf("%s: pointer parameter %s bound %d times", k.Name, p.Name, n)
+		}
+		bound += n
+		if l.Step != nil && unsafe.Pointer(l.Step) == addr {
+			if p.Name != "step" || p.Type != kernels.Uint64 {
+				return fmt.Errorf("%s: the RNG step goes to parameter %s", k.Name, p.Name)
+			}
+			stepFound = true
+		}
+	}
+	if bound != len(l.Bind) {
+		return fmt.Errorf("%s: %d bindings, %d of them to its pointer parameters", k.Name, len(l.Bind), bound)
+	}
+	if !stepFound {
+		return fmt.Errorf("%s: the RNG step field is not a parameter", k.Name)
+	}
+	return nil
 }
 
 // Plan is the lowered step: its buffers, its launches in order, and where
@@ -475,38 +536,30 @@ func b2i(b bool) int32 {
 	return 0
 }
 
-func bufArg(b *Buffer) Arg { return Arg{Buf: b} }
-
-var null = Arg{Null: true}
+// emit appends a launch of a to the plan; bind lists every pointer
+// parameter's buffer, step is a's step field when the kernel samples.
+func (l *lowerer) emit(grid, block kernels.Dim3, a kernels.Args, bind []Bind, step *uint64, note string) error {
+	ln := Launch{Kernel: a.Kernel(), Grid: grid, Block: block, Args: a, Bind: bind, Step: step, Note: note}
+	if err := ln.Validate(); err != nil {
+		return err
+	}
+	l.plan.Launches = append(l.plan.Launches, ln)
+	return nil
+}
 
 func (l *lowerer) gemmLaunch(t term, beta float64, C *Buffer, flags int32, bias, P, S *Buffer, op uint32, note string) error {
 	M, N, K, err := gemmDims(t)
 	if err != nil {
 		return err
 	}
-	opt := func(b *Buffer) Arg {
-		if b == nil {
-			return null
-		}
-		return bufArg(b)
-	}
-	var seed Arg = Arg{Value: uint64(0)}
-	stepArg := Arg{Value: uint64(0)}
+	a := &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: float32(t.alpha), Beta: float32(beta),
+		TransA: b2i(t.a.trans), TransB: b2i(t.b.trans), Flags: flags, Op: op}
+	var step *uint64
 	if flags&kernels.GemmSample != 0 {
-		seed = Arg{Value: l.rng.Seed}
-		stepArg = Arg{IsStep: true}
+		a.Seed, step = l.rng.Seed, &a.Step
 	}
-	l.plan.Launches = append(l.plan.Launches, Launch{
-		Kernel: kernels.GemmF32, Grid: kernels.GemmGrid(M, N), Block: kernels.Dim3{X: kernels.GemmTile, Y: kernels.GemmTile, Z: 1},
-		Args: []Arg{
-			{Value: int32(M)}, {Value: int32(N)}, {Value: int32(K)}, {Value: float32(t.alpha)},
-			bufArg(t.a.b), bufArg(t.b.b), {Value: float32(beta)}, opt(C),
-			{Value: b2i(t.a.trans)}, {Value: b2i(t.b.trans)}, {Value: flags}, opt(bias), opt(P), opt(S),
-			seed, {Value: op}, stepArg,
-		},
-		Note: note,
-	})
-	return nil
+	bind := []Bind{{&a.A, t.a.b}, {&a.B, t.b.b}, {&a.C, C}, {&a.Bias, bias}, {&a.P, P}, {&a.S, S}}
+	return l.emit(kernels.GemmGrid(M, N), kernels.Dim3{X: kernels.GemmTile, Y: kernels.GemmTile, Z: 1}, a, bind, step, note)
 }
 
 func (l *lowerer) materialiseLin(n *G.Node, v lin) (*Buffer, error) {
@@ -534,11 +587,11 @@ func (l *lowerer) materialiseLin(n *G.Node, v lin) (*Buffer, error) {
 			if x.Cols != out.Len() {
 				return nil, errors.New("column sum width differs from its output's")
 			}
-			l.plan.Launches = append(l.plan.Launches, Launch{
-				Kernel: kernels.ColSumF32, Grid: kernels.ColSumGrid(x.Cols), Block: kernels.Dim3{X: 32, Y: 8, Z: 1},
-				Args: []Arg{{Value: int32(x.Rows)}, {Value: int32(x.Cols)}, {Value: float32(t.alpha)}, bufArg(x), {Value: float32(beta)}, bufArg(out)},
-				Note: fmt.Sprintf("%s %s= %g·colsum(%s)", out.Name, plusEq(beta), t.alpha, x.Name),
-			})
+			a := &kernels.ColSumF32Args{M: int32(x.Rows), N: int32(x.Cols), Alpha: float32(t.alpha), Beta: float32(beta)}
+			if err := l.emit(kernels.ColSumGrid(x.Cols), kernels.Dim3{X: 32, Y: 8, Z: 1}, a, []Bind{{&a.X, x}, {&a.Out, out}}, nil,
+				fmt.Sprintf("%s %s= %g·colsum(%s)", out.Name, plusEq(beta), t.alpha, x.Name)); err != nil {
+				return nil, err
+			}
 		case sqDiffTerm:
 			if len(v.terms) != 1 || out.Len() != 1 {
 				return nil, errors.New("a squared difference must be summed on its own")
@@ -549,17 +602,17 @@ func (l *lowerer) materialiseLin(n *G.Node, v lin) (*Buffer, error) {
 			}
 			grid := kernels.SqDiffGrid(nel)
 			partial := l.newBuffer(l.name("partial"), 1, grid.X, Temp)
-			l.plan.Launches = append(l.plan.Launches,
-				Launch{
-					Kernel: kernels.SqDiffPartialF32, Grid: grid, Block: kernels.Dim3{X: kernels.ReduceMaxThreads, Y: 1, Z: 1},
-					Args: []Arg{{Value: int32(nel)}, bufArg(t.a.b), bufArg(t.b.b), bufArg(partial)},
-					Note: fmt.Sprintf("%s = blocksums (%s − %s)²", partial.Name, t.a.b.Name, t.b.b.Name),
-				},
-				Launch{
-					Kernel: kernels.SumF32, Grid: kernels.Dim3{X: 1, Y: 1, Z: 1}, Block: kernels.Dim3{X: kernels.ReduceMaxThreads, Y: 1, Z: 1},
-					Args: []Arg{{Value: int32(grid.X)}, bufArg(partial), {Value: float32(t.alpha)}, bufArg(out)},
-					Note: fmt.Sprintf("%s = %g·Σ %s", out.Name, t.alpha, partial.Name),
-				})
+			block := kernels.Dim3{X: kernels.ReduceMaxThreads, Y: 1, Z: 1}
+			sq := &kernels.SqDiffPartialF32Args{N: int32(nel)}
+			if err := l.emit(grid, block, sq, []Bind{{&sq.A, t.a.b}, {&sq.B, t.b.b}, {&sq.Partial, partial}}, nil,
+				fmt.Sprintf("%s = blocksums (%s − %s)²", partial.Name, t.a.b.Name, t.b.b.Name)); err != nil {
+				return nil, err
+			}
+			sum := &kernels.SumF32Args{N: int32(grid.X), Alpha: float32(t.alpha)}
+			if err := l.emit(kernels.Dim3{X: 1, Y: 1, Z: 1}, block, sum, []Bind{{&sum.X, partial}, {&sum.Out, out}}, nil,
+				fmt.Sprintf("%s = %g·Σ %s", out.Name, t.alpha, partial.Name)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
@@ -658,11 +711,12 @@ func (l *lowerer) lowerSample(n *G.Node, sop *graph.SampleOp, ch []*G.Node) (any
 	}
 	S := l.newBuffer(l.name("s"), in.b.Rows, in.b.Cols, Temp)
 	nel := in.b.Len()
-	l.plan.Launches = append(l.plan.Launches, Launch{
-		Kernel: kernels.BernoulliF32, Grid: kernels.ElementwiseGrid(nel), Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
-		Args: []Arg{{Value: int32(nel)}, bufArg(in.b), bufArg(S), {Value: l.rng.Seed}, {Value: sop.ID}, {IsStep: true}},
-		Note: fmt.Sprintf("%s ~ Bernoulli(%s) (sampler %d)", S.Name, in.b.Name, sop.ID),
-	})
+	a := &kernels.BernoulliF32Args{N: int32(nel), Seed: l.rng.Seed, Op: sop.ID}
+	if err := l.emit(kernels.ElementwiseGrid(nel), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1}, a,
+		[]Bind{{&a.P, in.b}, {&a.S, S}}, &a.Step,
+		fmt.Sprintf("%s ~ Bernoulli(%s) (sampler %d)", S.Name, in.b.Name, sop.ID)); err != nil {
+		return nil, err
+	}
 	return bufVal{b: S}, nil
 }
 
@@ -690,31 +744,28 @@ func (l *lowerer) lowerKernelOp(n *G.Node, op graph.KernelOp, ch []*G.Node) (any
 		return nil, err
 	}
 	out := l.newBuffer(l.name("k"), r, c, Temp)
-	args := make([]Arg, len(kl.Args))
+	if kl.Args == nil || kl.Output == nil {
+		return nil, fmt.Errorf("%s: launch without arguments or output", op)
+	}
+	if len(kl.Inputs) > len(in) {
+		return nil, fmt.Errorf("%s: %d input fields for %d inputs", op, len(kl.Inputs), len(in))
+	}
 	names := make([]string, len(in))
 	for i, b := range in {
 		names[i] = b.Name
 	}
-	for i, a := range kl.Args {
-		switch a.Kind {
-		case graph.ArgInput:
-			if a.Index < 0 || a.Index >= len(in) {
-				return nil, fmt.Errorf("%s: argument %d names input %d of %d", op, i, a.Index, len(in))
-			}
-			args[i] = bufArg(in[a.Index])
-		case graph.ArgOutput:
-			args[i] = bufArg(out)
-		case graph.ArgValue:
-			args[i] = Arg{Value: a.Value}
-		case graph.ArgSeed:
-			args[i] = Arg{Value: l.rng.Seed}
-		case graph.ArgStep:
-			args[i] = Arg{IsStep: true}
-		default:
-			return nil, fmt.Errorf("%s: argument %d of unknown kind %d", op, i, a.Kind)
+	bind := []Bind{{kl.Output, out}}
+	for i, f := range kl.Inputs {
+		if f != nil {
+			bind = append(bind, Bind{f, in[i]})
 		}
 	}
-	l.plan.Launches = append(l.plan.Launches, Launch{Kernel: kl.Kernel, Grid: kl.Grid, Block: kl.Block, Args: args,
-		Note: fmt.Sprintf("%s = %s(%s)", out.Name, op, strings.Join(names, ", "))})
+	if kl.Seed != nil {
+		*kl.Seed = l.rng.Seed
+	}
+	if err := l.emit(kl.Grid, kl.Block, kl.Args, bind, kl.Step,
+		fmt.Sprintf("%s = %s(%s)", out.Name, op, strings.Join(names, ", "))); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
 	return bufVal{b: out}, nil
 }

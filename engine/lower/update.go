@@ -28,6 +28,7 @@ func UpdateLaunches(ops []graph.UpdateOp, buf func(name string) *Buffer) ([]Laun
 	}
 	elementwise := kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1}
 	for _, op := range ops {
+		var l Launch
 		switch op.Kind {
 		case graph.Fill:
 			continue
@@ -37,29 +38,35 @@ func UpdateLaunches(ops []graph.UpdateOp, buf func(name string) *Buffer) ([]Laun
 				return nil, err
 			}
 			n := b[0].Len()
-			out = append(out, Launch{Kernel: kernels.ColSumF32, Grid: kernels.ColSumGrid(n), Block: kernels.Dim3{X: 32, Y: 8, Z: 1},
-				Args: []Arg{{Value: int32(1)}, {Value: int32(n)}, {Value: op.Alpha}, bufArg(b[1]), {Value: op.Beta}, bufArg(b[0])},
-				Note: op.Note})
+			a := &kernels.ColSumF32Args{M: 1, N: int32(n), Alpha: op.Alpha, Beta: op.Beta}
+			l = Launch{Kernel: kernels.ColSumF32, Grid: kernels.ColSumGrid(n), Block: kernels.Dim3{X: 32, Y: 8, Z: 1}, Args: a,
+				Bind: []Bind{{&a.X, b[1]}, {&a.Out, b[0]}}}
 		case graph.SGD:
 			b, err := get(op, op.Out, op.Vel, op.Grad)
 			if err != nil {
 				return nil, err
 			}
 			n := b[0].Len()
-			out = append(out, Launch{Kernel: kernels.SGDUpdateF32, Grid: kernels.ElementwiseGrid(n), Block: elementwise,
-				Args: []Arg{{Value: int32(n)}, bufArg(b[0]), bufArg(b[1]), bufArg(b[2]), {Value: op.LR}, {Value: op.Momentum}, {Value: op.Decay}},
-				Note: op.Note})
+			a := &kernels.SGDUpdateF32Args{N: int32(n), Lr: op.LR, Momentum: op.Momentum, WeightDecay: op.Decay}
+			l = Launch{Kernel: kernels.SGDUpdateF32, Grid: kernels.ElementwiseGrid(n), Block: elementwise, Args: a,
+				Bind: []Bind{{&a.Param, b[0]}, {&a.Vel, b[1]}, {&a.Grad, b[2]}}}
 		case graph.ClampMin:
 			b, err := get(op, op.Out)
 			if err != nil {
 				return nil, err
 			}
 			n := b[0].Len()
-			out = append(out, Launch{Kernel: kernels.ClampMinF32, Grid: kernels.ElementwiseGrid(n), Block: elementwise,
-				Args: []Arg{{Value: int32(n)}, bufArg(b[0]), {Value: op.Value}}, Note: op.Note})
+			a := &kernels.ClampMinF32Args{N: int32(n), Lo: op.Value}
+			l = Launch{Kernel: kernels.ClampMinF32, Grid: kernels.ElementwiseGrid(n), Block: elementwise, Args: a,
+				Bind: []Bind{{&a.X, b[0]}}}
 		default:
 			return nil, fmt.Errorf("lower: %s: unknown update op %d", op.Note, op.Kind)
 		}
+		l.Note = op.Note
+		if err := l.Validate(); err != nil {
+			return nil, fmt.Errorf("lower: %s: %w", op.Note, err)
+		}
+		out = append(out, l)
 	}
 	return out, nil
 }

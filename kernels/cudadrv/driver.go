@@ -5,7 +5,6 @@ package cudadrv
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 
 	"github.com/rbmgpu/rbmgpu/kernels"
@@ -226,63 +225,39 @@ func (d *Driver) CopyDtoH(dst []byte, src kernels.DevicePtr) error {
 	return nil
 }
 
-// isPtr accepts DevicePtr, or untyped nil for NULL, as a pointer argument.
-func isPtr(v any, _ kernels.ArgType) bool {
-	_, ok := v.(kernels.DevicePtr)
-	return ok || v == nil
-}
-
-// marshal returns one 8-byte slot per argument, each holding the value in
-// its low bytes (little-endian), as cuLaunchKernel reads parameters of 4 or
-// 8 bytes. args must have passed kernels.CheckArgs.
-func marshal(args []any) []uint64 {
-	slots := make([]uint64, len(args))
-	for i, v := range args {
-		switch v := v.(type) {
-		case int32:
-			slots[i] = uint64(uint32(v))
-		case uint32:
-			slots[i] = uint64(v)
-		case uint64:
-			slots[i] = v
-		case float32:
-			slots[i] = uint64(math.Float32bits(v))
-		case kernels.DevicePtr:
-			slots[i] = uint64(v)
-		}
+// marshal returns one 8-byte slot per parameter of a (k's table entry),
+// each holding the value in its low bytes (little-endian), as
+// cuLaunchKernel reads parameters of 4 or 8 bytes.
+func marshal(k kernels.Kernel, a kernels.Args) []uint64 {
+	slots := make([]uint64, len(k.Args))
+	for i, p := range k.Args {
+		slots[i] = kernels.Slot(p.Type, a.Addr(i))
 	}
 	return slots
 }
 
-// Launch enqueues kernel with the table's block shape over grid. Pointer
-// arguments are DevicePtr (or nil for NULL); scalars int32, uint32, uint64,
-// float32, in the order of the launch table; a mismatch is an error and
-// nothing is launched. Errors of the kernel itself surface at Synchronize.
-func (d *Driver) Launch(kernel string, grid, block kernels.Dim3, args ...any) error {
-	k, err := kernels.CheckArgs(kernel, args, isPtr)
+// Launch enqueues the kernel of a with the table's block shape over grid
+// (kernels.CheckLaunch); a failed check is an error and nothing is
+// launched. Errors of the kernel itself surface at Synchronize.
+func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
+	k, err := kernels.CheckLaunch(grid, block, a)
 	if err != nil {
 		return err
 	}
-	if err := kernels.CheckBlock(k, block); err != nil {
-		return err
+	if len(k.Args) > maxParams {
+		return fmt.Errorf("cudadrv: %s: %d parameters, at most %d supported", k.Name, len(k.Args), maxParams)
 	}
-	if err := kernels.CheckGrid(kernel, grid); err != nil {
-		return err
-	}
-	if len(args) > maxParams {
-		return fmt.Errorf("cudadrv: %s: %d parameters, at most %d supported", kernel, len(args), maxParams)
-	}
-	slots := marshal(args)
+	slots := marshal(k, a)
 	if err := d.use(); err != nil {
 		return err
 	}
 	defer d.done()
-	fn, ok := d.fns[kernel]
+	fn, ok := d.fns[k.Name]
 	if !ok {
-		return fmt.Errorf("cudadrv: %s not loaded", kernel)
+		return fmt.Errorf("cudadrv: %s not loaded", k.Name)
 	}
 	if err := d.ctx.launch(fn, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, slots); err != nil {
-		return fmt.Errorf("cudadrv: launch %s grid %v block %v: %w", kernel, grid, block, err)
+		return fmt.Errorf("cudadrv: launch %s grid %v block %v: %w", k.Name, grid, block, err)
 	}
 	return nil
 }

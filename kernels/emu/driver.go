@@ -113,17 +113,12 @@ func (d *Driver) CopyDtoH(dst []byte, src kernels.DevicePtr) error {
 	return nil
 }
 
-// Launch runs kernel with the table's block shape (kernels.Lookup) over
-// grid; pointer arguments are DevicePtr values (0 or nil for NULL).
-func (d *Driver) Launch(kernel string, grid, block kernels.Dim3, args ...any) error {
-	k, ok := kernels.Lookup(kernel)
-	if !ok {
-		return fmt.Errorf("kernels: unknown kernel %q", kernel)
-	}
-	if err := kernels.CheckBlock(k, block); err != nil {
-		return err
-	}
-	if err := kernels.CheckGrid(kernel, grid); err != nil {
+// Launch runs the kernel of a with the table's block shape over grid
+// (kernels.CheckLaunch); every non-NULL pointer parameter must lie inside
+// an allocation of d.
+func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
+	k, err := kernels.CheckLaunch(grid, block, a)
+	if err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -131,17 +126,17 @@ func (d *Driver) Launch(kernel string, grid, block kernels.Dim3, args ...any) er
 	if d.closed {
 		return fmt.Errorf("emu: driver closed")
 	}
-	for i, v := range args {
-		if p, ok := v.(kernels.DevicePtr); ok && p != 0 {
-			if _, err := d.find(p, 0); err != nil {
-				return fmt.Errorf("emu: %s: argument %d: %w", kernel, i, err)
+	for i, p := range k.Args {
+		if !p.Type.IsPtr() {
+			continue
+		}
+		if v := kernels.DevicePtr(kernels.Slot(p.Type, a.Addr(i))); v != 0 {
+			if _, err := d.find(v, 0); err != nil {
+				return fmt.Errorf("emu: %s: argument %d (%s): %w", k.Name, i, p.Name, err)
 			}
 		}
 	}
-	return launch(kernel, grid, block, args, func(v any, _ kernels.ArgType) bool {
-		_, ok := v.(kernels.DevicePtr)
-		return ok || v == nil
-	})
+	return launch(k, grid, block, a)
 }
 
 // Synchronize returns nil: emulated launches complete before Launch returns.

@@ -11,6 +11,7 @@ import (
 // a hidden-layer conditional through gemm_f32, compared with the same launch
 // through Launch on host slices (bitwise: same code, same geometry).
 func TestDriverGemm(t *testing.T) {
+	var st Slices
 	var drv kernels.Driver = NewDriver()
 	defer drv.Close()
 	r := rand.New(rand.NewPCG(21, 22))
@@ -31,9 +32,7 @@ func TestDriverGemm(t *testing.T) {
 	dC, dP, dS := up(poison(M*N)), up(poison(M*N)), up(poison(M*N))
 	flags := int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample)
 	k, _ := kernels.Lookup(kernels.GemmF32)
-	if err := drv.Launch(kernels.GemmF32, kernels.GemmGrid(M, N), k.Block, int32(M), int32(N), int32(K),
-		float32(1), dA, dB, float32(0), dC, int32(0), int32(0), flags, dBias, dP, dS,
-		uint64(5), uint32(6), uint64(7)); err != nil {
+	if err := drv.Launch(kernels.GemmGrid(M, N), k.Block, &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: float32(1), A: dA, B: dB, Beta: float32(0), C: dC, TransA: int32(0), TransB: int32(0), Flags: flags, Bias: dBias, P: dP, S: dS, Seed: uint64(5), Op: uint32(6), Step: uint64(7)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := drv.Synchronize(); err != nil {
@@ -49,8 +48,7 @@ func TestDriverGemm(t *testing.T) {
 		}
 	}
 	C, P, S := poison(M*N), poison(M*N), poison(M*N)
-	mustLaunch(t, kernels.GemmF32, kernels.GemmGrid(M, N), k.Block, int32(M), int32(N), int32(K),
-		float32(1), A, B, float32(0), C, int32(0), int32(0), flags, bias, P, S, uint64(5), uint32(6), uint64(7))
+	mustLaunch(t, kernels.GemmGrid(M, N), k.Block, &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: float32(1), A: st.F32(A), B: st.F32(B), Beta: float32(0), C: st.F32(C), TransA: int32(0), TransB: int32(0), Flags: flags, Bias: st.F32(bias), P: st.F32(P), S: st.F32(S), Seed: uint64(5), Op: uint32(6), Step: uint64(7)}, &st)
 	for i := range C {
 		if gotC[i] != C[i] || gotP[i] != P[i] || gotS[i] != S[i] {
 			t.Fatalf("element %d: driver (%v %v %v), Launch (%v %v %v)", i, gotC[i], gotP[i], gotS[i], C[i], P[i], S[i])
@@ -77,16 +75,18 @@ func TestDriverChecks(t *testing.T) {
 	if err := drv.Free(p + 4); err == nil {
 		t.Error("Free of an interior pointer accepted")
 	}
-	if err := drv.Launch(kernels.SumF32, d1(1), d1(32), int32(1), p, float32(1), p); err == nil {
+	if err := drv.Launch(d1(1), d1(32), &kernels.SumF32Args{N: int32(1), X: p, Alpha: float32(1), Out: p}); err == nil {
 		t.Error("non-table block accepted")
 	}
-	if err := drv.Launch(kernels.SumF32, d1(1), d1(256), int32(1), []float32{1}, float32(1), p); err == nil {
-		t.Error("host slice accepted as a device pointer")
+	var st Slices
+	if err := drv.Launch(d1(1), d1(256), &kernels.SumF32Args{N: int32(1), X: st.F32([]float32{1}), Alpha: float32(1), Out: p}); err == nil {
+		t.Error("staged host slice accepted as a device pointer")
 	}
-	if err := drv.Launch(kernels.SumF32, d1(1), d1(256), int32(1), kernels.DevicePtr(8), float32(1), p); err == nil {
+	st.release()
+	if err := drv.Launch(d1(1), d1(256), &kernels.SumF32Args{N: int32(1), X: kernels.DevicePtr(8), Alpha: float32(1), Out: p}); err == nil {
 		t.Error("wild pointer accepted")
 	}
-	if err := drv.Launch(kernels.SumF32, d1(1), d1(256), int32(4), p, float32(1), p); err != nil {
+	if err := drv.Launch(d1(1), d1(256), &kernels.SumF32Args{N: int32(4), X: p, Alpha: float32(1), Out: p}); err != nil {
 		t.Error(err)
 	}
 }

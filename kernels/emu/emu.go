@@ -4,8 +4,8 @@
 // to fibers and a barrier. Tests of the kernels and of the whole CUDA
 // backend run through it on machines without a GPU.
 //
-// Two APIs: Launch, which takes Go slices as device buffers (for kernel
-// tests), and Driver, a kernels.Driver whose device memory is C heap memory
+// Two APIs: Launch, which takes Go slices staged by Slices as device
+// buffers (for kernel tests), and Driver, a kernels.Driver whose device memory is C heap memory
 // (for the backend).
 //
 // Execution: a launch runs its blocks one at a time (shared memory is static
@@ -54,93 +54,100 @@ func KernelNames() []string {
 	return strings.Fields(C.GoString(&buf[0]))
 }
 
-// Launch runs kernel over grid and block, like cuLaunchKernel followed by a
-// synchronise. args follow the kernel's parameter list (kernels.Lookup):
-// int32, uint32, uint64 and float32 for scalars; for pointers a []float32 or
-// []uint32 (host memory stands in for device memory), a kernels.DevicePtr
-// from Driver, or nil for NULL. An empty slice is NULL too. The kernel works
-// on copies of the slices in C memory, copied back afterwards; a write past
-// the end (or before the start) of one is an error.
+// Launch runs the kernel of a over grid and block, like cuLaunchKernel
+// followed by a synchronise. Pointer parameters are addresses the kernel
+// can dereference: Go slices staged by s (Slices.F32, Slices.U32), a
+// kernels.DevicePtr from Driver, or 0 for NULL; s may be nil. Staged
+// slices are copied back after the launch and released whatever happens;
+// a write past the end (or before the start) of one is an error.
 //
 // Unlike Driver.Launch, block need not be the table's block: tests may use
 // smaller ones where a kernel allows it (see the .cu comments).
-func Launch(kernel string, grid, block kernels.Dim3, args ...any) error {
-	if err := kernels.CheckGrid(kernel, grid); err != nil {
-		return err
-	}
-	return launch(kernel, grid, block, args, isHostPtr)
-}
-
-func isHostPtr(v any, t kernels.ArgType) bool {
-	switch v.(type) {
-	case nil, kernels.DevicePtr:
-		return true
-	case []float32:
-		return t == kernels.PtrFloat32
-	case []uint32:
-		return t == kernels.PtrUint32
-	}
-	return false
-}
-
-func launch(kernel string, grid, block kernels.Dim3, args []any, isPtr func(any, kernels.ArgType) bool) error {
-	k, err := kernels.CheckArgs(kernel, args, isPtr)
+func Launch(grid, block kernels.Dim3, a kernels.Args, s *Slices) error {
+	defer s.release()
+	k, err := kernels.LookupArgs(a)
 	if err != nil {
 		return err
 	}
+	if err := kernels.CheckGrid(k.Name, grid); err != nil {
+		return err
+	}
+	if err := launch(k, grid, block, a); err != nil {
+		return err
+	}
+	return s.unstage(k, a)
+}
+
+// Slices stages Go slices in C memory for one Launch: the kernel never
+// touches Go memory (an out-of-range write would corrupt the Go heap, and
+// be found only by a later garbage collection). Each staged copy has guard
+// zones on both sides, checked after the launch. The zero value is ready
+// to use; Launch empties it.
+type Slices struct{ bufs []hostBuf }
+
+// F32 stages x and returns the address of its copy (0, NULL, for an empty
+// slice).
+func (s *Slices) F32(x []float32) kernels.DevicePtr { return kernels.DevicePtr(stage(&s.bufs, x)) }
+
+// U32 is F32 for an unsigned int* parameter.
+func (s *Slices) U32(x []uint32) kernels.DevicePtr { return kernels.DevicePtr(stage(&s.bufs, x)) }
+
+// release frees the staged copies.
+func (s *Slices) release() {
+	if s == nil {
+		return
+	}
+	for _, b := range s.bufs {
+		C.free(b.c)
+	}
+	s.bufs = nil
+}
+
+// unstage checks the guard zones of the staged copies and copies the
+// kernel's results back, naming the parameter of a bad one.
+func (s *Slices) unstage(k kernels.Kernel, a kernels.Args) error {
+	if s == nil {
+		return nil
+	}
+	for _, b := range s.bufs {
+		if err := b.unstage(); err != nil {
+			name := "?"
+			for i, p := range k.Args {
+				if p.Type.IsPtr() && kernels.Slot(p.Type, a.Addr(i)) == uint64(uintptr(b.c)+guardBytes) {
+					name = p.Name
+				}
+			}
+			return fmt.Errorf("emu: %s: argument %s: %w", k.Name, name, err)
+		}
+	}
+	return nil
+}
+
+func launch(k kernels.Kernel, grid, block kernels.Dim3, a kernels.Args) error {
 	if err := checkSignature(k); err != nil {
 		return err
 	}
 	if block.X < 1 || block.Y < 1 || block.Z < 1 || block.Threads() > 1024 {
-		return fmt.Errorf("emu: %s: invalid block %v", kernel, block)
+		return fmt.Errorf("emu: %s: invalid block %v", k.Name, block)
 	}
-
 	// The parameter array lives in C memory: slot i (8 bytes) holds the
-	// value of argument i and params[i] points at slot i, as cuLaunchKernel's
-	// kernelParams. Go slices are copied into C buffers with guard zones on
-	// both sides, and back after the launch: the kernel never touches Go
-	// memory (an out-of-range write would corrupt the Go heap, and be found
-	// only by a later garbage collection), and a write past either end of a
-	// buffer is reported as an error naming the argument.
+	// value of parameter i and params[i] points at slot i, as
+	// cuLaunchKernel's kernelParams.
 	//
 	// Every store into C memory is an integer store: a pointer store would
 	// run the garbage collector's write barrier, which reads the slot's old
 	// content as a pointer — whatever malloc left there — and can report it
 	// as a bad heap pointer or mark a free object.
-	n := len(args)
+	n := len(k.Args)
 	mem := C.calloc(C.size_t(2*max(n, 1)), 8)
 	defer C.free(mem)
 	slots := unsafe.Slice((*uint64)(mem), 2*max(n, 1))
 	params := unsafe.Slice((*uintptr)(unsafe.Add(mem, 8*n)), n)
-	var bufs []hostBuf
-	defer func() {
-		for _, b := range bufs {
-			C.free(b.c)
-		}
-	}()
-	for i, v := range args {
-		slot := unsafe.Pointer(&slots[i])
-		params[i] = uintptr(slot)
-		switch v := v.(type) {
-		case int32:
-			*(*int32)(slot) = v
-		case uint32:
-			*(*uint32)(slot) = v
-		case uint64:
-			*(*uint64)(slot) = v
-		case float32:
-			*(*float32)(slot) = v
-		case nil:
-			*(*uint64)(slot) = 0
-		case kernels.DevicePtr:
-			*(*uint64)(slot) = uint64(v)
-		case []float32:
-			*(*uintptr)(slot) = stage(&bufs, i, v)
-		case []uint32:
-			*(*uintptr)(slot) = stage(&bufs, i, v)
-		}
+	for i, p := range k.Args {
+		slots[i] = kernels.Slot(p.Type, a.Addr(i))
+		params[i] = uintptr(unsafe.Pointer(&slots[i]))
 	}
-	name := C.CString(kernel)
+	name := C.CString(k.Name)
 	defer C.free(unsafe.Pointer(name))
 	var p0 *unsafe.Pointer
 	if n > 0 {
@@ -149,12 +156,7 @@ func launch(kernel string, grid, block kernels.Dim3, args []any, isPtr func(any,
 	rc := C.emu_launch(name, C.int(grid.X), C.int(grid.Y), C.int(grid.Z),
 		C.int(block.X), C.int(block.Y), C.int(block.Z), p0)
 	if rc != 0 {
-		return fmt.Errorf("emu: %s: launch failed (code %d)", kernel, int(rc))
-	}
-	for _, b := range bufs {
-		if err := b.unstage(); err != nil {
-			return fmt.Errorf("emu: %s: %w", kernel, err)
-		}
+		return fmt.Errorf("emu: %s: launch failed (code %d)", k.Name, int(rc))
 	}
 	return nil
 }
@@ -167,7 +169,6 @@ const guardByte = 0xA5
 
 // hostBuf is a Go slice staged in C memory for a launch.
 type hostBuf struct {
-	arg   int
 	c     unsafe.Pointer // guard, data, guard
 	bytes int
 	back  []byte // the Go slice's bytes
@@ -175,7 +176,7 @@ type hostBuf struct {
 
 // stage copies s into a new C buffer between two guard zones, records it
 // in bufs and returns the address of the copy (0 for an empty slice: NULL).
-func stage[T float32 | uint32](bufs *[]hostBuf, arg int, s []T) uintptr {
+func stage[T float32 | uint32](bufs *[]hostBuf, s []T) uintptr {
 	if len(s) == 0 {
 		return 0
 	}
@@ -187,7 +188,7 @@ func stage[T float32 | uint32](bufs *[]hostBuf, arg int, s []T) uintptr {
 	}
 	back := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), n)
 	copy(all[guardBytes:], back)
-	*bufs = append(*bufs, hostBuf{arg: arg, c: c, bytes: n, back: back})
+	*bufs = append(*bufs, hostBuf{c: c, bytes: n, back: back})
 	return uintptr(c) + guardBytes
 }
 
@@ -196,7 +197,7 @@ func (b hostBuf) unstage() error {
 	all := unsafe.Slice((*byte)(b.c), b.bytes+2*guardBytes)
 	for i := range guardBytes {
 		if all[i] != guardByte || all[guardBytes+b.bytes+i] != guardByte {
-			return fmt.Errorf("argument %d: the kernel wrote outside its %d-byte buffer", b.arg, b.bytes)
+			return fmt.Errorf("the kernel wrote outside its %d-byte buffer", b.bytes)
 		}
 	}
 	copy(b.back, all[guardBytes:guardBytes+b.bytes])

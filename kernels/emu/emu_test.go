@@ -29,9 +29,9 @@ func randSlice(r *rand.Rand, n int, lo, hi float32) []float32 {
 
 func d1(x int) kernels.Dim3 { return kernels.Dim3{X: x, Y: 1, Z: 1} }
 
-func mustLaunch(t *testing.T, kernel string, grid, block kernels.Dim3, args ...any) {
+func mustLaunch(t *testing.T, grid, block kernels.Dim3, a kernels.Args, st *Slices) {
 	t.Helper()
-	if err := Launch(kernel, grid, block, args...); err != nil {
+	if err := Launch(grid, block, a, st); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -56,26 +56,20 @@ func TestSignaturesMatchLaunchTable(t *testing.T) {
 }
 
 func TestLaunchRejectsBadArgs(t *testing.T) {
+	// Counts and types of parameters are checked by the compiler (typed
+	// Args); what is left is the kernel, the grid and the block.
 	out := make([]float32, 4)
-	cases := []struct {
-		name string
-		args []any
-		want string
-	}{
-		{"count", []any{int32(4), out}, "arguments"},
-		{"int for int32", []any{4, out, nil, uint64(1), uint32(0), uint64(0)}, "argument 0"},
-		{"uint32 slice for float*", []any{int32(4), []uint32{1}, nil, uint64(1), uint32(0), uint64(0)}, "argument 1"},
+	var st Slices
+	if err := Launch(d1(1), d1(1), nil, &st); err == nil {
+		t.Error("launch without arguments accepted")
 	}
-	for _, c := range cases {
-		err := Launch(kernels.PhiloxFillF32, d1(1), d1(32), c.args...)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
-		}
+	if err := Launch(kernels.Dim3{X: 0, Y: 1, Z: 1}, d1(32), &kernels.PhiloxFillF32Args{N: 4, U: st.F32(out)}, &st); err == nil || !strings.Contains(err.Error(), "invalid grid") {
+		t.Errorf("empty grid: err = %v", err)
 	}
-	if err := Launch("nope", d1(1), d1(1)); err == nil {
-		t.Error("unknown kernel accepted")
+	if len(st.bufs) != 0 {
+		t.Error("a rejected launch kept its staged slices")
 	}
-	if err := Launch(kernels.SumF32, d1(1), d1(2048), int32(0), out, float32(1), out); err == nil {
+	if err := Launch(d1(1), d1(2048), &kernels.SumF32Args{N: int32(0), X: st.F32(out), Alpha: float32(1), Out: st.F32(out)}, &st); err == nil {
 		t.Error("2048-thread block accepted")
 	}
 }
@@ -84,6 +78,7 @@ func TestLaunchRejectsBadArgs(t *testing.T) {
 // and uniforms, for several streams including ones with 64-bit seed and step
 // halves set, and grid shapes that leave threads idle.
 func TestPhiloxMatchesGo(t *testing.T) {
+	var st Slices
 	streams := []kernels.Stream{
 		{},
 		{Seed: 42, Op: 1, Step: 0},
@@ -96,8 +91,7 @@ func TestPhiloxMatchesGo(t *testing.T) {
 			for i := range W {
 				W[i] = 0xdeadbeef
 			}
-			mustLaunch(t, kernels.PhiloxFillF32, kernels.ElementwiseGrid(n), d1(64),
-				int32(n), U, W, s.Seed, s.Op, s.Step)
+			mustLaunch(t, kernels.ElementwiseGrid(n), d1(64), &kernels.PhiloxFillF32Args{N: int32(n), U: st.F32(U), W: st.U32(W), Seed: s.Seed, Op: s.Op, Step: s.Step}, &st)
 			for i := 0; i < n; i++ {
 				if W[i] != s.Word(uint64(i)) {
 					t.Fatalf("%+v word %d: got %08x want %08x", s, i, W[i], s.Word(uint64(i)))
@@ -111,13 +105,14 @@ func TestPhiloxMatchesGo(t *testing.T) {
 }
 
 func TestBernoulliMatchesGo(t *testing.T) {
+	var st Slices
 	r := rand.New(rand.NewPCG(1, 2))
 	n := 777
 	P := randSlice(r, n, 0, 1)
 	P[0], P[1] = 0, 1 // never / always
 	S := poison(n)
 	s := kernels.Stream{Seed: 9, Op: 3, Step: 11}
-	mustLaunch(t, kernels.BernoulliF32, d1(3), d1(128), int32(n), P, S, s.Seed, s.Op, s.Step)
+	mustLaunch(t, d1(3), d1(128), &kernels.BernoulliF32Args{N: int32(n), P: st.F32(P), S: st.F32(S), Seed: s.Seed, Op: s.Op, Step: s.Step}, &st)
 	for i := range S {
 		if want := kernels.Bernoulli(s.Uniform(uint64(i)), P[i]); S[i] != want {
 			t.Fatalf("S[%d] = %v, want %v (p=%v)", i, S[i], want, P[i])
@@ -131,6 +126,7 @@ func TestBernoulliMatchesGo(t *testing.T) {
 // sgd_update_f32 is defined operation by operation, so it must equal the Go
 // twin bit for bit.
 func TestSGDUpdateBitExact(t *testing.T) {
+	var st Slices
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{1, 255, 256, 1000} {
 		param := randSlice(r, n, -1, 1)
@@ -140,7 +136,7 @@ func TestSGDUpdateBitExact(t *testing.T) {
 		lr, mom, wd := float32(0.037), float32(0.9), float32(2e-4)
 		kernels.SGDUpdate(wp, wv, grad, lr, mom, wd)
 		// A grid smaller than n/block exercises the grid-stride loop.
-		mustLaunch(t, kernels.SGDUpdateF32, d1(2), d1(64), int32(n), param, vel, grad, lr, mom, wd)
+		mustLaunch(t, d1(2), d1(64), &kernels.SGDUpdateF32Args{N: int32(n), Param: st.F32(param), Vel: st.F32(vel), Grad: st.F32(grad), Lr: lr, Momentum: mom, WeightDecay: wd}, &st)
 		for i := 0; i < n; i++ {
 			if math.Float32bits(param[i]) != math.Float32bits(wp[i]) ||
 				math.Float32bits(vel[i]) != math.Float32bits(wv[i]) {

@@ -37,6 +37,7 @@ func b2i(b bool) int32 {
 // 4u. Samples are exact given the kernel's own p (u < p); against the
 // reference p they may differ only where u lies within that bound of p.
 func runGemm(t *testing.T, r *rand.Rand, c gemmCase) {
+	var st Slices
 	t.Helper()
 	M, N, K := c.M, c.N, c.K
 	A := randSlice(r, M*K, -1, 1)
@@ -53,13 +54,11 @@ func runGemm(t *testing.T, r *rand.Rand, c gemmCase) {
 	wantC, wantP, wantS := append([]float32(nil), C0...), poison(M*N), poison(M*N)
 	kernels.GemmRef(M, N, K, c.alpha, A, B, c.beta, wantC, c.transA, c.transB, c.flags, bias, wantP, wantS, rng)
 
-	cArg := any(C)
+	cArg := C
 	if c.flags&kernels.GemmNoC != 0 && c.beta == 0 {
 		cArg = nil // C may be NULL when it is neither read nor written
 	}
-	mustLaunch(t, kernels.GemmF32, kernels.GemmGrid(M, N), kernels.Dim3{X: 16, Y: 16, Z: 1},
-		int32(M), int32(N), int32(K), c.alpha, A, B, c.beta, cArg,
-		b2i(c.transA), b2i(c.transB), int32(c.flags), bias, P, S, rng.Seed, rng.Op, rng.Step)
+	mustLaunch(t, kernels.GemmGrid(M, N), kernels.Dim3{X: 16, Y: 16, Z: 1}, &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: c.alpha, A: st.F32(A), B: st.F32(B), Beta: c.beta, C: st.F32(cArg), TransA: b2i(c.transA), TransB: b2i(c.transB), Flags: int32(c.flags), Bias: st.F32(bias), P: st.F32(P), S: st.F32(S), Seed: rng.Seed, Op: rng.Op, Step: rng.Step}, &st)
 
 	name := fmt.Sprintf("%+v", c)
 	for i := 0; i < M; i++ {

@@ -21,6 +21,7 @@ func ulpDiff(a, b float32) int64 {
 // ragged shapes: equal up to the transcendental functions' ulps (expf, logf,
 // cosf from glibc here, float64-rounded there) and what they propagate into.
 func TestGRBMKernelsMatchReference(t *testing.T) {
+	var st Slices
 	r := rand.New(rand.NewPCG(41, 42))
 	for _, sh := range [][2]int{{1, 1}, {7, 13}, {33, 257}, {100, 784}} {
 		M, N := sh[0], sh[1]
@@ -29,7 +30,7 @@ func TestGRBMKernelsMatchReference(t *testing.T) {
 		X, Z := randSlice(r, M*N, -3, 3), randSlice(r, N, -2, 2)
 
 		got, want := poison(M*N), make([]float32, M*N)
-		mustLaunch(t, kernels.ScaleExpNegF32, grid, blk, int32(M), int32(N), X, Z, got)
+		mustLaunch(t, grid, blk, &kernels.ScaleExpNegF32Args{M: int32(M), N: int32(N), X: st.F32(X), Z: st.F32(Z), Out: st.F32(got)}, &st)
 		kernels.ScaleExpNeg(want, X, Z)
 		for i := range got {
 			if ulpDiff(got[i], want[i]) > 2 {
@@ -39,7 +40,7 @@ func TestGRBMKernelsMatchReference(t *testing.T) {
 
 		s := kernels.Stream{Seed: 99, Op: 0x47560001, Step: 5}
 		got = poison(M * N)
-		mustLaunch(t, kernels.GaussianSampleF32, grid, blk, int32(M), int32(N), X, Z, got, s.Seed, s.Op, s.Step)
+		mustLaunch(t, grid, blk, &kernels.GaussianSampleF32Args{M: int32(M), N: int32(N), Mean: st.F32(X), Z: st.F32(Z), Out: st.F32(got), Seed: s.Seed, Op: s.Op, Step: s.Step}, &st)
 		kernels.SampleGaussian(want, X, Z, s)
 		for i := range got {
 			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
@@ -52,8 +53,7 @@ func TestGRBMKernelsMatchReference(t *testing.T) {
 		VK, WPK := randSlice(r, C*N, -2, 2), randSlice(r, C*N, -1, 1)
 		b := randSlice(r, N, -1, 1)
 		gotG, wantG := poison(N), make([]float32, N)
-		mustLaunch(t, kernels.LogVarGradF32, kernels.ElementwiseGrid(N), blk, int32(B), int32(C), int32(N),
-			V0, WP0, VK, WPK, b, Z, gotG)
+		mustLaunch(t, kernels.ElementwiseGrid(N), blk, &kernels.LogVarGradF32Args{B: int32(B), C: int32(C), N: int32(N), V0: st.F32(V0), WP0: st.F32(WP0), VK: st.F32(VK), WPK: st.F32(WPK), VBias: st.F32(b), Z: st.F32(Z), Out: st.F32(gotG)}, &st)
 		kernels.LogVarGrad(wantG, B, C, V0, WP0, VK, WPK, b, Z)
 		for i := range gotG {
 			if ulpDiff(gotG[i], wantG[i]) > 2 {
@@ -81,7 +81,7 @@ func TestGRBMKernelsMatchReference(t *testing.T) {
 		Y := randSlice(r, M*N, -3, 3)
 		Y[0] = float32(math.NaN())
 		Y2 := append([]float32(nil), Y...)
-		mustLaunch(t, kernels.ClampMinF32, grid, blk, int32(M*N), Y, float32(-0.5))
+		mustLaunch(t, grid, blk, &kernels.ClampMinF32Args{N: int32(M * N), X: st.F32(Y), Lo: float32(-0.5)}, &st)
 		kernels.ClampMin(Y2, -0.5)
 		for i := range Y {
 			if math.Float32bits(Y[i]) != math.Float32bits(Y2[i]) {

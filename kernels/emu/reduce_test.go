@@ -13,6 +13,7 @@ import (
 // (u = 2^-24); we allow (n+2) u sum|x| to cover the final scale too.
 
 func TestColSum(t *testing.T) {
+	var st Slices
 	r := rand.New(rand.NewPCG(11, 12))
 	sizes := []int{1, 7, 16, 33, 70}
 	for _, M := range sizes {
@@ -33,7 +34,7 @@ func TestColSum(t *testing.T) {
 				for _, block := range []kernels.Dim3{{X: 32, Y: 8, Z: 1}, {X: 4, Y: 2, Z: 1}} {
 					got := append([]float32(nil), out...)
 					grid := kernels.Dim3{X: (N + block.X - 1) / block.X, Y: 1, Z: 1}
-					mustLaunch(t, kernels.ColSumF32, grid, block, int32(M), int32(N), alpha, X, beta, got)
+					mustLaunch(t, grid, block, &kernels.ColSumF32Args{M: int32(M), N: int32(N), Alpha: alpha, X: st.F32(X), Beta: beta, Out: st.F32(got)}, &st)
 					for j := 0; j < N; j++ {
 						var mag float64
 						for i := 0; i < M; i++ {
@@ -58,12 +59,13 @@ func TestColSum(t *testing.T) {
 // sqDiff runs the two-pass reconstruction error with the given block size
 // (a power of two) and the table's grid rule.
 func sqDiff(t *testing.T, A, B []float32, alpha float32, block int) float32 {
+	var st Slices
 	n := len(A)
 	grid := kernels.SqDiffGrid(n)
 	partial := poison(grid.X)
-	mustLaunch(t, kernels.SqDiffPartialF32, grid, d1(block), int32(n), A, B, partial)
+	mustLaunch(t, grid, d1(block), &kernels.SqDiffPartialF32Args{N: int32(n), A: st.F32(A), B: st.F32(B), Partial: st.F32(partial)}, &st)
 	out := poison(1)
-	mustLaunch(t, kernels.SumF32, d1(1), d1(block), int32(grid.X), partial, alpha, out)
+	mustLaunch(t, d1(1), d1(block), &kernels.SumF32Args{N: int32(grid.X), X: st.F32(partial), Alpha: alpha, Out: st.F32(out)}, &st)
 	return out[0]
 }
 
@@ -99,6 +101,7 @@ func TestSqDiff(t *testing.T) {
 // |F - F_ref| <= (Nv+2) u sum|v b| + (Nh+4) u sum softplus(x) + 1e-6 (abs.
 // floor for near-cancelling rows).
 func TestFreeEnergy(t *testing.T) {
+	var st Slices
 	r := rand.New(rand.NewPCG(15, 16))
 	for _, sh := range [][3]int{{1, 1, 1}, {7, 33, 16}, {16, 70, 7}, {33, 7, 70}, {3, 300, 300}} {
 		M, Nv, Nh := sh[0], sh[1], sh[2]
@@ -116,7 +119,7 @@ func TestFreeEnergy(t *testing.T) {
 			if block == 16 && M > 2 {
 				grid.X = 2 // grid-stride over rows
 			}
-			mustLaunch(t, kernels.FreeEnergyF32, grid, d1(block), int32(M), int32(Nv), int32(Nh), V, vbias, X, F)
+			mustLaunch(t, grid, d1(block), &kernels.FreeEnergyF32Args{M: int32(M), Nv: int32(Nv), Nh: int32(Nh), V: st.F32(V), Vbias: st.F32(vbias), X: st.F32(X), F: st.F32(F)}, &st)
 			for i := 0; i < M; i++ {
 				var vb, sp float64
 				for j := 0; j < Nv; j++ {
@@ -139,6 +142,7 @@ func TestFreeEnergy(t *testing.T) {
 // column sums), update, error and free energy — each checked against its Go
 // twin fed with the kernel outputs of the previous stage.
 func TestCD1Chain(t *testing.T) {
+	var st Slices
 	r := rand.New(rand.NewPCG(17, 18))
 	batch, nv, nh := 10, 37, 23
 	V0 := make([]float32, batch*nv)
@@ -152,32 +156,21 @@ func TestCD1Chain(t *testing.T) {
 	pv := kernels.Stream{Seed: 99, Op: 2, Step: 5}
 
 	X0, H0p, H0s := poison(batch*nh), poison(batch*nh), poison(batch*nh)
-	mustLaunch(t, kernels.GemmF32, kernels.GemmGrid(batch, nh), blk, int32(batch), int32(nh), int32(nv),
-		float32(1), V0, W, float32(0), X0, int32(0), int32(0),
-		int32(kernels.GemmBias|kernels.GemmSigmoid|kernels.GemmWriteP|kernels.GemmSample), c, H0p, H0s,
-		ph.Seed, ph.Op, ph.Step)
+	mustLaunch(t, kernels.GemmGrid(batch, nh), blk, &kernels.GemmF32Args{M: int32(batch), N: int32(nh), K: int32(nv), Alpha: float32(1), A: st.F32(V0), B: st.F32(W), Beta: float32(0), C: st.F32(X0), TransA: int32(0), TransB: int32(0), Flags: int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample), Bias: st.F32(c), P: st.F32(H0p), S: st.F32(H0s), Seed: ph.Seed, Op: ph.Op, Step: ph.Step}, &st)
 	V1p, V1s := poison(batch*nv), poison(batch*nv)
-	mustLaunch(t, kernels.GemmF32, kernels.GemmGrid(batch, nv), blk, int32(batch), int32(nv), int32(nh),
-		float32(1), H0s, W, float32(0), nil, int32(0), int32(1),
-		int32(kernels.GemmBias|kernels.GemmSigmoid|kernels.GemmWriteP|kernels.GemmSample|kernels.GemmNoC),
-		b, V1p, V1s, pv.Seed, pv.Op, pv.Step)
+	mustLaunch(t, kernels.GemmGrid(batch, nv), blk, &kernels.GemmF32Args{M: int32(batch), N: int32(nv), K: int32(nh), Alpha: float32(1), A: st.F32(H0s), B: st.F32(W), Beta: float32(0), TransA: int32(0), TransB: int32(1), Flags: int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample | kernels.GemmNoC), Bias: st.F32(b), P: st.F32(V1p), S: st.F32(V1s), Seed: pv.Seed, Op: pv.Op, Step: pv.Step}, &st)
 	for i := range V1s {
 		if V1s[i] != kernels.Bernoulli(pv.Uniform(uint64(i)), V1p[i]) {
 			t.Fatalf("visible sample %d", i)
 		}
 	}
 	H1p := poison(batch * nh)
-	mustLaunch(t, kernels.GemmF32, kernels.GemmGrid(batch, nh), blk, int32(batch), int32(nh), int32(nv),
-		float32(1), V1s, W, float32(0), nil, int32(0), int32(0),
-		int32(kernels.GemmBias|kernels.GemmSigmoid|kernels.GemmWriteP|kernels.GemmNoC), c, H1p, nil,
-		uint64(0), uint32(0), uint64(0))
+	mustLaunch(t, kernels.GemmGrid(batch, nh), blk, &kernels.GemmF32Args{M: int32(batch), N: int32(nh), K: int32(nv), Alpha: float32(1), A: st.F32(V1s), B: st.F32(W), Beta: float32(0), TransA: int32(0), TransB: int32(0), Flags: int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmNoC), Bias: st.F32(c), P: st.F32(H1p), Seed: uint64(0), Op: uint32(0), Step: uint64(0)}, &st)
 	// dW = (V0^T H0p - V1s^T H1p) / batch: two launches, the second with beta = 1.
 	inv := 1 / float32(batch)
 	dW := poison(nv * nh)
-	mustLaunch(t, kernels.GemmF32, kernels.GemmGrid(nv, nh), blk, int32(nv), int32(nh), int32(batch),
-		inv, V0, H0p, float32(0), dW, int32(1), int32(0), int32(0), nil, nil, nil, uint64(0), uint32(0), uint64(0))
-	mustLaunch(t, kernels.GemmF32, kernels.GemmGrid(nv, nh), blk, int32(nv), int32(nh), int32(batch),
-		-inv, V1s, H1p, float32(1), dW, int32(1), int32(0), int32(0), nil, nil, nil, uint64(0), uint32(0), uint64(0))
+	mustLaunch(t, kernels.GemmGrid(nv, nh), blk, &kernels.GemmF32Args{M: int32(nv), N: int32(nh), K: int32(batch), Alpha: inv, A: st.F32(V0), B: st.F32(H0p), Beta: float32(0), C: st.F32(dW), TransA: int32(1), TransB: int32(0), Flags: int32(0), Seed: uint64(0), Op: uint32(0), Step: uint64(0)}, &st)
+	mustLaunch(t, kernels.GemmGrid(nv, nh), blk, &kernels.GemmF32Args{M: int32(nv), N: int32(nh), K: int32(batch), Alpha: -inv, A: st.F32(V1s), B: st.F32(H1p), Beta: float32(1), C: st.F32(dW), TransA: int32(1), TransB: int32(0), Flags: int32(0), Seed: uint64(0), Op: uint32(0), Step: uint64(0)}, &st)
 	wantDW := make([]float32, nv*nh)
 	for j := 0; j < nv; j++ {
 		for k := 0; k < nh; k++ {
@@ -195,10 +188,8 @@ func TestCD1Chain(t *testing.T) {
 	}
 	// db = mean(V0) - mean(V1s).
 	db := poison(nv)
-	mustLaunch(t, kernels.ColSumF32, kernels.ColSumGrid(nv), kernels.Dim3{X: 32, Y: 8, Z: 1},
-		int32(batch), int32(nv), inv, V0, float32(0), db)
-	mustLaunch(t, kernels.ColSumF32, kernels.ColSumGrid(nv), kernels.Dim3{X: 32, Y: 8, Z: 1},
-		int32(batch), int32(nv), -inv, V1s, float32(1), db)
+	mustLaunch(t, kernels.ColSumGrid(nv), kernels.Dim3{X: 32, Y: 8, Z: 1}, &kernels.ColSumF32Args{M: int32(batch), N: int32(nv), Alpha: inv, X: st.F32(V0), Beta: float32(0), Out: st.F32(db)}, &st)
+	mustLaunch(t, kernels.ColSumGrid(nv), kernels.Dim3{X: 32, Y: 8, Z: 1}, &kernels.ColSumF32Args{M: int32(batch), N: int32(nv), Alpha: -inv, X: st.F32(V1s), Beta: float32(1), Out: st.F32(db)}, &st)
 	for j := 0; j < nv; j++ {
 		var s float64
 		for i := 0; i < batch; i++ {
@@ -212,8 +203,7 @@ func TestCD1Chain(t *testing.T) {
 	vel := make([]float32, nv*nh)
 	wantW, wantVel := append([]float32(nil), W...), append([]float32(nil), vel...)
 	kernels.SGDUpdate(wantW, wantVel, dW, 0.1, 0.5, 1e-4)
-	mustLaunch(t, kernels.SGDUpdateF32, kernels.ElementwiseGrid(nv*nh), d1(256), int32(nv*nh), W, vel, dW,
-		float32(0.1), float32(0.5), float32(1e-4))
+	mustLaunch(t, kernels.ElementwiseGrid(nv*nh), d1(256), &kernels.SGDUpdateF32Args{N: int32(nv * nh), Param: st.F32(W), Vel: st.F32(vel), Grad: st.F32(dW), Lr: float32(0.1), Momentum: float32(0.5), WeightDecay: float32(1e-4)}, &st)
 	for i := range W {
 		if W[i] != wantW[i] || vel[i] != wantVel[i] {
 			t.Fatalf("W[%d] = %v, want %v", i, W[i], wantW[i])
@@ -224,8 +214,7 @@ func TestCD1Chain(t *testing.T) {
 		t.Errorf("reconstruction error %v, want %v", errGot, want)
 	}
 	F := poison(batch)
-	mustLaunch(t, kernels.FreeEnergyF32, kernels.FreeEnergyGrid(batch), d1(256), int32(batch), int32(nv), int32(nh),
-		V0, b, X0, F)
+	mustLaunch(t, kernels.FreeEnergyGrid(batch), d1(256), &kernels.FreeEnergyF32Args{M: int32(batch), Nv: int32(nv), Nh: int32(nh), V: st.F32(V0), Vbias: st.F32(b), X: st.F32(X0), F: st.F32(F)}, &st)
 	wantF := make([]float32, batch)
 	kernels.FreeEnergyRef(batch, nv, nh, V0, b, X0, wantF)
 	for i := range F {

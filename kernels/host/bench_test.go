@@ -49,17 +49,16 @@ func benchGemm(b *testing.B, s gemmShape, flags int) {
 	pA, pB := d.put(randSlice(r, M*K, -1, 1)), d.put(randSlice(r, K*N, -1, 1))
 	pC, pBias := d.put(make([]float32, M*N)), d.put(randSlice(r, N, -1, 1))
 	pP, pS := d.put(make([]float32, M*N)), d.put(make([]float32, M*N))
-	args := []any{int32(M), int32(N), int32(K), float32(1), pA, pB, float32(0), pC,
-		b2i(s.transA), b2i(s.transB), int32(flags), pBias, pP, pS, uint64(7), uint32(1), uint64(0)}
+	args := &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: float32(1), A: pA, B: pB, Beta: float32(0), C: pC, TransA: b2i(s.transA), TransB: b2i(s.transB), Flags: int32(flags), Bias: pBias, P: pP, S: pS, Seed: uint64(7), Op: uint32(1), Step: uint64(0)}
 	grid, block := kernels.GemmGrid(M, N), kernels.Dim3{X: 16, Y: 16, Z: 1}
-	if err := d.Launch(kernels.GemmF32, grid, block, args...); err != nil {
+	if err := d.Launch(grid, block, args); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuSeconds()
 	for i := 0; i < b.N; i++ {
-		if err := d.Launch(kernels.GemmF32, grid, block, args...); err != nil {
+		if err := d.Launch(grid, block, args); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -132,17 +131,16 @@ func BenchmarkGonumSgemmHWt784x500B100(b *testing.B) { benchGonum(b, cd1Shapes[1
 func BenchmarkGonumSgemmVtH784x500B100(b *testing.B) { benchGonum(b, cd1Shapes[2]) }
 
 // cd1Plan is the launch sequence of one CD-1 step (what the engine's
-// lowering emits), with every argument list boxed once.
+// lowering emits), with every argument struct built once.
 type cd1Plan struct {
 	launches []cd1Launch
 	step     *uint64 // not used by the kernels' args; steps advance via the rng args below
 }
 
 type cd1Launch struct {
-	kernel string
-	grid   kernels.Dim3
-	block  kernels.Dim3
-	args   []any
+	grid  kernels.Dim3
+	block kernels.Dim3
+	args  kernels.Args
 }
 
 // newCD1 allocates a batch-B CD-1 step of an nv x nh RBM on d: data V0,
@@ -169,15 +167,13 @@ func newCD1(d dev, B, nv, nh int) []cd1Launch {
 	var nilp kernels.DevicePtr
 	gemm := func(M, N, K int, alpha float32, A, Bm kernels.DevicePtr, beta float32, C kernels.DevicePtr,
 		tA, tB int32, flags int, bias, P, S kernels.DevicePtr, op uint32) cd1Launch {
-		return cd1Launch{kernels.GemmF32, kernels.GemmGrid(M, N), gemmBlk, []any{int32(M), int32(N), int32(K),
-			alpha, A, Bm, beta, C, tA, tB, int32(flags), bias, P, S, uint64(42), op, uint64(0)}}
+		return cd1Launch{kernels.GemmGrid(M, N), gemmBlk, &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: alpha, A: A, B: Bm, Beta: beta, C: C, TransA: tA, TransB: tB, Flags: int32(flags), Bias: bias, P: P, S: S, Seed: uint64(42), Op: op, Step: uint64(0)}}
 	}
 	colSum := func(M, N int, alpha float32, X kernels.DevicePtr, beta float32, out kernels.DevicePtr) cd1Launch {
-		return cd1Launch{kernels.ColSumF32, kernels.ColSumGrid(N), colBlk, []any{int32(M), int32(N), alpha, X, beta, out}}
+		return cd1Launch{kernels.ColSumGrid(N), colBlk, &kernels.ColSumF32Args{M: int32(M), N: int32(N), Alpha: alpha, X: X, Beta: beta, Out: out}}
 	}
 	sgd := func(n int, p, v, g kernels.DevicePtr) cd1Launch {
-		return cd1Launch{kernels.SGDUpdateF32, kernels.ElementwiseGrid(n), ewBlk,
-			[]any{int32(n), p, v, g, float32(0.1), float32(0.5), float32(1e-4)}}
+		return cd1Launch{kernels.ElementwiseGrid(n), ewBlk, &kernels.SGDUpdateF32Args{N: int32(n), Param: p, Vel: v, Grad: g, Lr: float32(0.1), Momentum: float32(0.5), WeightDecay: float32(1e-4)}}
 	}
 	return []cd1Launch{
 		gemm(B, nh, nv, 1, pV0, pW, 0, nilp, 0, 0, sample, pc, pH0p, pH0s, 1),   // h0 ~ p(h | v0)
@@ -199,7 +195,7 @@ func BenchmarkCD1Step784x500B100(b *testing.B) {
 	plan := newCD1(d, B, nv, nh)
 	run := func() {
 		for _, l := range plan {
-			if err := d.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
+			if err := d.Launch(l.grid, l.block, l.args); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -25,15 +25,15 @@ func (j *bmJob) run(w int) {
 	}
 }
 
-func (d *Driver) launchBMGibbs(grid kernels.Dim3, args []any) error {
+func (d *Driver) launchBMGibbs(grid kernels.Dim3, a *kernels.BMGibbsF32Args) error {
 	const name = kernels.BMGibbsF32
-	R32, N32, Nin32, first32, sw32 := args[0].(int32), args[1].(int32), args[2].(int32), args[3].(int32), args[4].(int32)
+	R32, N32, Nin32, first32, sw32 := a.R, a.N, a.Nin, a.First, a.Sweeps
 	if err := dims(name, R32, N32, Nin32, first32, sw32); err != nil {
 		return err
 	}
 	j := &d.bm
 	j.R, j.N, j.Nin, j.first, j.sweeps = int(R32), int(N32), int(Nin32), int(first32), int(sw32)
-	j.meanField = args[5].(int32) != 0
+	j.meanField = a.MeanField != 0
 	if grid.X*grid.Y*grid.Z < j.R {
 		// One block per row: a smaller grid leaves rows unsampled on a GPU.
 		return fmt.Errorf("host: %s: grid %v does not cover %d rows", name, grid, j.R)
@@ -42,19 +42,19 @@ func (d *Driver) launchBMGibbs(grid kernels.Dim3, args []any) error {
 		return fmt.Errorf("host: %s: Nin = %d, first = %d for N = %d units", name, j.Nin, j.first, j.N)
 	}
 	var err error
-	if j.X, err = d.floats(name, "X", devPtr(args[6]), j.R*j.Nin); err != nil {
+	if j.X, err = d.floats(name, "X", a.X, j.R*j.Nin); err != nil {
 		return err
 	}
-	if j.W, err = d.floats(name, "W", devPtr(args[7]), j.N*j.N); err != nil {
+	if j.W, err = d.floats(name, "W", a.W, j.N*j.N); err != nil {
 		return err
 	}
-	if j.b, err = d.floats(name, "b", devPtr(args[8]), j.N); err != nil {
+	if j.b, err = d.floats(name, "b", a.B, j.N); err != nil {
 		return err
 	}
-	if j.S, err = d.floats(name, "S", devPtr(args[9]), j.R*j.N); err != nil {
+	if j.S, err = d.floats(name, "S", a.S, j.R*j.N); err != nil {
 		return err
 	}
-	j.rng = kernels.Stream{Seed: args[10].(uint64), Op: args[11].(uint32), Step: args[12].(uint64)}
+	j.rng = kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step}
 	if len(j.red) < d.pool.n {
 		j.red = make([][kernels.BMBlock]float32, d.pool.n)
 	}
@@ -67,22 +67,22 @@ func (d *Driver) launchBMGibbs(grid kernels.Dim3, args []any) error {
 	return nil
 }
 
-func (d *Driver) launchBMMask(args []any) error {
+func (d *Driver) launchBMMask(a *kernels.BMMaskF32Args) error {
 	const name = kernels.BMMaskF32
-	n32 := args[0].(int32)
+	n32 := a.N
 	if err := dims(name, n32); err != nil {
 		return err
 	}
 	n := int(n32)
-	G, err := d.floats(name, "G", devPtr(args[1]), n)
+	G, err := d.floats(name, "G", a.G, n)
 	if err != nil {
 		return err
 	}
-	M, err := d.floats(name, "M", devPtr(args[2]), n)
+	M, err := d.floats(name, "M", a.M, n)
 	if err != nil {
 		return err
 	}
-	out, err := d.floats(name, "out", devPtr(args[3]), n)
+	out, err := d.floats(name, "out", a.Out, n)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ func symmetric(r *rand.Rand, n int, s float32) []float32 {
 // Sequential sweeps propagate a flipped sample, so a near-tie (|u − p| ≤ 2
 // ulp) would be reported rather than excused; none occurs for these seeds.
 func TestBMGibbsMatchesEmulatorAndTwin(t *testing.T) {
+	var st emu.Slices
 	d := newDev(t, 3)
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, c := range []struct{ R, N, Nin, first, sweeps int }{
@@ -51,14 +52,11 @@ func TestBMGibbsMatchesEmulatorAndTwin(t *testing.T) {
 			kernels.BMGibbs(c.R, c.N, c.Nin, c.first, c.sweeps, mf, X, W, b, want, rng)
 
 			pS := d.put(poison(c.R * c.N))
-			d.launch(kernels.BMGibbsF32, kernels.BMGibbsGrid(c.R), int32(c.R), int32(c.N), int32(c.Nin), int32(c.first),
-				int32(c.sweeps), b2i(mf), d.put(X), d.put(W), d.put(b), pS, rng.Seed, rng.Op, rng.Step)
+			d.launch(kernels.BMGibbsGrid(c.R), &kernels.BMGibbsF32Args{R: int32(c.R), N: int32(c.N), Nin: int32(c.Nin), First: int32(c.first), Sweeps: int32(c.sweeps), MeanField: b2i(mf), X: d.put(X), W: d.put(W), B: d.put(b), S: pS, Seed: rng.Seed, Op: rng.Op, Step: rng.Step})
 			host := d.get(pS, c.R*c.N)
 
 			emuS := poison(c.R * c.N)
-			if err := emu.Launch(kernels.BMGibbsF32, kernels.BMGibbsGrid(c.R), kernels.Dim3{X: kernels.BMBlock, Y: 1, Z: 1},
-				int32(c.R), int32(c.N), int32(c.Nin), int32(c.first), int32(c.sweeps), b2i(mf), X, W, b, emuS,
-				rng.Seed, rng.Op, rng.Step); err != nil {
+			if err := emu.Launch(kernels.BMGibbsGrid(c.R), kernels.Dim3{X: kernels.BMBlock, Y: 1, Z: 1}, &kernels.BMGibbsF32Args{R: int32(c.R), N: int32(c.N), Nin: int32(c.Nin), First: int32(c.first), Sweeps: int32(c.sweeps), MeanField: b2i(mf), X: st.F32(X), W: st.F32(W), B: st.F32(b), S: st.F32(emuS), Seed: rng.Seed, Op: rng.Op, Step: rng.Step}, &st); err != nil {
 				t.Fatal(err)
 			}
 			for i := range want {
@@ -84,6 +82,7 @@ func TestBMGibbsMatchesEmulatorAndTwin(t *testing.T) {
 }
 
 func TestBMMask(t *testing.T) {
+	var st emu.Slices
 	d := newDev(t, 2)
 	r := rand.New(rand.NewPCG(7, 8))
 	n := 1000
@@ -94,10 +93,9 @@ func TestBMMask(t *testing.T) {
 	want := make([]float32, n)
 	kernels.BMMask(G, M, want)
 	pOut := d.put(poison(n))
-	d.launch(kernels.BMMaskF32, kernels.ElementwiseGrid(n), int32(n), d.put(G), d.put(M), pOut)
+	d.launch(kernels.ElementwiseGrid(n), &kernels.BMMaskF32Args{N: int32(n), G: d.put(G), M: d.put(M), Out: pOut})
 	emuOut := poison(n)
-	if err := emu.Launch(kernels.BMMaskF32, kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1},
-		int32(n), G, M, emuOut); err != nil {
+	if err := emu.Launch(kernels.ElementwiseGrid(n), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1}, &kernels.BMMaskF32Args{N: int32(n), G: st.F32(G), M: st.F32(M), Out: st.F32(emuOut)}, &st); err != nil {
 		t.Fatal(err)
 	}
 	for i, h := range d.get(pOut, n) {
@@ -112,9 +110,7 @@ func TestBMGibbsGridChecked(t *testing.T) {
 	d := newDev(t, 1)
 	k, _ := kernels.Lookup(kernels.BMGibbsF32)
 	S := d.put(make([]float32, 6))
-	err := d.Launch(kernels.BMGibbsF32, kernels.Dim3{X: 1, Y: 1, Z: 1}, k.Block, int32(2), int32(3), int32(3), int32(0),
-		int32(1), int32(0), d.put(make([]float32, 6)), d.put(make([]float32, 9)), d.put(make([]float32, 3)), S,
-		uint64(1), uint32(1), uint64(0))
+	err := d.Launch(kernels.Dim3{X: 1, Y: 1, Z: 1}, k.Block, &kernels.BMGibbsF32Args{R: int32(2), N: int32(3), Nin: int32(3), First: int32(0), Sweeps: int32(1), MeanField: int32(0), X: d.put(make([]float32, 6)), W: d.put(make([]float32, 9)), B: d.put(make([]float32, 3)), S: S, Seed: uint64(1), Op: uint32(1), Step: uint64(0)})
 	if err == nil {
 		t.Fatal("grid of 1 block for 2 rows accepted")
 	}

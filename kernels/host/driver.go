@@ -249,40 +249,17 @@ func (d *Driver) Close() error {
 
 var errClosed = fmt.Errorf("host: driver closed")
 
-// isDevPtr accepts DevicePtr values and nil (NULL) for pointer parameters,
-// as the emulator's Driver does. A plain function, not a closure, so
-// CheckArgs allocates nothing.
-func isDevPtr(v any, _ kernels.ArgType) bool {
-	switch v.(type) {
-	case nil, kernels.DevicePtr:
-		return true
-	}
-	return false
-}
-
-// devPtr is the DevicePtr of an argument checked by isDevPtr (nil is 0).
-func devPtr(v any) kernels.DevicePtr {
-	p, _ := v.(kernels.DevicePtr)
-	return p
-}
-
-// Launch runs kernel to completion. Arguments follow the kernel's entry in
-// kernels.Kernels (checked with kernels.CheckArgs); block must be the
-// table's block (kernels.CheckBlock) and grid valid. The grid matters only
-// where the .cu result depends on it: gemm_f32 and col_sum_f32 must cover
-// their output (an uncovered part would be left unwritten on a GPU; here it
-// is an error), and sq_diff_partial_f32 writes grid.X partial sums, each
-// over the elements its block would sum on a GPU. The other kernels are
+// Launch runs the kernel of a to completion. block must be the table's
+// block and grid valid (kernels.CheckLaunch); pointer parameters must lie
+// in live allocations for the ranges the kernel touches, and may be NULL
+// only where the kernel touches nothing. The grid matters only where the
+// .cu result depends on it: gemm_f32 and col_sum_f32 must cover their
+// output (an uncovered part would be left unwritten on a GPU; here it is
+// an error), and sq_diff_partial_f32 writes grid.X partial sums, each over
+// the elements its block would sum on a GPU. The other kernels are
 // grid-stride loops whose result is the same for every grid.
-func (d *Driver) Launch(kernel string, grid, block kernels.Dim3, args ...any) error {
-	k, err := kernels.CheckArgs(kernel, args, isDevPtr)
-	if err != nil {
-		return err
-	}
-	if err := kernels.CheckBlock(k, block); err != nil {
-		return err
-	}
-	if err := kernels.CheckGrid(kernel, grid); err != nil {
+func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
+	if _, err := kernels.CheckLaunch(grid, block, a); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -290,31 +267,38 @@ func (d *Driver) Launch(kernel string, grid, block kernels.Dim3, args ...any) er
 	if d.closed {
 		return errClosed
 	}
-	switch kernel {
-	case kernels.GemmF32:
-		return d.launchGemm(grid, args)
-	case kernels.ColSumF32:
-		return d.launchColSum(grid, args)
-	case kernels.SqDiffPartialF32:
-		return d.launchSqDiff(grid, args)
-	case kernels.SumF32:
-		return d.launchSum(args)
-	case kernels.FreeEnergyF32:
-		return d.launchFreeEnergy(args)
-	case kernels.SGDUpdateF32:
-		return d.launchSGD(args)
-	case kernels.BernoulliF32:
-		return d.launchBernoulli(args)
-	case kernels.PhiloxFillF32:
-		return d.launchPhiloxFill(args)
-	case kernels.BMGibbsF32:
-		return d.launchBMGibbs(grid, args)
-	case kernels.BMMaskF32:
-		return d.launchBMMask(args)
-	case kernels.ScaleExpNegF32, kernels.GaussianSampleF32, kernels.LogVarGradF32, kernels.ClampMinF32:
-		return d.launchGRBM(kernel, args)
+	switch a := a.(type) {
+	case *kernels.GemmF32Args:
+		return d.launchGemm(grid, a)
+	case *kernels.ColSumF32Args:
+		return d.launchColSum(grid, a)
+	case *kernels.SqDiffPartialF32Args:
+		return d.launchSqDiff(grid, a)
+	case *kernels.SumF32Args:
+		return d.launchSum(a)
+	case *kernels.FreeEnergyF32Args:
+		return d.launchFreeEnergy(a)
+	case *kernels.SGDUpdateF32Args:
+		return d.launchSGD(a)
+	case *kernels.BernoulliF32Args:
+		return d.launchBernoulli(a)
+	case *kernels.PhiloxFillF32Args:
+		return d.launchPhiloxFill(a)
+	case *kernels.BMGibbsF32Args:
+		return d.launchBMGibbs(grid, a)
+	case *kernels.BMMaskF32Args:
+		return d.launchBMMask(a)
+	case *kernels.ScaleExpNegF32Args:
+		return d.launchScaleExpNeg(kernels.ScaleExpNegF32, a.M, a.N, a.X, a.Z, a.Out, nil)
+	case *kernels.GaussianSampleF32Args:
+		rng := kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step}
+		return d.launchScaleExpNeg(kernels.GaussianSampleF32, a.M, a.N, a.Mean, a.Z, a.Out, &rng)
+	case *kernels.LogVarGradF32Args:
+		return d.launchLogVarGrad(a)
+	case *kernels.ClampMinF32Args:
+		return d.launchClampMin(a)
 	}
-	return fmt.Errorf("host: kernel %q has no host implementation", kernel)
+	return fmt.Errorf("host: kernel %q has no host implementation", a.Kernel())
 }
 
 // dims converts int32 size arguments, rejecting negative ones: a GPU would

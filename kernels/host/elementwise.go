@@ -71,54 +71,54 @@ func (d *Driver) runElem() {
 	j.param, j.vel, j.grad, j.P, j.S, j.U, j.W = nil, nil, nil, nil, nil, nil, nil
 }
 
-func (d *Driver) launchSGD(args []any) error {
+func (d *Driver) launchSGD(a *kernels.SGDUpdateF32Args) error {
 	const name = kernels.SGDUpdateF32
-	n32 := args[0].(int32)
+	n32 := a.N
 	if err := dims(name, n32); err != nil {
 		return err
 	}
 	n := int(n32)
 	j := &d.ew
 	var err error
-	if j.param, err = d.floats(name, "param", devPtr(args[1]), n); err != nil {
+	if j.param, err = d.floats(name, "param", a.Param, n); err != nil {
 		return err
 	}
-	if j.vel, err = d.floats(name, "vel", devPtr(args[2]), n); err != nil {
+	if j.vel, err = d.floats(name, "vel", a.Vel, n); err != nil {
 		return err
 	}
-	if j.grad, err = d.floats(name, "grad", devPtr(args[3]), n); err != nil {
+	if j.grad, err = d.floats(name, "grad", a.Grad, n); err != nil {
 		return err
 	}
 	j.kind, j.n = elemSGD, n
-	j.lr, j.momentum, j.decay = args[4].(float32), args[5].(float32), args[6].(float32)
+	j.lr, j.momentum, j.decay = a.Lr, a.Momentum, a.WeightDecay
 	d.runElem()
 	return nil
 }
 
-func (d *Driver) launchBernoulli(args []any) error {
+func (d *Driver) launchBernoulli(a *kernels.BernoulliF32Args) error {
 	const name = kernels.BernoulliF32
-	n32 := args[0].(int32)
+	n32 := a.N
 	if err := dims(name, n32); err != nil {
 		return err
 	}
 	n := int(n32)
 	j := &d.ew
 	var err error
-	if j.P, err = d.floats(name, "P", devPtr(args[1]), n); err != nil {
+	if j.P, err = d.floats(name, "P", a.P, n); err != nil {
 		return err
 	}
-	if j.S, err = d.floats(name, "S", devPtr(args[2]), n); err != nil {
+	if j.S, err = d.floats(name, "S", a.S, n); err != nil {
 		return err
 	}
 	j.kind, j.n = elemBernoulli, n
-	j.rng = kernels.Stream{Seed: args[3].(uint64), Op: args[4].(uint32), Step: args[5].(uint64)}
+	j.rng = kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step}
 	d.runElem()
 	return nil
 }
 
-func (d *Driver) launchPhiloxFill(args []any) error {
+func (d *Driver) launchPhiloxFill(a *kernels.PhiloxFillF32Args) error {
 	const name = kernels.PhiloxFillF32
-	n32 := args[0].(int32)
+	n32 := a.N
 	if err := dims(name, n32); err != nil {
 		return err
 	}
@@ -126,18 +126,18 @@ func (d *Driver) launchPhiloxFill(args []any) error {
 	j := &d.ew
 	var err error
 	// U and W may each be NULL: the kernel tests for it.
-	if p := devPtr(args[1]); p != 0 {
+	if p := a.U; p != 0 {
 		if j.U, err = d.floats(name, "U", p, n); err != nil {
 			return err
 		}
 	}
-	if p := devPtr(args[2]); p != 0 {
+	if p := a.W; p != 0 {
 		if j.W, err = d.uint32s(name, "W", p, n); err != nil {
 			return err
 		}
 	}
 	j.kind, j.n = elemPhilox, n
-	j.rng = kernels.Stream{Seed: args[3].(uint64), Op: args[4].(uint32), Step: args[5].(uint64)}
+	j.rng = kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step}
 	d.runElem()
 	return nil
 }

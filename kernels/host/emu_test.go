@@ -27,6 +27,7 @@ func ulps(a, b float32) int64 {
 }
 
 func TestGemmMatchesEmulator(t *testing.T) {
+	var st emu.Slices
 	if !useAsm {
 		t.Skip("bit-identity needs the FMA micro-kernel")
 	}
@@ -41,9 +42,7 @@ func TestGemmMatchesEmulator(t *testing.T) {
 		g := gemmInputs(r, c)
 		C, P, S := gemmLaunch(d, c, g)
 		eC, eP, eS := clone(g.C0), poison(c.M*c.N), poison(c.M*c.N)
-		if err := emu.Launch(kernels.GemmF32, kernels.GemmGrid(c.M, c.N), kernels.Dim3{X: 16, Y: 16, Z: 1},
-			int32(c.M), int32(c.N), int32(c.K), c.alpha, g.A, g.B, c.beta, eC, b2i(c.transA), b2i(c.transB),
-			int32(c.flags), g.bias, eP, eS, g.rng.Seed, g.rng.Op, g.rng.Step); err != nil {
+		if err := emu.Launch(kernels.GemmGrid(c.M, c.N), kernels.Dim3{X: 16, Y: 16, Z: 1}, &kernels.GemmF32Args{M: int32(c.M), N: int32(c.N), K: int32(c.K), Alpha: c.alpha, A: st.F32(g.A), B: st.F32(g.B), Beta: c.beta, C: st.F32(eC), TransA: b2i(c.transA), TransB: b2i(c.transB), Flags: int32(c.flags), Bias: st.F32(g.bias), P: st.F32(eP), S: st.F32(eS), Seed: g.rng.Seed, Op: g.rng.Op, Step: g.rng.Step}, &st); err != nil {
 			t.Fatal(err)
 		}
 		ties := 0
@@ -66,6 +65,7 @@ func TestGemmMatchesEmulator(t *testing.T) {
 }
 
 func TestReductionsMatchEmulator(t *testing.T) {
+	var st emu.Slices
 	d := newDev(t, 2)
 	r := rand.New(rand.NewPCG(33, 34))
 	M, N := 100, 513
@@ -73,10 +73,9 @@ func TestReductionsMatchEmulator(t *testing.T) {
 	out0 := randSlice(r, N, -1, 1)
 	got, want := clone(out0), clone(out0)
 	pOut := d.put(got)
-	d.launch(kernels.ColSumF32, kernels.ColSumGrid(N), int32(M), int32(N), float32(0.01), d.put(X), float32(-1), pOut)
+	d.launch(kernels.ColSumGrid(N), &kernels.ColSumF32Args{M: int32(M), N: int32(N), Alpha: float32(0.01), X: d.put(X), Beta: float32(-1), Out: pOut})
 	got = d.get(pOut, N)
-	if err := emu.Launch(kernels.ColSumF32, kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1},
-		int32(M), int32(N), float32(0.01), X, float32(-1), want); err != nil {
+	if err := emu.Launch(kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1}, &kernels.ColSumF32Args{M: int32(M), N: int32(N), Alpha: float32(0.01), X: st.F32(X), Beta: float32(-1), Out: st.F32(want)}, &st); err != nil {
 		t.Fatal(err)
 	}
 	for j := range got {
@@ -89,11 +88,11 @@ func TestReductionsMatchEmulator(t *testing.T) {
 	A, B := randSlice(r, n, 0, 1), randSlice(r, n, 0, 1)
 	g := kernels.SqDiffGrid(n)
 	part := make([]float32, g.X)
-	if err := emu.Launch(kernels.SqDiffPartialF32, g, kernels.Dim3{X: 256, Y: 1, Z: 1}, int32(n), A, B, part); err != nil {
+	if err := emu.Launch(g, kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.SqDiffPartialF32Args{N: int32(n), A: st.F32(A), B: st.F32(B), Partial: st.F32(part)}, &st); err != nil {
 		t.Fatal(err)
 	}
 	pPart := d.put(poison(g.X))
-	d.launch(kernels.SqDiffPartialF32, g, int32(n), d.put(A), d.put(B), pPart)
+	d.launch(g, &kernels.SqDiffPartialF32Args{N: int32(n), A: d.put(A), B: d.put(B), Partial: pPart})
 	hostPart, diff := d.get(pPart, g.X), 0
 	for i := range part {
 		if hostPart[i] != part[i] {
@@ -108,12 +107,11 @@ func TestReductionsMatchEmulator(t *testing.T) {
 	Nv, Nh := 784, 500
 	V, vb, Xh := randSlice(r, 10*Nv, 0, 1), randSlice(r, Nv, -1, 1), randSlice(r, 10*Nh, -5, 5)
 	eF := make([]float32, 10)
-	if err := emu.Launch(kernels.FreeEnergyF32, kernels.FreeEnergyGrid(10), kernels.Dim3{X: 256, Y: 1, Z: 1},
-		int32(10), int32(Nv), int32(Nh), V, vb, Xh, eF); err != nil {
+	if err := emu.Launch(kernels.FreeEnergyGrid(10), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.FreeEnergyF32Args{M: int32(10), Nv: int32(Nv), Nh: int32(Nh), V: st.F32(V), Vbias: st.F32(vb), X: st.F32(Xh), F: st.F32(eF)}, &st); err != nil {
 		t.Fatal(err)
 	}
 	pF := d.put(poison(10))
-	d.launch(kernels.FreeEnergyF32, kernels.FreeEnergyGrid(10), int32(10), int32(Nv), int32(Nh), d.put(V), d.put(vb), d.put(Xh), pF)
+	d.launch(kernels.FreeEnergyGrid(10), &kernels.FreeEnergyF32Args{M: int32(10), Nv: int32(Nv), Nh: int32(Nh), V: d.put(V), Vbias: d.put(vb), X: d.put(Xh), F: pF})
 	for i, f := range d.get(pF, 10) {
 		if ulps(f, eF[i]) > 8 {
 			t.Fatalf("F[%d] = %v, emulator %v", i, f, eF[i])

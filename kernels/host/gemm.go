@@ -57,9 +57,9 @@ const panelsPerTask = 4
 
 func b32(v int32) bool { return v != 0 }
 
-func (d *Driver) launchGemm(grid kernels.Dim3, args []any) error {
+func (d *Driver) launchGemm(grid kernels.Dim3, a *kernels.GemmF32Args) error {
 	const name = kernels.GemmF32
-	M32, N32, K32 := args[0].(int32), args[1].(int32), args[2].(int32)
+	M32, N32, K32 := a.M, a.N, a.K
 	if err := dims(name, M32, N32, K32); err != nil {
 		return err
 	}
@@ -70,31 +70,31 @@ func (d *Driver) launchGemm(grid kernels.Dim3, args []any) error {
 	}
 	j := &d.gemm
 	j.M, j.N, j.K = M, N, K
-	j.alpha, j.beta = args[3].(float32), args[6].(float32)
-	j.transA, j.transB = b32(args[8].(int32)), b32(args[9].(int32))
-	j.flags = int(args[10].(int32))
-	j.rng = kernels.Stream{Seed: args[14].(uint64), Op: args[15].(uint32), Step: args[16].(uint64)}
+	j.alpha, j.beta = a.Alpha, a.Beta
+	j.transA, j.transB = b32(a.TransA), b32(a.TransB)
+	j.flags = int(a.Flags)
+	j.rng = kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step}
 	var err error
-	if j.A, err = d.floats(name, "A", devPtr(args[4]), M*K); err != nil {
+	if j.A, err = d.floats(name, "A", a.A, M*K); err != nil {
 		return err
 	}
-	if j.B, err = d.floats(name, "B", devPtr(args[5]), K*N); err != nil {
+	if j.B, err = d.floats(name, "B", a.B, K*N); err != nil {
 		return err
 	}
 	nC := 0
 	if j.beta != 0 || j.flags&kernels.GemmNoC == 0 {
 		nC = M * N
 	}
-	if j.C, err = d.floats(name, "C", devPtr(args[7]), nC); err != nil {
+	if j.C, err = d.floats(name, "C", a.C, nC); err != nil {
 		return err
 	}
-	if j.bias, err = d.floats(name, "bias", devPtr(args[11]), flagLen(j.flags, kernels.GemmBias, N)); err != nil {
+	if j.bias, err = d.floats(name, "bias", a.Bias, flagLen(j.flags, kernels.GemmBias, N)); err != nil {
 		return err
 	}
-	if j.P, err = d.floats(name, "P", devPtr(args[12]), flagLen(j.flags, kernels.GemmWriteP, M*N)); err != nil {
+	if j.P, err = d.floats(name, "P", a.P, flagLen(j.flags, kernels.GemmWriteP, M*N)); err != nil {
 		return err
 	}
-	if j.S, err = d.floats(name, "S", devPtr(args[13]), flagLen(j.flags, kernels.GemmSample, M*N)); err != nil {
+	if j.S, err = d.floats(name, "S", a.S, flagLen(j.flags, kernels.GemmSample, M*N)); err != nil {
 		return err
 	}
 	if M == 0 || N == 0 {

@@ -43,13 +43,11 @@ func gemmLaunch(d dev, c gemmCase, g gemmResult) (C, P, S []float32) {
 	M, N, K := c.M, c.N, c.K
 	pA, pB, pBias := d.put(g.A), d.put(g.B), d.put(g.bias)
 	pC, pP, pS := d.put(g.C0), d.put(poison(M*N)), d.put(poison(M*N))
-	var cArg any = pC
+	cArg := pC
 	if c.flags&kernels.GemmNoC != 0 && c.beta == 0 {
-		cArg = nil // C may be NULL when neither read nor written
+		cArg = 0 // C may be NULL when neither read nor written
 	}
-	d.launch(kernels.GemmF32, kernels.GemmGrid(M, N),
-		int32(M), int32(N), int32(K), c.alpha, pA, pB, c.beta, cArg,
-		b2i(c.transA), b2i(c.transB), int32(c.flags), pBias, pP, pS, g.rng.Seed, g.rng.Op, g.rng.Step)
+	d.launch(kernels.GemmGrid(M, N), &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: c.alpha, A: pA, B: pB, Beta: c.beta, C: cArg, TransA: b2i(c.transA), TransB: b2i(c.transB), Flags: int32(c.flags), Bias: pBias, P: pP, S: pS, Seed: g.rng.Seed, Op: g.rng.Op, Step: g.rng.Step})
 	return d.get(pC, M*N), d.get(pP, M*N), d.get(pS, M*N)
 }
 

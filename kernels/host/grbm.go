@@ -59,61 +59,63 @@ func (d *Driver) runGRBM() {
 	j.in, j.z, j.out = nil, nil, nil
 }
 
-func (d *Driver) launchGRBM(kernel string, args []any) error {
-	switch kernel {
-	case kernels.ScaleExpNegF32, kernels.GaussianSampleF32:
-		M32, N32 := args[0].(int32), args[1].(int32)
-		if err := dims(kernel, M32, N32); err != nil {
-			return err
-		}
-		M, N := int(M32), int(N32)
-		in, err := d.floats(kernel, "X", devPtr(args[2]), M*N)
-		if err != nil {
-			return err
-		}
-		z, err := d.floats(kernel, "Z", devPtr(args[3]), N)
-		if err != nil {
-			return err
-		}
-		out, err := d.floats(kernel, "Out", devPtr(args[4]), M*N)
-		if err != nil || M*N == 0 {
-			return err
-		}
-		j := &d.gj
-		j.sample, j.n, j.in, j.z, j.out = kernel == kernels.GaussianSampleF32, M*N, in, z, out
-		if j.sample {
-			j.rng = kernels.Stream{Seed: args[5].(uint64), Op: args[6].(uint32), Step: args[7].(uint64)}
-		}
-		d.runGRBM()
-		return nil
-	case kernels.LogVarGradF32:
-		B32, C32, N32 := args[0].(int32), args[1].(int32), args[2].(int32)
-		if err := dims(kernel, B32, C32, N32); err != nil {
-			return err
-		}
-		B, C, N := int(B32), int(C32), int(N32)
-		var bufs [7][]float32
-		names := [7]string{"V0", "WP0", "VK", "WPK", "b", "Z", "Out"}
-		sizes := [7]int{B * N, B * N, C * N, C * N, N, N, N}
-		for i := range bufs {
-			var err error
-			if bufs[i], err = d.floats(kernel, names[i], devPtr(args[3+i]), sizes[i]); err != nil {
-				return err
-			}
-		}
-		kernels.LogVarGrad(bufs[6], B, C, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5])
-		return nil
-	case kernels.ClampMinF32:
-		n32 := args[0].(int32)
-		if err := dims(kernel, n32); err != nil {
-			return err
-		}
-		x, err := d.floats(kernel, "X", devPtr(args[1]), int(n32))
-		if err != nil {
-			return err
-		}
-		kernels.ClampMin(x, args[2].(float32))
-		return nil
+// launchScaleExpNeg runs scale_exp_neg_f32 and, with a non-nil rng,
+// gaussian_sample_f32 (the same shapes and buffers).
+func (d *Driver) launchScaleExpNeg(kernel string, M32, N32 int32, X, Z, Out kernels.DevicePtr, rng *kernels.Stream) error {
+	if err := dims(kernel, M32, N32); err != nil {
+		return err
 	}
+	M, N := int(M32), int(N32)
+	in, err := d.floats(kernel, "X", X, M*N)
+	if err != nil {
+		return err
+	}
+	z, err := d.floats(kernel, "Z", Z, N)
+	if err != nil {
+		return err
+	}
+	out, err := d.floats(kernel, "Out", Out, M*N)
+	if err != nil || M*N == 0 {
+		return err
+	}
+	j := &d.gj
+	j.sample, j.n, j.in, j.z, j.out = rng != nil, M*N, in, z, out
+	if j.sample {
+		j.rng = *rng
+	}
+	d.runGRBM()
+	return nil
+}
+
+func (d *Driver) launchLogVarGrad(a *kernels.LogVarGradF32Args) error {
+	const kernel = kernels.LogVarGradF32
+	if err := dims(kernel, a.B, a.C, a.N); err != nil {
+		return err
+	}
+	B, C, N := int(a.B), int(a.C), int(a.N)
+	var bufs [7][]float32
+	names := [7]string{"V0", "WP0", "VK", "WPK", "b", "Z", "Out"}
+	ptrs := [7]kernels.DevicePtr{a.V0, a.WP0, a.VK, a.WPK, a.VBias, a.Z, a.Out}
+	sizes := [7]int{B * N, B * N, C * N, C * N, N, N, N}
+	for i := range bufs {
+		var err error
+		if bufs[i], err = d.floats(kernel, names[i], ptrs[i], sizes[i]); err != nil {
+			return err
+		}
+	}
+	kernels.LogVarGrad(bufs[6], B, C, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5])
+	return nil
+}
+
+func (d *Driver) launchClampMin(a *kernels.ClampMinF32Args) error {
+	const kernel = kernels.ClampMinF32
+	if err := dims(kernel, a.N); err != nil {
+		return err
+	}
+	x, err := d.floats(kernel, "X", a.X, int(a.N))
+	if err != nil {
+		return err
+	}
+	kernels.ClampMin(x, a.Lo)
 	return nil
 }

@@ -51,11 +51,12 @@ func (d dev) get(p kernels.DevicePtr, n int) []float32 {
 	return s
 }
 
-func (d dev) launch(kernel string, grid kernels.Dim3, args ...any) {
+// launch runs a over grid with the table's block.
+func (d dev) launch(grid kernels.Dim3, a kernels.Args) {
 	d.t.Helper()
-	k, _ := kernels.Lookup(kernel)
-	if err := d.Launch(kernel, grid, k.Block, args...); err != nil {
-		d.t.Fatalf("%s: %v", kernel, err)
+	k, _ := kernels.Lookup(a.Kernel())
+	if err := d.Launch(grid, k.Block, a); err != nil {
+		d.t.Fatalf("%s: %v", a.Kernel(), err)
 	}
 }
 

@@ -30,7 +30,7 @@ func TestColSum(t *testing.T) {
 				alpha := 1 / float32(M)
 				kernels.ColSumRef(M, N, alpha, X, beta, want)
 				pOut := d.put(out)
-				d.launch(kernels.ColSumF32, kernels.ColSumGrid(N), int32(M), int32(N), alpha, d.put(X), beta, pOut)
+				d.launch(kernels.ColSumGrid(N), &kernels.ColSumF32Args{M: int32(M), N: int32(N), Alpha: alpha, X: d.put(X), Beta: beta, Out: pOut})
 				got := d.get(pOut, N)
 				for j := 0; j < N; j++ {
 					var mag float64
@@ -68,8 +68,8 @@ func TestSqDiff(t *testing.T) {
 		for _, g := range []kernels.Dim3{kernels.SqDiffGrid(n), {X: 3, Y: 1, Z: 1}} {
 			pA, pB := d.put(append(A, 0)), d.put(append(B, 0))
 			pPart, pOut := d.put(poison(g.X)), d.put(poison(1))
-			d.launch(kernels.SqDiffPartialF32, g, int32(n), pA, pB, pPart)
-			d.launch(kernels.SumF32, kernels.Dim3{X: 1, Y: 1, Z: 1}, int32(g.X), pPart, alpha, pOut)
+			d.launch(g, &kernels.SqDiffPartialF32Args{N: int32(n), A: pA, B: pB, Partial: pPart})
+			d.launch(kernels.Dim3{X: 1, Y: 1, Z: 1}, &kernels.SumF32Args{N: int32(g.X), X: pPart, Alpha: alpha, Out: pOut})
 			got := d.get(pOut, 1)[0]
 			if dd := math.Abs(float64(got - want)); !(dd <= float64(n+4)*eps32*mag*float64(alpha)+1e-30) {
 				t.Fatalf("n=%d grid=%v: %v, want %v", n, g, got, want)
@@ -87,7 +87,7 @@ func TestFreeEnergy(t *testing.T) {
 		want := make([]float32, M)
 		kernels.FreeEnergyRef(M, Nv, Nh, V, vb, X, want)
 		pF := d.put(poison(M))
-		d.launch(kernels.FreeEnergyF32, kernels.FreeEnergyGrid(M), int32(M), int32(Nv), int32(Nh), d.put(V), d.put(vb), d.put(X), pF)
+		d.launch(kernels.FreeEnergyGrid(M), &kernels.FreeEnergyF32Args{M: int32(M), Nv: int32(Nv), Nh: int32(Nh), V: d.put(V), Vbias: d.put(vb), X: d.put(X), F: pF})
 		F := d.get(pF, M)
 		for i := range F {
 			var mag float64
@@ -115,8 +115,7 @@ func TestElementwise(t *testing.T) {
 		wantP, wantV := clone(param), clone(vel)
 		kernels.SGDUpdate(wantP, wantV, grad, 0.1, 0.9, 1e-4)
 		pp, pv := d.put(param), d.put(vel)
-		d.launch(kernels.SGDUpdateF32, kernels.ElementwiseGrid(n), int32(n), pp, pv, d.put(grad),
-			float32(0.1), float32(0.9), float32(1e-4))
+		d.launch(kernels.ElementwiseGrid(n), &kernels.SGDUpdateF32Args{N: int32(n), Param: pp, Vel: pv, Grad: d.put(grad), Lr: float32(0.1), Momentum: float32(0.9), WeightDecay: float32(1e-4)})
 		gotP, gotV := d.get(pp, n), d.get(pv, n)
 		for i := range gotP {
 			if math.Float32bits(gotP[i]) != math.Float32bits(wantP[i]) || math.Float32bits(gotV[i]) != math.Float32bits(wantV[i]) {
@@ -127,7 +126,7 @@ func TestElementwise(t *testing.T) {
 		rng := kernels.Stream{Seed: r.Uint64(), Op: r.Uint32(), Step: r.Uint64()}
 		P := randSlice(r, n, 0, 1)
 		pS := d.put(poison(n))
-		d.launch(kernels.BernoulliF32, kernels.ElementwiseGrid(n), int32(n), d.put(P), pS, rng.Seed, rng.Op, rng.Step)
+		d.launch(kernels.ElementwiseGrid(n), &kernels.BernoulliF32Args{N: int32(n), P: d.put(P), S: pS, Seed: rng.Seed, Op: rng.Op, Step: rng.Step})
 		S := d.get(pS, n)
 		for i := range S {
 			if S[i] != kernels.Bernoulli(rng.Uniform(uint64(i)), P[i]) {
@@ -136,7 +135,7 @@ func TestElementwise(t *testing.T) {
 		}
 
 		pU, pW := d.put(poison(n)), d.put(poison(n))
-		d.launch(kernels.PhiloxFillF32, kernels.ElementwiseGrid(n), int32(n), pU, pW, rng.Seed, rng.Op, rng.Step)
+		d.launch(kernels.ElementwiseGrid(n), &kernels.PhiloxFillF32Args{N: int32(n), U: pU, W: pW, Seed: rng.Seed, Op: rng.Op, Step: rng.Step})
 		U, W := d.get(pU, n), d.get(pW, n)
 		for i := range U {
 			w := rng.Word(uint64(i))
@@ -146,7 +145,7 @@ func TestElementwise(t *testing.T) {
 		}
 		// Either output may be NULL.
 		pU2 := d.put(poison(n))
-		d.launch(kernels.PhiloxFillF32, kernels.ElementwiseGrid(n), int32(n), pU2, nil, rng.Seed, rng.Op, rng.Step)
+		d.launch(kernels.ElementwiseGrid(n), &kernels.PhiloxFillF32Args{N: int32(n), U: pU2, Seed: rng.Seed, Op: rng.Op, Step: rng.Step})
 		if got := d.get(pU2, n); got[n-1] != U[n-1] {
 			t.Fatalf("n=%d: philox with W NULL", n)
 		}
@@ -189,9 +188,8 @@ func TestBoundsAndArgs(t *testing.T) {
 	pC := d.put(poison(M * N))
 	pSmall := d.put(poison(M*N - 1))
 	grid, blk := kernels.GemmGrid(M, N), kernels.Dim3{X: 16, Y: 16, Z: 1}
-	gemm := func(A, B, C any, flags int32, grid, blk kernels.Dim3) error {
-		return d.Launch(kernels.GemmF32, grid, blk, int32(M), int32(N), int32(K), float32(1), A, B, float32(0), C,
-			int32(0), int32(0), flags, nil, nil, nil, uint64(0), uint32(0), uint64(0))
+	gemm := func(A, B, C kernels.DevicePtr, flags int32, grid, blk kernels.Dim3) error {
+		return d.Launch(grid, blk, &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: float32(1), A: A, B: B, Beta: float32(0), C: C, TransA: int32(0), TransB: int32(0), Flags: flags, Seed: uint64(0), Op: uint32(0), Step: uint64(0)})
 	}
 	if err := gemm(pA, pB, pC, 0, grid, blk); err != nil {
 		t.Fatal(err)
@@ -205,18 +203,16 @@ func TestBoundsAndArgs(t *testing.T) {
 		{"A offset past end", gemm(pA+4, pB, pC, 0, grid, blk), "past the end"},
 		{"misaligned", gemm(pA+2, pB, pC, 0, grid, blk), "aligned"},
 		{"wild pointer", gemm(kernels.DevicePtr(12345), pB, pC, 0, grid, blk), "not in any allocation"},
-		{"NULL C", gemm(pA, pB, nil, 0, grid, blk), "NULL"},
+		{"NULL C", gemm(pA, pB, 0, 0, grid, blk), "NULL"},
 		{"NULL bias", gemm(pA, pB, pC, kernels.GemmBias, grid, blk), "NULL"},
 		{"NULL S", gemm(pA, pB, pC, kernels.GemmSample, grid, blk), "NULL"},
 		{"small grid", gemm(pA, pB, pC, 0, kernels.Dim3{X: 1, Y: 1, Z: 1}, blk), "does not cover"},
 		{"bad block", gemm(pA, pB, pC, 0, grid, kernels.Dim3{X: 8, Y: 8, Z: 1}), "block"},
-		{"wrong type", gemm(pA, []float32{1}, pC, 0, grid, blk), "argument 5"},
-		{"arg count", d.Launch(kernels.SumF32, kernels.Dim3{X: 1, Y: 1, Z: 1}, kernels.Dim3{X: 256, Y: 1, Z: 1}, int32(1)), "arguments"},
-		{"unknown kernel", d.Launch("nope", grid, blk), "unknown kernel"},
-		{"negative n", d.Launch(kernels.SumF32, kernels.Dim3{X: 1, Y: 1, Z: 1}, kernels.Dim3{X: 256, Y: 1, Z: 1},
-			int32(-1), pA, float32(1), pC), "negative"},
-		{"partials past end", d.Launch(kernels.SqDiffPartialF32, kernels.Dim3{X: 300, Y: 1, Z: 1}, kernels.Dim3{X: 256, Y: 1, Z: 1},
-			int32(100), pA, pB, pSmall), "past the end"},
+		{"NULL A", gemm(0, pB, pC, 0, grid, blk), "A is NULL"},
+		{"no arguments", d.Launch(grid, blk, nil), "without arguments"},
+		{"unknown kernel", d.Launch(grid, blk, unknownArgs{}), "unknown kernel"},
+		{"negative n", d.Launch(kernels.Dim3{X: 1, Y: 1, Z: 1}, kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.SumF32Args{N: int32(-1), X: pA, Alpha: float32(1), Out: pC}), "negative"},
+		{"partials past end", d.Launch(kernels.Dim3{X: 300, Y: 1, Z: 1}, kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.SqDiffPartialF32Args{N: int32(100), A: pA, B: pB, Partial: pSmall}), "past the end"},
 		{"copy past end", d.CopyHtoD(pA, make([]byte, 4*M*K+1)), "past the end"},
 		{"copy wild", d.CopyDtoH(make([]byte, 4), kernels.DevicePtr(7)), "not in any allocation"},
 	}
@@ -273,51 +269,47 @@ func TestAlignment(t *testing.T) {
 	}
 }
 
-// Launch allocates nothing once warm (arguments boxed by the caller once).
+// Launch allocates nothing once warm (argument structs built by the caller once).
 func TestLaunchAllocs(t *testing.T) {
 	d := newDev(t, gomaxprocs())
 	plan := newCD1(d, 20, 50, 40)
 	for _, l := range plan {
 		l := l
-		if err := d.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
+		if err := d.Launch(l.grid, l.block, l.args); err != nil {
 			t.Fatal(err)
 		}
 		allocs := testing.AllocsPerRun(20, func() {
-			if err := d.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
+			if err := d.Launch(l.grid, l.block, l.args); err != nil {
 				t.Fatal(err)
 			}
 		})
 		if allocs != 0 {
-			t.Errorf("%s: %v allocations per launch", l.kernel, allocs)
+			t.Errorf("%s: %v allocations per launch", l.args.Kernel(), allocs)
 		}
 	}
 	extra := []cd1Launch{
-		{kernels.SqDiffPartialF32, kernels.SqDiffGrid(1000), kernels.Dim3{X: 256, Y: 1, Z: 1},
-			[]any{int32(1000), d.put(make([]float32, 1000)), d.put(make([]float32, 1000)), d.put(make([]float32, 4))}},
-		{kernels.SumF32, kernels.Dim3{X: 1, Y: 1, Z: 1}, kernels.Dim3{X: 256, Y: 1, Z: 1},
-			[]any{int32(100), d.put(make([]float32, 100)), float32(1), d.put(make([]float32, 1))}},
-		{kernels.FreeEnergyF32, kernels.FreeEnergyGrid(10), kernels.Dim3{X: 256, Y: 1, Z: 1},
-			[]any{int32(10), int32(50), int32(40), d.put(make([]float32, 500)), d.put(make([]float32, 50)), d.put(make([]float32, 400)), d.put(make([]float32, 10))}},
-		{kernels.BernoulliF32, kernels.ElementwiseGrid(100000), kernels.Dim3{X: 256, Y: 1, Z: 1},
-			[]any{int32(100000), d.put(make([]float32, 100000)), d.put(make([]float32, 100000)), uint64(1), uint32(2), uint64(3)}},
-		{kernels.PhiloxFillF32, kernels.ElementwiseGrid(100), kernels.Dim3{X: 256, Y: 1, Z: 1},
-			[]any{int32(100), d.put(make([]float32, 100)), d.put(make([]float32, 100)), uint64(1), uint32(2), uint64(3)}},
-		{kernels.ScaleExpNegF32, kernels.ElementwiseGrid(200), kernels.Dim3{X: 256, Y: 1, Z: 1},
-			[]any{int32(10), int32(20), d.put(make([]float32, 200)), d.put(make([]float32, 20)), d.put(make([]float32, 200))}},
-		{kernels.GaussianSampleF32, kernels.ElementwiseGrid(200), kernels.Dim3{X: 256, Y: 1, Z: 1},
-			[]any{int32(10), int32(20), d.put(make([]float32, 200)), d.put(make([]float32, 20)), d.put(make([]float32, 200)), uint64(1), uint32(2), uint64(3)}},
-		{kernels.LogVarGradF32, kernels.ElementwiseGrid(20), kernels.Dim3{X: 256, Y: 1, Z: 1},
-			[]any{int32(10), int32(5), int32(20), d.put(make([]float32, 200)), d.put(make([]float32, 200)), d.put(make([]float32, 100)),
-				d.put(make([]float32, 100)), d.put(make([]float32, 20)), d.put(make([]float32, 20)), d.put(make([]float32, 20))}},
-		{kernels.ClampMinF32, kernels.ElementwiseGrid(20), kernels.Dim3{X: 256, Y: 1, Z: 1},
-			[]any{int32(20), d.put(make([]float32, 20)), float32(-1)}},
+		{kernels.SqDiffGrid(1000), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.SqDiffPartialF32Args{N: int32(1000), A: d.put(make([]float32, 1000)), B: d.put(make([]float32, 1000)), Partial: d.put(make([]float32, 4))}},
+		{kernels.Dim3{X: 1, Y: 1, Z: 1}, kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.SumF32Args{N: int32(100), X: d.put(make([]float32, 100)), Alpha: float32(1), Out: d.put(make([]float32, 1))}},
+		{kernels.FreeEnergyGrid(10), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.FreeEnergyF32Args{M: int32(10), Nv: int32(50), Nh: int32(40), V: d.put(make([]float32, 500)), Vbias: d.put(make([]float32, 50)), X: d.put(make([]float32, 400)), F: d.put(make([]float32, 10))}},
+		{kernels.ElementwiseGrid(100000), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.BernoulliF32Args{N: int32(100000), P: d.put(make([]float32, 100000)), S: d.put(make([]float32, 100000)), Seed: uint64(1), Op: uint32(2), Step: uint64(3)}},
+		{kernels.ElementwiseGrid(100), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.PhiloxFillF32Args{N: int32(100), U: d.put(make([]float32, 100)), W: d.put(make([]float32, 100)), Seed: uint64(1), Op: uint32(2), Step: uint64(3)}},
+		{kernels.ElementwiseGrid(200), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.ScaleExpNegF32Args{M: int32(10), N: int32(20), X: d.put(make([]float32, 200)), Z: d.put(make([]float32, 20)), Out: d.put(make([]float32, 200))}},
+		{kernels.ElementwiseGrid(200), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.GaussianSampleF32Args{M: int32(10), N: int32(20), Mean: d.put(make([]float32, 200)), Z: d.put(make([]float32, 20)), Out: d.put(make([]float32, 200)), Seed: uint64(1), Op: uint32(2), Step: uint64(3)}},
+		{kernels.ElementwiseGrid(20), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.LogVarGradF32Args{B: int32(10), C: int32(5), N: int32(20), V0: d.put(make([]float32, 200)), WP0: d.put(make([]float32, 200)), VK: d.put(make([]float32, 100)), WPK: d.put(make([]float32, 100)), VBias: d.put(make([]float32, 20)), Z: d.put(make([]float32, 20)), Out: d.put(make([]float32, 20))}},
+		{kernels.ElementwiseGrid(20), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.ClampMinF32Args{N: int32(20), X: d.put(make([]float32, 20)), Lo: float32(-1)}},
 	}
 	for _, l := range extra {
-		if err := d.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
+		if err := d.Launch(l.grid, l.block, l.args); err != nil {
 			t.Fatal(err)
 		}
-		if allocs := testing.AllocsPerRun(20, func() { _ = d.Launch(l.kernel, l.grid, l.block, l.args...) }); allocs != 0 {
-			t.Errorf("%s: %v allocations per launch", l.kernel, allocs)
+		if allocs := testing.AllocsPerRun(20, func() { _ = d.Launch(l.grid, l.block, l.args) }); allocs != 0 {
+			t.Errorf("%s: %v allocations per launch", l.args.Kernel(), allocs)
 		}
 	}
 }
+
+// unknownArgs are arguments of a kernel that is not in the launch table.
+type unknownArgs struct{}
+
+func (unknownArgs) Kernel() string          { return "nope" }
+func (unknownArgs) Addr(int) unsafe.Pointer { return nil }

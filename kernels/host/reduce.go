@@ -71,9 +71,9 @@ func (d *Driver) runRed(work int) {
 	j.X, j.out, j.A, j.B, j.partial, j.V, j.vbias, j.F = nil, nil, nil, nil, nil, nil, nil, nil
 }
 
-func (d *Driver) launchColSum(grid kernels.Dim3, args []any) error {
+func (d *Driver) launchColSum(grid kernels.Dim3, a *kernels.ColSumF32Args) error {
 	const name = kernels.ColSumF32
-	M32, N32 := args[0].(int32), args[1].(int32)
+	M32, N32 := a.M, a.N
 	if err := dims(name, M32, N32); err != nil {
 		return err
 	}
@@ -83,14 +83,14 @@ func (d *Driver) launchColSum(grid kernels.Dim3, args []any) error {
 	}
 	j := &d.red
 	var err error
-	if j.X, err = d.floats(name, "X", devPtr(args[3]), M*N); err != nil {
+	if j.X, err = d.floats(name, "X", a.X, M*N); err != nil {
 		return err
 	}
-	if j.out, err = d.floats(name, "out", devPtr(args[5]), N); err != nil {
+	if j.out, err = d.floats(name, "out", a.Out, N); err != nil {
 		return err
 	}
 	j.kind, j.M, j.N = redColSum, M, N
-	j.alpha, j.beta = args[2].(float32), args[4].(float32)
+	j.alpha, j.beta = a.Alpha, a.Beta
 	j.tasks = (N + colChunk - 1) / colChunk
 	d.runRed(M * N)
 	return nil
@@ -115,24 +115,24 @@ func (j *reduceJob) colSum(t int) {
 	}
 }
 
-func (d *Driver) launchSqDiff(grid kernels.Dim3, args []any) error {
+func (d *Driver) launchSqDiff(grid kernels.Dim3, a *kernels.SqDiffPartialF32Args) error {
 	const name = kernels.SqDiffPartialF32
-	n32 := args[0].(int32)
+	n32 := a.N
 	if err := dims(name, n32); err != nil {
 		return err
 	}
 	n := int(n32)
 	j := &d.red
 	var err error
-	if j.A, err = d.floats(name, "A", devPtr(args[1]), n); err != nil {
+	if j.A, err = d.floats(name, "A", a.A, n); err != nil {
 		return err
 	}
-	if j.B, err = d.floats(name, "B", devPtr(args[2]), n); err != nil {
+	if j.B, err = d.floats(name, "B", a.B, n); err != nil {
 		return err
 	}
 	// One partial per block of the grid, as on the GPU: sum_f32 then
 	// reduces exactly grid.X of them.
-	if j.partial, err = d.floats(name, "partial", devPtr(args[3]), grid.X); err != nil {
+	if j.partial, err = d.floats(name, "partial", a.Partial, grid.X); err != nil {
 		return err
 	}
 	j.kind, j.n, j.grid, j.tasks = redSqDiff, n, grid.X, grid.X
@@ -166,18 +166,18 @@ func treeSum(red *[redThreads]float32) float32 {
 	return red[0]
 }
 
-func (d *Driver) launchSum(args []any) error {
+func (d *Driver) launchSum(a *kernels.SumF32Args) error {
 	const name = kernels.SumF32
-	n32 := args[0].(int32)
+	n32 := a.N
 	if err := dims(name, n32); err != nil {
 		return err
 	}
 	n := int(n32)
-	X, err := d.floats(name, "X", devPtr(args[1]), n)
+	X, err := d.floats(name, "X", a.X, n)
 	if err != nil {
 		return err
 	}
-	out, err := d.floats(name, "out", devPtr(args[3]), 1)
+	out, err := d.floats(name, "out", a.Out, 1)
 	if err != nil {
 		return err
 	}
@@ -190,29 +190,29 @@ func (d *Driver) launchSum(args []any) error {
 			red[t] = red[t] + v
 		}
 	}
-	out[0] = args[2].(float32) * treeSum(&red)
+	out[0] = a.Alpha * treeSum(&red)
 	return nil
 }
 
-func (d *Driver) launchFreeEnergy(args []any) error {
+func (d *Driver) launchFreeEnergy(a *kernels.FreeEnergyF32Args) error {
 	const name = kernels.FreeEnergyF32
-	M32, Nv32, Nh32 := args[0].(int32), args[1].(int32), args[2].(int32)
+	M32, Nv32, Nh32 := a.M, a.Nv, a.Nh
 	if err := dims(name, M32, Nv32, Nh32); err != nil {
 		return err
 	}
 	M, Nv, Nh := int(M32), int(Nv32), int(Nh32)
 	j := &d.red
 	var err error
-	if j.V, err = d.floats(name, "V", devPtr(args[3]), M*Nv); err != nil {
+	if j.V, err = d.floats(name, "V", a.V, M*Nv); err != nil {
 		return err
 	}
-	if j.vbias, err = d.floats(name, "vbias", devPtr(args[4]), Nv); err != nil {
+	if j.vbias, err = d.floats(name, "vbias", a.Vbias, Nv); err != nil {
 		return err
 	}
-	if j.X, err = d.floats(name, "X", devPtr(args[5]), M*Nh); err != nil {
+	if j.X, err = d.floats(name, "X", a.X, M*Nh); err != nil {
 		return err
 	}
-	if j.F, err = d.floats(name, "F", devPtr(args[6]), M); err != nil {
+	if j.F, err = d.floats(name, "F", a.F, M); err != nil {
 		return err
 	}
 	j.kind, j.M, j.Nv, j.Nh, j.tasks = redFreeEnergy, M, Nv, Nh, M

@@ -132,12 +132,11 @@ func benchSparse(b *testing.B, s gemmShape, density float64) {
 	A := randSlice(r, s.M*s.K, 0, 1)
 	sparsify(r, A, density, true)
 	pA, pB, pC := d.put(A), d.put(randSlice(r, s.K*s.N, -1, 1)), d.put(make([]float32, s.M*s.N))
-	args := []any{int32(s.M), int32(s.N), int32(s.K), float32(1), pA, pB, float32(0), pC,
-		b2i(s.transA), b2i(s.transB), int32(0), pC, pC, pC, uint64(0), uint32(0), uint64(0)}
+	args := &kernels.GemmF32Args{M: int32(s.M), N: int32(s.N), K: int32(s.K), Alpha: float32(1), A: pA, B: pB, Beta: float32(0), C: pC, TransA: b2i(s.transA), TransB: b2i(s.transB), Flags: int32(0), Bias: pC, P: pC, S: pC, Seed: uint64(0), Op: uint32(0), Step: uint64(0)}
 	grid, block := kernels.GemmGrid(s.M, s.N), kernels.Dim3{X: 16, Y: 16, Z: 1}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := d.Launch(kernels.GemmF32, grid, block, args...); err != nil {
+		if err := d.Launch(grid, block, args); err != nil {
 			b.Fatal(err)
 		}
 	}

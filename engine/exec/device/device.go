@@ -143,18 +143,13 @@ type program struct {
 
 	base    kernels.DevicePtr
 	offsets map[*lower.Buffer]int
-	args    [][]any // the plan's launches, boxed once
 
 	reconAcc, chunk *lower.Buffer
 	chunkBatches    int
-	v0Args          [][2]int // (launch, argument) pairs that point at v0
-	// v0Boxed[i] is the boxed device pointer of mini-batch slot i of the
-	// chunk, v0Home that of v0 itself: boxed once, so that pointing the
-	// launches at a slot allocates nothing.
-	v0Boxed []any
-	v0Home  any
+	v0Fields        []*kernels.DevicePtr // the plan's argument fields bound to v0
+	v0Home          kernels.DevicePtr    // v0's own address (the chunk's slots follow p.chunk)
 
-	tail      []tailLaunch
+	tail      []lower.Launch
 	tailH     graph.Hyper
 	tailFirst bool
 	reconN    int
@@ -175,40 +170,31 @@ func (p *program) allocate(all []*lower.Buffer) error {
 		p.Close()
 		return fmt.Errorf("%s: clear device memory: %w", p.label, err)
 	}
+	// Write every buffer's address into the plan's argument fields once;
+	// the fields bound to v0 are redirected to each mini-batch of a chunk.
 	v0 := p.bufs[graph.NameData]
-	p.args = make([][]any, len(p.plan.Launches))
-	for i, l := range p.plan.Launches {
-		p.args[i] = p.box(l.Args)
-		for j, a := range l.Args {
-			if a.Buf != nil && a.Buf == v0 {
-				p.v0Args = append(p.v0Args, [2]int{i, j})
+	for i := range p.plan.Launches {
+		l := &p.plan.Launches[i]
+		p.bind(l)
+		for _, b := range l.Bind {
+			if b.Buf == v0 {
+				p.v0Fields = append(p.v0Fields, b.Field)
 			}
 		}
 	}
-	p.v0Home = any(p.ptr(v0))
-	p.v0Boxed = make([]any, p.chunkBatches)
-	for i := range p.v0Boxed {
-		p.v0Boxed[i] = any(p.ptr(p.chunk) + kernels.DevicePtr(4*i*p.batch*p.visible))
-	}
+	p.v0Home = p.ptr(v0)
 	return nil
 }
 
-// box turns a launch's symbolic arguments into driver arguments.
-func (p *program) box(args []lower.Arg) []any {
-	out := make([]any, len(args))
-	for j, a := range args {
-		switch {
-		case a.Buf != nil:
-			out[j] = p.ptr(a.Buf)
-		case a.Null:
-			out[j] = kernels.DevicePtr(0)
-		case a.IsStep:
-			out[j] = uint64(0)
-		default:
-			out[j] = a.Value
+// bind writes the device address of every buffer bound to l's pointer
+// fields (NULL for a nil buffer).
+func (p *program) bind(l *lower.Launch) {
+	for _, b := range l.Bind {
+		*b.Field = 0
+		if b.Buf != nil {
+			*b.Field = p.ptr(b.Buf)
 		}
 	}
-	return out
 }
 
 func (p *program) ptr(b *lower.Buffer) kernels.DevicePtr {
@@ -285,18 +271,10 @@ func (p *program) RNGStep() uint64        { return p.rng.Step }
 func (p *program) SetRNGStep(step uint64) { p.rng.Step = step }
 func (p *program) MaxBatches() int        { return p.chunkBatches }
 
-// tailLaunch is a launch after the plan's own: the update, the carries and
-// the monitor. Its arguments are boxed once when the hyperparameters
-// change (once per epoch), so the steps in between allocate nothing.
-type tailLaunch struct {
-	kernel      string
-	grid, block kernels.Dim3
-	args        []any
-	note        string
-}
-
-// buildTail lowers the update for h and the monitor's accumulation, and
-// writes the Fill targets whose value changed.
+// buildTail lowers the update for h and the monitor's accumulation (the
+// tail: launches after the plan's own, rebuilt only when h changes, once
+// per epoch, so the steps in between allocate nothing), and writes the
+// Fill targets whose value changed.
 func (p *program) buildTail(h graph.Hyper, first bool) error {
 	ops := graph.Updates(p.step, h, first)
 	for _, op := range ops {
@@ -325,10 +303,10 @@ func (p *program) buildTail(h graph.Hyper, first bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.label, err)
 	}
-	p.tail = p.tail[:0]
-	for _, l := range launches {
-		p.tail = append(p.tail, tailLaunch{l.Kernel, l.Grid, l.Block, p.box(l.Args), l.Note})
+	for i := range launches {
+		p.bind(&launches[i])
 	}
+	p.tail = launches
 	p.tailH, p.tailFirst = h, first
 	return nil
 }
@@ -348,7 +326,7 @@ func (p *program) Step(batches []float32, n int, h graph.Hyper) error {
 	}
 	defer p.pointV0(p.v0Home)
 	for i := 0; i < n; i++ {
-		p.pointV0(p.v0Boxed[i])
+		p.pointV0(p.ptr(p.chunk) + kernels.DevicePtr(4*i*size))
 		if err := p.run(h); err != nil {
 			return err
 		}
@@ -358,26 +336,22 @@ func (p *program) Step(batches []float32, n int, h graph.Hyper) error {
 
 func (p *program) closedErr() error { return fmt.Errorf("%s: program is closed", p.label) }
 
-func (p *program) pointV0(at any) {
-	for _, ij := range p.v0Args {
-		p.args[ij[0]][ij[1]] = at
+// pointV0 makes the plan's launches read v0 at address at.
+func (p *program) pointV0(at kernels.DevicePtr) {
+	for _, f := range p.v0Fields {
+		*f = at
 	}
 }
 
 // run launches one step on the data v0's arguments point at: the plan,
 // then the tail.
 func (p *program) run(h graph.Hyper) error {
-	// One boxed step counter serves every sampling launch of the step: the
-	// only allocation of a step (8 bytes).
-	var step any = p.rng.Step
-	for i, l := range p.plan.Launches {
-		args := p.args[i]
-		for j, a := range l.Args {
-			if a.IsStep {
-				args[j] = step
-			}
+	for i := range p.plan.Launches {
+		l := &p.plan.Launches[i]
+		if l.Step != nil {
+			*l.Step = p.rng.Step
 		}
-		if err := p.drv.Launch(l.Kernel, l.Grid, l.Block, args...); err != nil {
+		if err := p.drv.Launch(l.Grid, l.Block, l.Args); err != nil {
 			return fmt.Errorf("%s: launch %d (%s: %s): %w", p.label, i, l.Kernel, l.Note, err)
 		}
 	}
@@ -388,9 +362,10 @@ func (p *program) run(h graph.Hyper) error {
 			return err
 		}
 	}
-	for _, l := range p.tail {
-		if err := p.drv.Launch(l.kernel, l.grid, l.block, l.args...); err != nil {
-			return fmt.Errorf("%s: %s: %w", p.label, l.note, err)
+	for i := range p.tail {
+		l := &p.tail[i]
+		if err := p.drv.Launch(l.Grid, l.Block, l.Args); err != nil {
+			return fmt.Errorf("%s: %s: %w", p.label, l.Note, err)
 		}
 	}
 	if graph.UsesSparsity(p.step, h) {
