@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -54,12 +52,6 @@ type trainFlags struct {
 	// config.json beside the fields above).
 	models *modelFlags
 }
-
-const (
-	modelFile   = "model.safetensors"
-	metricsFile = "metrics.jsonl"
-	configFile  = "config.json"
-)
 
 func newTrainCmd() *cobra.Command {
 	f := &trainFlags{}
@@ -270,54 +262,6 @@ func heldOut(val *data.Dataset) int {
 func (f *trainFlags) realValued() bool {
 	m := f.models.lookup(f.Model)
 	return m != nil && m.cli.realValued != nil && m.cli.realValued(f)
-}
-
-// prepareData loads a data set and applies the preprocessing shared by
-// train and eval: for models of binary data (real = false), min–max scaling
-// into [0,1] when values fall outside it; then the --binarize mode ("none",
-// "threshold[:T]" or "stochastic"). Real-valued data (real = true) are kept
-// as they are: a Gaussian model standardises them with the statistics of
-// its training data, which must map test data the same way.
-func prepareData(spec, labels, binarize string, seed uint64, real bool) (*data.Dataset, error) {
-	d, err := data.Load(spec, data.LoadOptions{Labels: labels, CSVHeader: data.CSVHeaderAuto})
-	if err != nil {
-		return nil, err
-	}
-	if d.N == 0 || d.D == 0 {
-		return nil, fmt.Errorf("%s: no data", spec)
-	}
-	var lo, hi float32 = d.X[0], d.X[0]
-	for _, x := range d.X {
-		lo, hi = min(lo, x), max(hi, x)
-	}
-	if (lo < 0 || hi > 1) && !real {
-		d.ScaleTo01()
-	}
-	mode, arg, hasArg := strings.Cut(binarize, ":")
-	switch mode {
-	case "none":
-		if hasArg {
-			return nil, usagef("--binarize none takes no argument")
-		}
-	case "threshold":
-		t := 0.5
-		if hasArg {
-			if t, err = strconv.ParseFloat(arg, 64); err != nil || !(t > 0 && t <= 1) {
-				return nil, usagef("--binarize threshold:%s: want a threshold in (0, 1]", arg)
-			}
-		}
-		d.Binarize(float32(t))
-	case "stochastic":
-		if hasArg {
-			return nil, usagef("--binarize stochastic takes no argument")
-		}
-		if err := d.BinarizeStochastic(seed); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, usagef("--binarize %q: want none, threshold[:T] or stochastic", binarize)
-	}
-	return d, nil
 }
 
 // resumeFlags reads the flags saved with a run (the models' settings
@@ -545,35 +489,6 @@ func (f *trainFlags) resumeSnapshot(epochs int, fingerprint string, ofKind func(
 	return snap, nil
 }
 
-// sameData refuses to resume on data other than the checkpoint's: the
-// fingerprint saved with it (empty in files from before fingerprints) must
-// match this run's.
-func sameData(dataName, fingerprint, saved string) error {
-	if saved != "" && saved != fingerprint {
-		return fmt.Errorf("resume: %s: the data differ from the data the run was trained on (fingerprint %s, saved %s)", dataName, fingerprint, saved)
-	}
-	return nil
-}
-
-// openMetrics writes config.json and opens metrics.jsonl for appending. A
-// fresh run first removes the metrics.jsonl of an earlier run in --out; a
-// resumed one has already cut it back to its checkpoint.
-func (f *trainFlags) openMetrics() (*os.File, error) {
-	if f.Resume == "" {
-		if err := os.Remove(filepath.Join(f.Out, metricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("output directory: %w", err)
-		}
-	}
-	if err := f.writeConfig(); err != nil {
-		return nil, err
-	}
-	metrics, err := os.OpenFile(filepath.Join(f.Out, metricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	return metrics, nil
-}
-
 // prepareRun does what every training run (RBM or DBN) does before it
 // starts: reject typed zeros, fill the data set's defaults, validate the
 // settings, open the backend and load and split the data.
@@ -601,43 +516,6 @@ func prepareRun(cmd *cobra.Command, f *trainFlags) (cfg engine.Config, backend e
 	return cfg, backend, train, val, err
 }
 
-// makeOutDir creates --out (default runs/<time>) and removes the temporary
-// files of writes that a crash interrupted: they are never data.
-func (f *trainFlags) makeOutDir() error {
-	if f.Out == "" {
-		f.Out = filepath.Join("runs", time.Now().Format("20060102-150405"))
-	}
-	if err := os.MkdirAll(f.Out, 0o755); err != nil {
-		return fmt.Errorf("output directory: %w", err)
-	}
-	if stale, err := filepath.Glob(filepath.Join(f.Out, ".*.tmp-*")); err == nil {
-		for _, p := range stale {
-			os.Remove(p)
-		}
-	}
-	return nil
-}
-
-// writeConfig writes the run's settings to --out/config.json atomically:
-// the shared flags and the settings the model takes.
-func (f *trainFlags) writeConfig() error {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	obj := map[string]json.RawMessage{}
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return err
-	}
-	if err := f.models.save(obj, f.Model); err != nil {
-		return err
-	}
-	if b, err = json.MarshalIndent(obj, "", "  "); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(f.Out, configFile), append(b, '\n'))
-}
-
 func deviceNote(b engine.Backend) string {
 	switch b.Name() {
 	case "cpu":
@@ -646,104 +524,4 @@ func deviceNote(b engine.Backend) string {
 		return "gorgonia tape machine (reference)"
 	}
 	return "GPU"
-}
-
-// metricsJSON is the metrics.jsonl record: NaN (not computed) becomes null.
-type metricsJSON struct {
-	Epoch         int      `json:"epoch"`
-	LR            float64  `json:"lr"`
-	ReconError    *float64 `json:"recon_error"`
-	FreeEnergyGap *float64 `json:"free_energy_gap"`
-	LogLikelihood *float64 `json:"log_likelihood"`
-	HeldOutLL     *float64 `json:"heldout_log_likelihood"`
-	LogZ          *float64 `json:"log_z"`
-	Samples       int      `json:"samples"`
-	Seconds       float64  `json:"seconds"`
-	SamplesPerSec float64  `json:"samples_per_sec"`
-}
-
-func jsonMetrics(m engine.EpochMetrics) metricsJSON {
-	return metricsJSON{Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
-		LogLikelihood: num(m.LogLikelihood), HeldOutLL: num(m.HeldOutLogLikelihood), LogZ: num(m.LogZ),
-		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec}
-}
-
-func formatMetrics(m engine.EpochMetrics, epochs int) string {
-	var b strings.Builder
-	w := len(strconv.Itoa(epochs))
-	fmt.Fprintf(&b, "epoch %*d/%d  recon %.4f", w, m.Epoch, epochs, m.ReconError)
-	if !math.IsNaN(m.LogLikelihood) {
-		fmt.Fprintf(&b, "  LL %.4f", m.LogLikelihood)
-	}
-	if !math.IsNaN(m.HeldOutLogLikelihood) {
-		fmt.Fprintf(&b, "  held-out LL %.4f", m.HeldOutLogLikelihood)
-	}
-	if !math.IsNaN(m.FreeEnergyGap) {
-		fmt.Fprintf(&b, "  F-gap %+.4f", m.FreeEnergyGap)
-	}
-	fmt.Fprintf(&b, "  %.0f samples/s  %.2fs", m.SamplesPerSec, m.Seconds)
-	return b.String()
-}
-
-// metricsRecord is what the resume code reads back from metrics.jsonl:
-// the epoch, and for a DBN run the layer (nil for RBM, BM and fine-tuning
-// records).
-type metricsRecord struct {
-	Layer *int `json:"layer"`
-	Epoch int  `json:"epoch"`
-}
-
-// filterMetrics rewrites the metrics file at path (atomically) with the
-// complete records that keep accepts, so that a resumed run appends where
-// its checkpoint left off. A missing file is left missing.
-func filterMetrics(path string, keep func(metricsRecord) bool) error {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	var out []byte
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		var rec metricsRecord
-		if json.Unmarshal([]byte(line), &rec) == nil && strings.HasSuffix(line, "\n") && keep(rec) {
-			out = append(out, line...)
-		}
-	}
-	return writeFileAtomic(path, out)
-}
-
-// truncateMetrics keeps the records of the first `epochs` epochs.
-func truncateMetrics(path string, epochs int) error {
-	return filterMetrics(path, func(r metricsRecord) bool { return r.Epoch >= 1 && r.Epoch <= epochs })
-}
-
-// writeFileAtomic writes b to path through a temporary file in the same
-// directory, synced before it is renamed over path: readers see the old
-// file or the new one, never a part.
-func writeFileAtomic(path string, b []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
