@@ -101,9 +101,9 @@ func addModelFlags(fl *pflag.FlagSet) *modelFlags {
 		return &modelCLI{}
 	}
 	names := engine.KindNames()
-	slices.SortStableFunc(names, func(a, b string) int {
-		return boolCmp(b == engine.DefaultKind, a == engine.DefaultKind)
-	})
+	if i := slices.Index(names, engine.DefaultKind); i > 0 {
+		names = append([]string{engine.DefaultKind}, slices.Delete(names, i, i+1)...)
+	}
 	for _, n := range names {
 		k, _ := engine.LookupKind(n)
 		mf.add(&trainModel{name: n, summary: k.Summary(), kind: true, opts: k.NewOptions(), cli: cliOf(n)})
@@ -138,16 +138,6 @@ func addModelFlags(fl *pflag.FlagSet) *modelFlags {
 		}
 	}
 	return mf
-}
-
-func boolCmp(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
 }
 
 // add records m and its settings, at the CLI's defaults.

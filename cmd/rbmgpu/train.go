@@ -53,8 +53,10 @@ type trainFlags struct {
 	models *modelFlags
 }
 
-func newTrainCmd() *cobra.Command {
-	f := &trainFlags{}
+func newTrainCmd() *cobra.Command { return newTrainCmdWith(&trainFlags{}) }
+
+// newTrainCmdWith returns the train command writing its flags into f.
+func newTrainCmdWith(f *trainFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train an RBM with CD-k or PCD-k",
@@ -256,9 +258,9 @@ func heldOut(val *data.Dataset) int {
 	return val.N
 }
 
-// realValued reports whether the run models real-valued data (a Gaussian
-// RBM, or a DBN with a Gaussian bottom): its data keep their units, since
-// the model standardises them itself.
+// realValued reports whether the run models real-valued data (see
+// modelCLI.realValued): its data keep their units, since the model
+// standardises them itself.
 func (f *trainFlags) realValued() bool {
 	m := f.models.lookup(f.Model)
 	return m != nil && m.cli.realValued != nil && m.cli.realValued(f)
