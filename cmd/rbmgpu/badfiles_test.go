@@ -68,7 +68,7 @@ func TestCorruptCheckpointsEverywhere(t *testing.T) {
 	}
 	variants["nan-weights"], _ = os.ReadFile(nanPath)
 	// A DBN where an RBM run is expected.
-	dbn, _ := models.NewDBN([]*models.RBM{snap.Model, mustRBM(t, 8, 4)}, 0)
+	dbn, _ := models.NewDBN([]*models.RBM{snap.RBM(), mustRBM(t, 8, 4)}, 0)
 	dbnPath := filepath.Join(dir, "dbn.safetensors")
 	if err := models.SaveDBN(dbnPath, dbn); err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestCorruptCheckpointsEverywhere(t *testing.T) {
 		grbmMD[k] = strings.Replace(v, `"kind":"rbm"`, `"kind":"grbm"`, 1)
 	}
 	grbmMD["kind"] = models.KindGRBM
-	V := snap.Model.V
+	V := snap.RBM().V
 	ones := func() []float32 {
 		x := make([]float32, V)
 		for i := range x {
@@ -101,7 +101,7 @@ func TestCorruptCheckpointsEverywhere(t *testing.T) {
 		gl := append([]safetensors.Tensor(nil), list...)
 		for i := range gl {
 			if gl[i].Name == models.TensorW {
-				gl[i].Data = snap.Model.W
+				gl[i].Data = snap.RBM().W
 			}
 		}
 		for _, tt := range []safetensors.Tensor{{Name: models.TensorLogVar, Shape: []int{V}, Data: lv},

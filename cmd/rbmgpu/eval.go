@@ -133,10 +133,11 @@ func loadModel(path string) (*models.RBM, *trainFlags, string, error) {
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if snap.Model == nil {
+	m := snap.RBM()
+	if m == nil {
 		return nil, nil, "", fmt.Errorf("model: %s holds a Boltzmann machine, not an RBM (eval --exact and sample read it)", file)
 	}
-	return snap.Model, run, file, nil
+	return m, run, file, nil
 }
 
 // runConfig reads the settings a run directory was trained with (its

@@ -5,44 +5,26 @@ import (
 	"math/rand/v2"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
-// Gaussian–Bernoulli RBMs on the command line: `train --model grbm` (the
-// RBM path of runTrain with Config.Visible = "gaussian"), and eval, sample
-// and plot of its checkpoints (kind "grbm").
+// Gaussian–Bernoulli RBMs on the command line: `train --model grbm` (its
+// flags are the kind's settings, see modelflags.go), and eval, sample and
+// plot of its checkpoints (kind "grbm").
 
-// addGRBMFlags registers the flags of `train --model grbm`.
-func addGRBMFlags(fl *pflag.FlagSet, f *trainFlags) {
-	fl.BoolVar(&f.LearnSigma, "learn-sigma", false, "grbm: learn the per-pixel standard deviations σ (default: σ = 1 in standardised units)")
-	fl.Float64Var(&f.SigmaFloor, "sigma-floor", 0, fmt.Sprintf("grbm: smallest σ while learning it, in standardised units (default %g)", engine.DefaultSigmaFloor))
-}
-
-// checkGRBMFlags rejects the Gaussian-only flags for other models.
-func checkGRBMFlags(cmd *cobra.Command, f *trainFlags) error {
-	if f.Model == "grbm" || (f.Model == "dbn" && f.GaussianBottom) {
-		if cmd.Flags().Changed("sigma-floor") && !(f.SigmaFloor > 0 && f.SigmaFloor <= 1) {
-			return usagef("train: --sigma-floor %v: want a value in (0, 1]", f.SigmaFloor)
-		}
-		return nil
-	}
-	for _, name := range []string{"learn-sigma", "sigma-floor"} {
-		if cmd.Flags().Changed(name) {
-			return usagef("train: --%s applies to --model grbm (or dbn --gaussian-bottom)", name)
-		}
-	}
-	return nil
-}
-
-// gaussianConfig sets the Gaussian fields of c for --model grbm.
-func (f *trainFlags) gaussianConfig(c *engine.Config) {
-	if f.Model != "grbm" {
-		return
-	}
-	c.Visible, c.LearnVariance, c.SigmaFloor = engine.VisibleGaussian, f.LearnSigma, f.SigmaFloor
+func init() {
+	registerModelCLI(models.KindGRBM, &modelCLI{
+		realValued: func(*trainFlags) bool { return true },
+		shape: func(r *modelRun, f *trainFlags) {
+			what := "Gaussian RBM (standardised data, σ fixed at 1)"
+			if o, ok := r.cfg.Options.(*engine.GRBMOptions); ok && o.LearnVariance {
+				what = fmt.Sprintf("Gaussian RBM (standardised data, σ learned, floor %g)", o.SigmaFloor)
+			}
+			r.banner = func() string { return f.banner(r, what) }
+		},
+	})
 }
 
 // isGRBM reports whether path (a run directory or a checkpoint) holds a
@@ -163,12 +145,4 @@ func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
 		fmt.Fprintf(out, "exact log Z                 %.4f\nexact average log-density   %.4f (data units)\n", *res.ExactLogZ, *res.ExactLL)
 	}
 	return nil
-}
-
-// grbmEpochPictures is epochPictures for a Gaussian RBM: the filters (W)
-// and 64 chains' means in data units.
-func grbmEpochPictures(dir string, g *models.GRBM, shape []int, steps int, seed uint64) error {
-	// The filters are W whatever the visible units: draw them as an RBM's.
-	r := &models.RBM{V: g.V, H: g.H, W: g.W, VBias: g.VBias, HBias: g.HBias}
-	return drawEpoch(dir, r, shape, func(n int) ([]float32, error) { return grbmSamples(g, n, steps, seed) })
 }

@@ -115,7 +115,7 @@ func runPlot(cmd *cobra.Command, f *plotFlags) error {
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
-	m := snap.Model
+	m, sample := picturesOf(snap, f.Steps, f.Seed)
 	if m == nil {
 		return fmt.Errorf("plot: %s holds a Boltzmann machine: plot draws RBM runs (use rbmgpu sample for BM samples)", modelPath)
 	}
@@ -153,12 +153,7 @@ func runPlot(cmd *cobra.Command, f *plotFlags) error {
 		return err
 	}
 
-	var probs []float32
-	if g := snap.GRBM(); g != nil {
-		probs, err = grbmSamples(g, f.Samples, f.Steps, f.Seed)
-	} else {
-		probs, err = sampleChains(m, f.Samples, f.Steps, f.Seed)
-	}
+	probs, err := sample(f.Samples)
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
@@ -197,6 +192,55 @@ func writePicture(w io.Writer, path string, img image.Image, what string) error 
 	}
 	b := img.Bounds()
 	fmt.Fprintf(w, "wrote %s (%dx%d pixels: %s)\n", path, b.Dx(), b.Dy(), what)
+	return nil
+}
+
+// picturesOf returns what the pictures of a snapshot draw: the RBM whose
+// weights are the filters (the Bernoulli part of a Gaussian RBM), and a
+// function drawing n chains after steps sweeps (see sampleChains and
+// grbmSamples); nil when s holds no RBM.
+func picturesOf(s *engine.Snapshot, steps int, seed uint64) (*models.RBM, func(n int) ([]float32, error)) {
+	m := s.RBM()
+	if m == nil {
+		return nil, nil
+	}
+	if g := s.GRBM(); g != nil {
+		return m, func(n int) ([]float32, error) { return grbmSamples(g, n, steps, seed) }
+	}
+	return m, func(n int) ([]float32, error) { return sampleChains(m, n, steps, seed) }
+}
+
+// epochPictures writes the --png pictures of an epoch into dir:
+// filters.png of the snapshot's weights and samples.png of 64 chains, tiles
+// shaped like the data's images when they have a 2-D shape.
+func epochPictures(dir string, s *engine.Snapshot, shape []int, steps int, seed uint64) error {
+	m, sample := picturesOf(s, steps, seed)
+	if m == nil {
+		return fmt.Errorf("--png: the %s model has no filters to draw", s.Config.Model)
+	}
+	rc := inferShape(dir, m.V)
+	if len(shape) == 2 && shape[0]*shape[1] == m.V {
+		rc = [2]int{shape[0], shape[1]}
+	}
+	filters, err := pictures.Filters(m, rc[0], rc[1], 0, 0)
+	if err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	if err := pictures.WritePNG(filepath.Join(dir, filtersPNG), filters); err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	const chains = 64
+	x, err := sample(chains)
+	if err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	grid, err := pictures.Grid(x, chains, rc[0], rc[1], 0)
+	if err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	if err := pictures.WritePNG(filepath.Join(dir, samplesPNG), grid); err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
 	return nil
 }
 

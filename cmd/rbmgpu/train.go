@@ -5,25 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
-	"github.com/rbmgpu/rbmgpu/engine/pictures"
-	"github.com/rbmgpu/rbmgpu/models"
 )
 
-// trainFlags are the flags of `rbmgpu train`; zero values of epochs, batch
-// and lr mean "the default for this data set" (see dataDefaults).
+// trainFlags are the shared flags of `rbmgpu train`; zero values of
+// epochs, batch and lr mean "the default for this data set" (see
+// dataDefaults). Each model's own flags write into its options (models).
 type trainFlags struct {
 	Data           string  `json:"data"`
 	Labels         string  `json:"labels,omitempty"`
@@ -49,31 +46,17 @@ type trainFlags struct {
 	Quiet          bool    `json:"-"`
 	PNG            bool    `json:"-"`
 	PNGSteps       int     `json:"-"`
-
 	Model          string  `json:"model"`
-	Layers         string  `json:"layers,omitempty"`
-	FineTuneEpochs int     `json:"finetune_epochs,omitempty"`
-	FineTuneLR     float64 `json:"finetune_lr,omitempty"`
-	FineTuneSched  string  `json:"finetune_lr_schedule,omitempty"`
-	LabelUnits     bool    `json:"label_units,omitempty"`
-	GaussianBottom bool    `json:"gaussian_bottom,omitempty"` // dbn: layer 0 is a Gaussian RBM
-	BottomLR       float64 `json:"bottom_lr,omitempty"`       // dbn: its learning rate (0: the Gaussian default)
 
-	Lateral    string  `json:"lateral,omitempty"`     // bm: none | visible | hidden | both
-	Sweeps     int     `json:"sweeps,omitempty"`      // bm: clamped-phase sweeps (0: the --pcd K)
-	MeanField  bool    `json:"mean_field,omitempty"`  // bm: mean-field clamped phase
-	LearnSigma bool    `json:"learn_sigma,omitempty"` // grbm
-	SigmaFloor float64 `json:"sigma_floor,omitempty"` // grbm
+	// models are the values of --model with their settings (saved in
+	// config.json beside the fields above).
+	models *modelFlags
 }
 
-const (
-	modelFile   = "model.safetensors"
-	metricsFile = "metrics.jsonl"
-	configFile  = "config.json"
-)
+func newTrainCmd() *cobra.Command { return newTrainCmdWith(&trainFlags{}) }
 
-func newTrainCmd() *cobra.Command {
-	f := &trainFlags{}
+// newTrainCmdWith returns the train command writing its flags into f.
+func newTrainCmdWith(f *trainFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train an RBM with CD-k or PCD-k",
@@ -91,6 +74,9 @@ seconds and prints the exact log-likelihood per epoch (optimum -log 30 =
 -3.401). Data files: IDX (MNIST/Fashion-MNIST, raw or .gz), .npy, .npz, .csv;
 values are scaled to [0,1] when they exceed it.
 
+--model chooses another model; flags prefixed with a model name in the list
+below apply to that model only.
+
 Interrupt with Ctrl-C: the run is saved and can be continued with
 --resume DIR, which gives exactly the model an uninterrupted run would.
 A DBN run (--model dbn) checkpoints every layer (layer0.safetensors, …)
@@ -104,73 +90,102 @@ and resumes in the layer where it stopped.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, f) },
 	}
 	fl := cmd.Flags()
+	f.models = addModelFlags(fl)
+	def := engine.Config{}.Defaults()
+	bas, file := dataDefaults(true, engine.DefaultKind), dataDefaults(false, engine.DefaultKind)
 	fl.StringVar(&f.Data, "data", "bas:4x4", "training data: bas:RxC (built in), fashion-mnist[:test], mnist[:test], or a file (IDX, .npy, .npz, .csv)")
 	fl.StringVar(&f.Labels, "labels", "", "labels file (IDX, .npy or one-column .csv), kept with the data")
 	fl.StringVar(&f.Binarize, "binarize", "none", "none | threshold[:T] (x ≥ T → 1, T default 0.5) | stochastic (x → 1 with probability x)")
-	fl.Float64Var(&f.Val, "val", -1, "fraction held out for the free-energy gap and held-out log-likelihood (default 0.1 for files, 0 for bas)")
-	fl.IntVar(&f.Hidden, "hidden", 64, "number of hidden units")
-	fl.IntVar(&f.CD, "cd", 0, "train with CD-K (K Gibbs steps from the data); default CD-1")
+	fl.Float64Var(&f.Val, "val", -1, fmt.Sprintf("fraction held out for the free-energy gap and held-out log-likelihood (default %g for files, %g for bas)", file.val, bas.val))
+	fl.IntVar(&f.Hidden, "hidden", def.Hidden, "number of hidden units")
+	fl.IntVar(&f.CD, "cd", 0, fmt.Sprintf("train with CD-K (K Gibbs steps from the data); default CD-%d", def.K))
 	fl.IntVar(&f.PCD, "pcd", 0, "train with PCD-K (K Gibbs steps of persistent chains)")
 	fl.IntVar(&f.Chains, "chains", 0, "number of persistent chains for PCD (default: the batch size)")
-	fl.IntVar(&f.Epochs, "epochs", 0, "passes over the data (default 300 for bas, 10 for files)")
-	fl.IntVar(&f.Batch, "batch", 0, "mini-batch size (default 10 for bas, 100 for files)")
-	fl.Float64Var(&f.LR, "lr", 0, "learning rate (default 0.1 for bas, 0.05 for files)")
-	fl.StringVar(&f.Schedule, "lr-schedule", "constant", "constant | linear[:FINAL] (to FINAL·lr) | exp:GAMMA (lr·GAMMA^epoch)")
+	fl.IntVar(&f.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d for bas, %d for files)", bas.epochs, file.epochs))
+	fl.IntVar(&f.Batch, "batch", 0, fmt.Sprintf("mini-batch size (default %d for bas, %d for files)", bas.batch, file.batch))
+	fl.Float64Var(&f.LR, "lr", 0, lrHelp(f.models))
+	fl.StringVar(&f.Schedule, "lr-schedule", engine.ConstantSchedule{}.String(), "constant | linear[:FINAL] (to FINAL·lr) | exp:GAMMA (lr·GAMMA^epoch)")
 	fl.Float64Var(&f.Momentum, "momentum", 0.5, "momentum in [0,1)")
 	fl.Float64Var(&f.WeightDecay, "weight-decay", 0, "L2 weight decay on W")
 	fl.Float64Var(&f.SparsityTarget, "sparsity-target", 0.1, "target mean hidden activation (with --sparsity-cost)")
 	fl.Float64Var(&f.SparsityCost, "sparsity-cost", 0, "weight of the sparsity penalty (0 disables it)")
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of initialisation, data order and every Gibbs draw")
-	fl.IntVar(&f.EvalEvery, "eval-every", 1, "compute log-likelihood and free-energy gap every N epochs")
+	fl.IntVar(&f.EvalEvery, "eval-every", def.EvalEvery, "compute log-likelihood and free-energy gap every N epochs")
 	fl.StringVar(&f.Device, "device", "auto", "auto | cpu | cpu-tape (reference interpreter) | cuda | cuda:N")
 	fl.StringVar(&f.Out, "out", "", "output directory (default runs/YYYYMMDD-HHMMSS)")
 	fl.StringVar(&f.Resume, "resume", "", "continue the run saved in this directory (its settings and data are reused; --epochs may extend it)")
 	fl.BoolVar(&f.Quiet, "quiet", false, "no progress output, only the per-epoch lines")
 	fl.BoolVar(&f.PNG, "png", false, "after every epoch write filters.png and samples.png into --out (see rbmgpu plot)")
 	fl.IntVar(&f.PNGSteps, "png-steps", 200, "Gibbs sweeps of the 64 chains drawn into samples.png by --png")
-	fl.StringVar(&f.Model, "model", "rbm", "rbm | grbm (Gaussian–Bernoulli RBM on standardised real-valued data) | dbn (deep belief network: greedy pretraining, optional fine-tuning) | bm (general Boltzmann machine)")
-	fl.StringVar(&f.Layers, "layers", "", "dbn: layer sizes from the visible layer up, e.g. 784,500,500,2000")
-	fl.IntVar(&f.FineTuneEpochs, "finetune-epochs", 0, "dbn: epochs of discriminative fine-tuning by backpropagation (needs --labels)")
-	fl.Float64Var(&f.FineTuneLR, "finetune-lr", 0.001, "dbn: Adam learning rate of fine-tuning")
-	fl.StringVar(&f.FineTuneSched, "finetune-lr-schedule", "constant", "dbn: fine-tuning learning-rate schedule, as --lr-schedule")
-	fl.BoolVar(&f.GaussianBottom, "gaussian-bottom", false, "dbn: the bottom layer is a Gaussian–Bernoulli RBM on standardised real-valued data (with --learn-sigma, --sigma-floor, --bottom-lr)")
-	fl.Float64Var(&f.BottomLR, "bottom-lr", 0, fmt.Sprintf("dbn --gaussian-bottom: learning rate of the Gaussian bottom layer (default %g)", engine.DefaultGaussianLR))
-	fl.BoolVar(&f.LabelUnits, "label-units", false, "dbn: train the top RBM with one-hot label units (needs --labels) so 'rbmgpu sample --label' can clamp a class")
-	addBMFlags(cmd, f)
-	addGRBMFlags(fl, f)
+	fl.StringVar(&f.Model, "model", engine.DefaultKind, f.models.help())
 	return cmd
 }
 
 // isBuiltin reports whether the data spec names built-in data.
 func isBuiltin(spec string) bool { return strings.HasPrefix(spec, "bas:") }
 
-// dataDefaults fills epochs, batch, lr and val for the data set.
-func (f *trainFlags) dataDefaults() {
-	builtin := isBuiltin(f.Data)
-	pick := func(p *int, bas, file int) {
-		if *p == 0 {
-			*p = file
-			if builtin {
-				*p = bas
+// runDefaults are the settings whose default depends on the data set.
+type runDefaults struct {
+	epochs, batch int
+	lr, val       float64
+}
+
+// dataDefaults are the CLI's defaults for the built-in bars-and-stripes
+// (builtin) or a data file, for a run of the engine kind `kind`: the tiny
+// built-in set trains long, on small batches, with nothing held out; the
+// learning rate is the kind's own default, except that on bars-and-stripes
+// a kind at the engine's shared rate trains at 0.1.
+func dataDefaults(builtin bool, kind string) runDefaults {
+	d := runDefaults{epochs: 10, batch: 100, lr: engine.Config{Model: kind}.Defaults().LR, val: 0.1}
+	if builtin {
+		d.epochs, d.batch, d.val = 300, 10, 0
+		if d.lr == engine.DefaultLR {
+			d.lr = 0.1
+		}
+	}
+	return d
+}
+
+// lrHelp is the usage of --lr: the defaults of dataDefaults, and every
+// kind's whose differ.
+func lrHelp(mf *modelFlags) string {
+	bas, file := dataDefaults(true, engine.DefaultKind), dataDefaults(false, engine.DefaultKind)
+	s := fmt.Sprintf("learning rate (default %g for bas, %g for files", bas.lr, file.lr)
+	for _, m := range mf.models {
+		if b, f := dataDefaults(true, m.name), dataDefaults(false, m.name); m.kind && (b.lr != bas.lr || f.lr != file.lr) {
+			if b.lr == f.lr {
+				s += fmt.Sprintf("; --model %s: %g", m.name, b.lr)
+			} else {
+				s += fmt.Sprintf("; --model %s: %g for bas, %g for files", m.name, b.lr, f.lr)
 			}
 		}
 	}
-	pick(&f.Epochs, 300, 10)
-	pick(&f.Batch, 10, 100)
-	if f.LR == 0 && f.Model == "grbm" {
-		f.LR = engine.DefaultGaussianLR
+	return s + ")"
+}
+
+// kind is the engine kind of the run: the model's, or for a model the CLI
+// builds from kinds (a DBN) the default kind.
+func (f *trainFlags) kind() string {
+	if m := f.models.lookup(f.Model); m != nil && m.kind {
+		return m.name
+	}
+	return engine.DefaultKind
+}
+
+// fillDefaults fills epochs, batch, lr and val for the data set.
+func (f *trainFlags) fillDefaults() {
+	d := dataDefaults(isBuiltin(f.Data), f.kind())
+	if f.Epochs == 0 {
+		f.Epochs = d.epochs
+	}
+	if f.Batch == 0 {
+		f.Batch = d.batch
 	}
 	if f.LR == 0 {
-		f.LR = 0.05
-		if builtin {
-			f.LR = 0.1
-		}
+		f.LR = d.lr
 	}
 	if f.Val < 0 {
-		f.Val = 0.1
-		if builtin {
-			f.Val = 0
-		}
+		f.Val = d.val
 	}
 }
 
@@ -196,15 +211,12 @@ func (f *trainFlags) config() (engine.Config, error) {
 	if f.PCD != 0 {
 		k, pcd = f.PCD, true
 	}
-	if k == 0 {
-		k = 1
-	}
 	c := engine.Config{
+		Model: f.kind(), Options: f.models.lookup(f.kind()).opts,
 		Hidden: f.Hidden, K: k, Persistent: pcd, Chains: f.Chains, Epochs: f.Epochs, Batch: f.Batch,
 		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
 	}
-	f.gaussianConfig(&c)
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
 	for _, v := range []struct {
@@ -215,6 +227,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 			return c, usagef("train: %s %d: want ≥ 1", v.name, v.val)
 		}
 	}
+	c = c.Defaults()
 	if err := c.Validate(); err != nil {
 		return c, usagef("train: %v", err)
 	}
@@ -245,63 +258,17 @@ func heldOut(val *data.Dataset) int {
 	return val.N
 }
 
-// realValued reports whether the run models real-valued data (a Gaussian
-// RBM, or a DBN with a Gaussian bottom): its data keep their units, since
-// the model standardises them itself.
+// realValued reports whether the run models real-valued data (see
+// modelCLI.realValued): its data keep their units, since the model
+// standardises them itself.
 func (f *trainFlags) realValued() bool {
-	return f.Model == "grbm" || (f.Model == "dbn" && f.GaussianBottom)
+	m := f.models.lookup(f.Model)
+	return m != nil && m.cli.realValued != nil && m.cli.realValued(f)
 }
 
-// prepareData loads a data set and applies the preprocessing shared by
-// train and eval: for models of binary data (real = false), min–max scaling
-// into [0,1] when values fall outside it; then the --binarize mode ("none",
-// "threshold[:T]" or "stochastic"). Real-valued data (real = true) are kept
-// as they are: a Gaussian model standardises them with the statistics of
-// its training data, which must map test data the same way.
-func prepareData(spec, labels, binarize string, seed uint64, real bool) (*data.Dataset, error) {
-	d, err := data.Load(spec, data.LoadOptions{Labels: labels, CSVHeader: data.CSVHeaderAuto})
-	if err != nil {
-		return nil, err
-	}
-	if d.N == 0 || d.D == 0 {
-		return nil, fmt.Errorf("%s: no data", spec)
-	}
-	var lo, hi float32 = d.X[0], d.X[0]
-	for _, x := range d.X {
-		lo, hi = min(lo, x), max(hi, x)
-	}
-	if (lo < 0 || hi > 1) && !real {
-		d.ScaleTo01()
-	}
-	mode, arg, hasArg := strings.Cut(binarize, ":")
-	switch mode {
-	case "none":
-		if hasArg {
-			return nil, usagef("--binarize none takes no argument")
-		}
-	case "threshold":
-		t := 0.5
-		if hasArg {
-			if t, err = strconv.ParseFloat(arg, 64); err != nil || !(t > 0 && t <= 1) {
-				return nil, usagef("--binarize threshold:%s: want a threshold in (0, 1]", arg)
-			}
-		}
-		d.Binarize(float32(t))
-	case "stochastic":
-		if hasArg {
-			return nil, usagef("--binarize stochastic takes no argument")
-		}
-		if err := d.BinarizeStochastic(seed); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, usagef("--binarize %q: want none, threshold[:T] or stochastic", binarize)
-	}
-	return d, nil
-}
-
-// resumable reads the flags saved with a run; explicitly set flags other
-// than --epochs, --device, --quiet and --eval-every may not change them.
+// resumeFlags reads the flags saved with a run (the models' settings
+// included); explicitly set flags other than --epochs, --device, --quiet,
+// --eval-every, --out and the --png ones may not change them.
 func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 	path := filepath.Join(f.Resume, configFile)
 	b, err := os.ReadFile(path)
@@ -310,6 +277,9 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 	}
 	saved := *f
 	if err := json.Unmarshal(b, &saved); err != nil {
+		return fmt.Errorf("resume: %s: %v", path, err)
+	}
+	if err := f.models.load(b); err != nil {
 		return fmt.Errorf("resume: %s: %v", path, err)
 	}
 	var bad []string
@@ -343,34 +313,33 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	stderr := cmd.ErrOrStderr()
 	data.DownloadNotify = func(s string) { fmt.Fprintln(stderr, "rbmgpu: "+s) }
 	if f.Resume != "" {
-		// The saved settings (the model kind included) come first: a
-		// resumed DBN run is dispatched as a DBN run.
+		// The saved settings (the model included) come first: a resumed
+		// DBN run is dispatched as a DBN run.
 		if err := resumeFlags(cmd, f); err != nil {
 			return err
 		}
 	}
-	if err := checkGRBMFlags(cmd, f); err != nil {
+	m := f.models.lookup(f.Model)
+	if m == nil {
+		return usagef("train: --model %q: want %s", f.Model, f.models.names())
+	}
+	if err := f.models.check(cmd.Flags(), f.Model); err != nil {
 		return err
 	}
-	switch f.Model {
-	case "rbm", "grbm":
-		for _, name := range []string{"layers", "finetune-epochs", "finetune-lr", "finetune-lr-schedule", "label-units", "gaussian-bottom", "bottom-lr"} {
-			if cmd.Flags().Changed(name) {
-				return usagef("train: --%s applies to --model dbn", name)
-			}
-		}
-		if err := rejectBMFlags(cmd); err != nil {
-			return err
-		}
-	case "dbn":
-		if err := rejectBMFlags(cmd); err != nil {
-			return err
-		}
-		return runTrainDBN(cmd, f)
-	case "bm":
-		return trainBM(cmd, f)
-	default:
-		return usagef("train: --model %q: want rbm, grbm, dbn or bm", f.Model)
+	if err := f.models.validate(cmd.Flags()); err != nil {
+		return err
+	}
+	if m.cli.run != nil {
+		return m.cli.run(cmd, f)
+	}
+	return trainSingle(cmd, f, m)
+}
+
+// trainSingle trains one model of an engine kind: the model's CLI shapes
+// the run (prepare, shape), everything else is shared.
+func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
+	if m.cli.prepare != nil {
+		m.cli.prepare(f)
 	}
 	if f.PNGSteps < 1 {
 		return usagef("train: --png-steps %d: want ≥ 1", f.PNGSteps)
@@ -379,19 +348,8 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
-	kind := "RBM"
-	if cfg.IsGaussian() {
-		kind = "Gaussian RBM (standardised data, σ fixed at 1)"
-		if cfg.LearnVariance {
-			kind = fmt.Sprintf("Gaussian RBM (standardised data, σ learned, floor %g)", cfg.Defaults().SigmaFloor)
-		}
-	}
-	return f.fitModel(cmd, modelRun{
+	r := &modelRun{
 		cfg: cfg, backend: backend, train: train, val: val,
-		banner: func() string {
-			return fmt.Sprintf("training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s",
-				cfg.Algorithm(), kind, train.D, cfg.Hidden, f.Data, train.N, heldOut(val), backend.Name(), min(cfg.Batch, train.N), cfg.LR, cfg.Epochs, deviceNote(backend), f.Out)
-		},
 		// A checkpoint saved before the first batch finished holds no
 		// progress worth a line.
 		announce: func(s *engine.Snapshot) bool { return s.Epoch > 0 || s.Batch > 0 },
@@ -399,16 +357,26 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			if !f.PNG {
 				return nil
 			}
-			if g := s.GRBM(); g != nil {
-				return grbmEpochPictures(f.Out, g, train.Shape, f.PNGSteps, f.Seed)
-			}
-			return epochPictures(f.Out, s.Model, train.Shape, f.PNGSteps, f.Seed)
+			return epochPictures(f.Out, s, train.Shape, f.PNGSteps, f.Seed)
 		},
-	})
+	}
+	r.banner = func() string { return f.banner(r, strings.ToUpper(m.name)) }
+	if m.cli.shape != nil {
+		m.cli.shape(r, f)
+	}
+	return f.fitModel(cmd, *r)
 }
 
-// modelRun is what one single-model training run (RBM, Gaussian RBM, BM)
-// brings to fitModel; everything else about a run is shared.
+// banner is the first line of a single-model run of the model what.
+func (f *trainFlags) banner(r *modelRun, what string) string {
+	cfg, train := r.cfg, r.train
+	return fmt.Sprintf("training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s",
+		cfg.Algorithm(), what, train.D, cfg.Hidden, f.Data, train.N, heldOut(r.val), r.backend.Name(), min(cfg.Batch, train.N),
+		cfg.LR, cfg.Epochs, deviceNote(r.backend), f.Out)
+}
+
+// modelRun is what one single-model training run brings to fitModel;
+// everything else about a run is shared.
 type modelRun struct {
 	cfg        engine.Config
 	backend    engine.Backend
@@ -523,35 +491,6 @@ func (f *trainFlags) resumeSnapshot(epochs int, fingerprint string, ofKind func(
 	return snap, nil
 }
 
-// sameData refuses to resume on data other than the checkpoint's: the
-// fingerprint saved with it (empty in files from before fingerprints) must
-// match this run's.
-func sameData(dataName, fingerprint, saved string) error {
-	if saved != "" && saved != fingerprint {
-		return fmt.Errorf("resume: %s: the data differ from the data the run was trained on (fingerprint %s, saved %s)", dataName, fingerprint, saved)
-	}
-	return nil
-}
-
-// openMetrics writes config.json and opens metrics.jsonl for appending. A
-// fresh run first removes the metrics.jsonl of an earlier run in --out; a
-// resumed one has already cut it back to its checkpoint.
-func (f *trainFlags) openMetrics() (*os.File, error) {
-	if f.Resume == "" {
-		if err := os.Remove(filepath.Join(f.Out, metricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("output directory: %w", err)
-		}
-	}
-	if err := f.writeConfig(); err != nil {
-		return nil, err
-	}
-	metrics, err := os.OpenFile(filepath.Join(f.Out, metricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	return metrics, nil
-}
-
 // prepareRun does what every training run (RBM or DBN) does before it
 // starts: reject typed zeros, fill the data set's defaults, validate the
 // settings, open the backend and load and split the data.
@@ -565,7 +504,7 @@ func prepareRun(cmd *cobra.Command, f *trainFlags) (cfg engine.Config, backend e
 			}
 		}
 	}
-	f.dataDefaults()
+	f.fillDefaults()
 	if cfg, err = f.config(); err != nil {
 		return cfg, nil, nil, nil, err
 	}
@@ -579,32 +518,6 @@ func prepareRun(cmd *cobra.Command, f *trainFlags) (cfg engine.Config, backend e
 	return cfg, backend, train, val, err
 }
 
-// makeOutDir creates --out (default runs/<time>) and removes the temporary
-// files of writes that a crash interrupted: they are never data.
-func (f *trainFlags) makeOutDir() error {
-	if f.Out == "" {
-		f.Out = filepath.Join("runs", time.Now().Format("20060102-150405"))
-	}
-	if err := os.MkdirAll(f.Out, 0o755); err != nil {
-		return fmt.Errorf("output directory: %w", err)
-	}
-	if stale, err := filepath.Glob(filepath.Join(f.Out, ".*.tmp-*")); err == nil {
-		for _, p := range stale {
-			os.Remove(p)
-		}
-	}
-	return nil
-}
-
-// writeConfig writes the run's settings to --out/config.json atomically.
-func (f *trainFlags) writeConfig() error {
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(f.Out, configFile), append(b, '\n'))
-}
-
 func deviceNote(b engine.Backend) string {
 	switch b.Name() {
 	case "cpu":
@@ -613,140 +526,4 @@ func deviceNote(b engine.Backend) string {
 		return "gorgonia tape machine (reference)"
 	}
 	return "GPU"
-}
-
-// metricsJSON is the metrics.jsonl record: NaN (not computed) becomes null.
-type metricsJSON struct {
-	Epoch         int      `json:"epoch"`
-	LR            float64  `json:"lr"`
-	ReconError    *float64 `json:"recon_error"`
-	FreeEnergyGap *float64 `json:"free_energy_gap"`
-	LogLikelihood *float64 `json:"log_likelihood"`
-	HeldOutLL     *float64 `json:"heldout_log_likelihood"`
-	LogZ          *float64 `json:"log_z"`
-	Samples       int      `json:"samples"`
-	Seconds       float64  `json:"seconds"`
-	SamplesPerSec float64  `json:"samples_per_sec"`
-}
-
-func jsonMetrics(m engine.EpochMetrics) metricsJSON {
-	return metricsJSON{Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
-		LogLikelihood: num(m.LogLikelihood), HeldOutLL: num(m.HeldOutLogLikelihood), LogZ: num(m.LogZ),
-		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec}
-}
-
-func formatMetrics(m engine.EpochMetrics, epochs int) string {
-	var b strings.Builder
-	w := len(strconv.Itoa(epochs))
-	fmt.Fprintf(&b, "epoch %*d/%d  recon %.4f", w, m.Epoch, epochs, m.ReconError)
-	if !math.IsNaN(m.LogLikelihood) {
-		fmt.Fprintf(&b, "  LL %.4f", m.LogLikelihood)
-	}
-	if !math.IsNaN(m.HeldOutLogLikelihood) {
-		fmt.Fprintf(&b, "  held-out LL %.4f", m.HeldOutLogLikelihood)
-	}
-	if !math.IsNaN(m.FreeEnergyGap) {
-		fmt.Fprintf(&b, "  F-gap %+.4f", m.FreeEnergyGap)
-	}
-	fmt.Fprintf(&b, "  %.0f samples/s  %.2fs", m.SamplesPerSec, m.Seconds)
-	return b.String()
-}
-
-// metricsRecord is what the resume code reads back from metrics.jsonl:
-// the epoch, and for a DBN run the layer (nil for RBM, BM and fine-tuning
-// records).
-type metricsRecord struct {
-	Layer *int `json:"layer"`
-	Epoch int  `json:"epoch"`
-}
-
-// filterMetrics rewrites the metrics file at path (atomically) with the
-// complete records that keep accepts, so that a resumed run appends where
-// its checkpoint left off. A missing file is left missing.
-func filterMetrics(path string, keep func(metricsRecord) bool) error {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	var out []byte
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		var rec metricsRecord
-		if json.Unmarshal([]byte(line), &rec) == nil && strings.HasSuffix(line, "\n") && keep(rec) {
-			out = append(out, line...)
-		}
-	}
-	return writeFileAtomic(path, out)
-}
-
-// truncateMetrics keeps the records of the first `epochs` epochs.
-func truncateMetrics(path string, epochs int) error {
-	return filterMetrics(path, func(r metricsRecord) bool { return r.Epoch >= 1 && r.Epoch <= epochs })
-}
-
-// writeFileAtomic writes b to path through a temporary file in the same
-// directory, synced before it is renamed over path: readers see the old
-// file or the new one, never a part.
-func writeFileAtomic(path string, b []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// epochPictures writes filters.png and samples.png (64 Gibbs chains) of m
-// into dir, tiles shaped like the data's images when they have a 2-D shape.
-func epochPictures(dir string, m *models.RBM, shape []int, steps int, seed uint64) error {
-	return drawEpoch(dir, m, shape, func(n int) ([]float32, error) { return sampleChains(m, n, steps, seed) })
-}
-
-// drawEpoch writes the --png pictures of an epoch into dir: filters.png of
-// m's weights and samples.png of 64 chains drawn by sample, which is all
-// that differs between the models --png draws.
-func drawEpoch(dir string, m *models.RBM, shape []int, sample func(chains int) ([]float32, error)) error {
-	rc := inferShape(dir, m.V)
-	if len(shape) == 2 && shape[0]*shape[1] == m.V {
-		rc = [2]int{shape[0], shape[1]}
-	}
-	filters, err := pictures.Filters(m, rc[0], rc[1], 0, 0)
-	if err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	if err := pictures.WritePNG(filepath.Join(dir, "filters.png"), filters); err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	const chains = 64
-	x, err := sample(chains)
-	if err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	grid, err := pictures.Grid(x, chains, rc[0], rc[1], 0)
-	if err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	if err := pictures.WritePNG(filepath.Join(dir, "samples.png"), grid); err != nil {
-		return fmt.Errorf("--png: %w", err)
-	}
-	return nil
 }

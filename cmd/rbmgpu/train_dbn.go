@@ -22,6 +22,60 @@ import (
 // dbnFile is the checkpoint `train --model dbn` writes.
 const dbnFile = "dbn.safetensors"
 
+// dbnModel is the --model of a deep belief network, a model of the CLI:
+// greedy pretraining of engine RBMs (the bottom one a Gaussian RBM with
+// --gaussian-bottom, taking the grbm kind's flags), optional fine-tuning.
+const dbnModel = "dbn"
+
+func init() {
+	registerModelCLI(dbnModel, &modelCLI{
+		summary:    "deep belief network: greedy pretraining, optional fine-tuning",
+		newOptions: func() engine.Options { return newDBNOptions() },
+		requires:   map[string]string{"bottom-lr": "gaussian-bottom"},
+		borrows:    map[string]string{models.KindGRBM: "gaussian-bottom"},
+		refuses:    map[string]string{"png": ""},
+		realValued: func(f *trainFlags) bool { return f.dbn().GaussianBottom },
+		run:        runTrainDBN,
+	})
+}
+
+// dbnOptions are the settings of --model dbn.
+type dbnOptions struct {
+	Layers         string
+	FineTuneEpochs int
+	FineTuneLR     float64
+	FineTuneSched  string
+	LabelUnits     bool
+	GaussianBottom bool
+	BottomLR       float64
+}
+
+// newDBNOptions returns the DBN settings at their defaults: the engine's
+// fine-tuning rate and schedule, and the Gaussian kind's rate for a
+// Gaussian bottom layer (the Bernoulli layers' rate would diverge on
+// standardised data).
+func newDBNOptions() *dbnOptions {
+	ft := engine.FineTuneConfig{}.Defaults()
+	return &dbnOptions{FineTuneLR: ft.LR, FineTuneSched: ft.Schedule.String(),
+		BottomLR: engine.Config{Model: models.KindGRBM}.Defaults().LR}
+}
+
+// Settings implements engine.Options: the DBN's flags.
+func (o *dbnOptions) Settings() []engine.Setting {
+	return []engine.Setting{
+		stringSetting("layers", "layer sizes from the visible layer up, e.g. 784,500,500,2000", &o.Layers),
+		engine.IntSetting("finetune-epochs", "epochs of discriminative fine-tuning by backpropagation (needs --labels)", &o.FineTuneEpochs),
+		engine.FloatSetting("finetune-lr", "Adam learning rate of fine-tuning", &o.FineTuneLR),
+		stringSetting("finetune-lr-schedule", "fine-tuning learning-rate schedule, as --lr-schedule", &o.FineTuneSched),
+		engine.BoolSetting("label-units", "train the top RBM with one-hot label units (needs --labels) so 'rbmgpu sample --label' can clamp a class", &o.LabelUnits),
+		engine.BoolSetting("gaussian-bottom", "the bottom layer is a Gaussian–Bernoulli RBM on standardised real-valued data (with --learn-sigma, --sigma-floor, --bottom-lr)", &o.GaussianBottom),
+		engine.FloatSetting("bottom-lr", "learning rate of the Gaussian bottom layer", &o.BottomLR),
+	}
+}
+
+// dbn returns the DBN settings of f.
+func (f *trainFlags) dbn() *dbnOptions { return f.models.lookup(dbnModel).opts.(*dbnOptions) }
+
 // parseLayers reads "784,500,500" into sizes, checking the first against V.
 func parseLayers(s string, V int) ([]int, error) {
 	if s == "" {
@@ -50,23 +104,20 @@ func parseLayers(s string, V int) ([]int, error) {
 // per layer epoch, then per fine-tuning epoch) and config.json.
 func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	stdout := cmd.OutOrStdout()
+	o := f.dbn()
 	switch {
 	case f.Resume != "" && cmd.Flags().Changed("epochs"):
 		return usagef("train: --resume of a DBN run continues its saved epochs; --epochs cannot change")
-	case f.PNG:
-		return usagef("train: --png applies to --model rbm")
-	case f.FineTuneEpochs < 0:
-		return usagef("train: --finetune-epochs %d: want ≥ 0", f.FineTuneEpochs)
-	case !(f.FineTuneLR > 0):
-		return usagef("train: --finetune-lr %v: want a positive rate", f.FineTuneLR)
-	case cmd.Flags().Changed("bottom-lr") && !f.GaussianBottom:
-		return usagef("train: --bottom-lr applies with --gaussian-bottom")
-	case f.BottomLR < 0 || math.IsNaN(f.BottomLR) || math.IsInf(f.BottomLR, 0) || (cmd.Flags().Changed("bottom-lr") && f.BottomLR == 0):
-		return usagef("train: --bottom-lr %v: want a positive rate", f.BottomLR)
-	case (f.FineTuneEpochs > 0 || f.LabelUnits) && f.Labels == "" && !strings.Contains(f.Data, "mnist"):
+	case o.FineTuneEpochs < 0:
+		return usagef("train: --finetune-epochs %d: want ≥ 0", o.FineTuneEpochs)
+	case !(o.FineTuneLR > 0):
+		return usagef("train: --finetune-lr %v: want a positive rate", o.FineTuneLR)
+	case !(o.BottomLR > 0) || math.IsInf(o.BottomLR, 0):
+		return usagef("train: --bottom-lr %v: want a positive rate", o.BottomLR)
+	case (o.FineTuneEpochs > 0 || o.LabelUnits) && f.Labels == "" && !strings.Contains(f.Data, "mnist"):
 		return usagef("train: --finetune-epochs and --label-units need --labels")
 	}
-	ftSched, err := engine.ParseSchedule(f.FineTuneSched)
+	ftSched, err := engine.ParseSchedule(o.FineTuneSched)
 	if err != nil {
 		return usagef("train: --finetune-lr-schedule: %v", err)
 	}
@@ -74,11 +125,11 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
-	sizes, err := parseLayers(f.Layers, train.D)
+	sizes, err := parseLayers(o.Layers, train.D)
 	if err != nil {
 		return err
 	}
-	if (f.FineTuneEpochs > 0 || f.LabelUnits) && train.Labels == nil {
+	if (o.FineTuneEpochs > 0 || o.LabelUnits) && train.Labels == nil {
 		return usagef("train: %s has no labels: pass --labels", f.Data)
 	}
 	if err := f.makeOutDir(); err != nil {
@@ -113,7 +164,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	}
 	cfgs := f.layerConfigs(cfg, len(sizes)-1)
 	bottom := ""
-	if f.GaussianBottom {
+	if o.GaussianBottom {
 		bottom = fmt.Sprintf(", Gaussian bottom layer (lr %g)", cfgs[0].Defaults().LR)
 	}
 	fmt.Fprintf(stdout, "pretraining DBN %v on %s (%d samples), %s per layer, %d epochs, batch %d, lr %g%s, %s; output %s\n",
@@ -131,7 +182,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if resume != nil {
 		fmt.Fprintf(stdout, "resuming: %d layers done%s\n", len(resume.Done), resumePosition(resume))
 	}
-	pre := &engine.DBNPretrainer{Sizes: sizes, Configs: cfgs, Labels: f.LabelUnits, Backend: backend,
+	pre := &engine.DBNPretrainer{Sizes: sizes, Configs: cfgs, Labels: o.LabelUnits, Backend: backend,
 		Callbacks: []engine.LayerCallback{onEpoch}, Resume: resume,
 		Checkpoint: func(p *engine.DBNProgress) error {
 			return engine.SaveSnapshot(layerCheckpoint(f.Out, p.Layer()), p.Current, fingerprint)
@@ -153,8 +204,8 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return fmt.Errorf("train: pretrain DBN: %w (finished layers and the last good checkpoint are in %s)", err, f.Out)
 	}
-	if f.FineTuneEpochs > 0 {
-		ft := engine.FineTuneConfig{Epochs: f.FineTuneEpochs, LR: f.FineTuneLR, Schedule: ftSched, Batch: cfg.Batch, Seed: f.Seed, Patience: 3}
+	if o.FineTuneEpochs > 0 {
+		ft := engine.FineTuneConfig{Epochs: o.FineTuneEpochs, LR: o.FineTuneLR, Schedule: ftSched, Batch: cfg.Batch, Seed: f.Seed, Patience: 3}
 		fmt.Fprintf(stdout, "fine-tuning %d epochs (Adam, lr %g) on %d labelled samples, %d held out\n", ft.Epochs, ft.LR, train.N, heldOut(val))
 		res, err := engine.FineTune(ctx, dbn, train, val, ft)
 		if errors.Is(err, context.Canceled) {
@@ -226,7 +277,7 @@ func loadDBNProgress(dir string, layers, epochs int, fingerprint, dataName strin
 			return nil, err
 		}
 		if s.Epoch >= epochs && s.Batch == 0 {
-			m := s.Model
+			m := s.RBM()
 			if g := s.GRBM(); g != nil && l == 0 {
 				if p.Bottom, m, err = models.NewGaussianBottom(g); err != nil {
 					return nil, fmt.Errorf("resume: %s: %w", path, err)
@@ -269,11 +320,11 @@ func truncateDBNMetrics(path string, p *engine.DBNProgress) error {
 
 // layerConfigs returns the per-layer settings of a DBN run: cfg for every
 // layer, except that with --gaussian-bottom layer 0 is a Gaussian RBM
-// (--learn-sigma, --sigma-floor) trained at --bottom-lr, by default the
-// Gaussian default rate (the Bernoulli layers' rate would diverge on
-// standardised data).
+// (the grbm kind's settings: --learn-sigma, --sigma-floor) trained at
+// --bottom-lr.
 func (f *trainFlags) layerConfigs(cfg engine.Config, layers int) []engine.Config {
-	if !f.GaussianBottom {
+	o := f.dbn()
+	if !o.GaussianBottom {
 		return []engine.Config{cfg}
 	}
 	cfgs := make([]engine.Config, layers)
@@ -281,6 +332,6 @@ func (f *trainFlags) layerConfigs(cfg engine.Config, layers int) []engine.Config
 		cfgs[l] = cfg
 	}
 	b := &cfgs[0]
-	b.Visible, b.LearnVariance, b.SigmaFloor, b.LR = engine.VisibleGaussian, f.LearnSigma, f.SigmaFloor, f.BottomLR
+	b.Model, b.Options, b.LR = models.KindGRBM, f.models.lookup(models.KindGRBM).opts, o.BottomLR
 	return cfgs
 }
