@@ -60,7 +60,7 @@ func TestEmulatedDeviceMatchesCPU(t *testing.T) {
 }
 
 // On a machine with an NVIDIA GPU (the GPU kit runs this), the real CUDA
-// backend passes the same comparison, and its AIS matches exact log Z.
+// backend passes the same comparison (its AIS: engine/ais).
 func TestCUDAMatchesCPU(t *testing.T) {
 	if _, err := CUDADevices(); err != nil {
 		t.Skipf("no CUDA device: %v", err)
@@ -70,16 +70,6 @@ func TestCUDAMatchesCPU(t *testing.T) {
 		t.Skipf("cuda:0: %v", err)
 	}
 	checkDeviceMatchesCPU(t, b.(*DeviceBackend))
-	m := randomRBM(20, 10, 0.5, 1)
-	exact, _ := m.LogZ()
-	r, err := AIS(context.Background(), b, m, models.AISConfig{Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("cuda AIS 20×10: %.5f [%.5f, %.5f], exact %.5f", r.LogZ, r.LogZLo, r.LogZHi, exact)
-	if math.Abs(r.LogZ-exact) > 0.05 || exact < r.LogZLo || exact > r.LogZHi {
-		t.Errorf("cuda AIS %.5f [%.5f, %.5f], exact %.5f", r.LogZ, r.LogZLo, r.LogZHi, exact)
-	}
 }
 
 func checkDeviceMatchesCPU(t *testing.T, dev *DeviceBackend) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rbmgpu/rbmgpu/engine/dbn"
 	"math"
 	"os"
 	"path/filepath"
@@ -332,7 +333,7 @@ func TestGoldenFingerprints(t *testing.T) {
 func dbnDigest(t *testing.T) string {
 	t.Helper()
 	cfg := engine.Config{Batch: 10, Epochs: 3, LR: 0.1, Momentum: 0.5, Seed: 8}
-	dbn, err := engine.PretrainDBN(context.Background(), []int{16, 8, 4}, []engine.Config{cfg}, basData("bas:4x4")(t), engine.Host())
+	dbn, err := dbn.Pretrain(context.Background(), []int{16, 8, 4}, []engine.Config{cfg}, basData("bas:4x4")(t), engine.Host())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,8 @@ func init() { RegisterKind(bmKind{}) }
 type BMOptions struct {
 	// Lateral chooses the connections besides visible–hidden ones:
 	// LateralNone (restricted), LateralVisible (semi-restricted),
-	// LateralHidden or LateralBoth (the general machine).
+	// LateralHidden or LateralBoth (the general machine). Config.Options
+	// nil means LateralBoth; a BMOptions value sets it explicitly.
 	Lateral models.Lateral
 	// Sweeps is the number of clamped-phase sweeps per step (0 means K).
 	Sweeps int
@@ -38,7 +39,7 @@ type BMOptions struct {
 func (o *BMOptions) Settings() []Setting {
 	return []Setting{
 		{Name: "lateral", Usage: "lateral connections besides visible–hidden: none | visible | hidden | both", Value: (*lateralValue)(&o.Lateral)},
-		IntSetting("sweeps", "clamped-phase Gibbs sweeps over the hidden units per step (0: the --pcd/--cd K)", &o.Sweeps),
+		IntSetting("sweeps", "clamped-phase Gibbs sweeps over the hidden units per step (default: the --pcd K)", &o.Sweeps),
 		BoolSetting("mean-field", "sequential mean-field updates in the clamped phase instead of sampling", &o.MeanField),
 	}
 }
@@ -89,16 +90,19 @@ func (o *BMOptions) UnmarshalJSON(b []byte) error {
 
 type bmKind struct{}
 
-func (bmKind) Name() string        { return models.KindBM }
-func (bmKind) Summary() string     { return "general Boltzmann machine with lateral connections" }
-func (bmKind) NewOptions() Options { return &BMOptions{} }
+func (bmKind) Name() string    { return models.KindBM }
+func (bmKind) Summary() string { return "general Boltzmann machine with lateral connections" }
+
+// NewOptions implements Kind: the general machine (every pair of units
+// connected), sweeps = K, sampled clamped phase.
+func (bmKind) NewOptions() Options { return &BMOptions{Lateral: models.LateralBoth} }
 func (bmKind) Defaults(*Config)    {}
 
 func bmOptions(c Config) BMOptions {
 	if o, ok := c.Options.(*BMOptions); ok && o != nil {
 		return *o
 	}
-	return BMOptions{}
+	return BMOptions{Lateral: models.LateralBoth}
 }
 
 func (bmKind) Validate(c Config) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/engine/ais"
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/models"
 	"github.com/rbmgpu/rbmgpu/models/safetensors"
@@ -303,7 +304,7 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 			return fmt.Errorf("eval: --device %s: %w", f.Device, err)
 		}
 		start := time.Now()
-		r, err := engine.AIS(cmd.Context(), backend, m, models.AISConfig{
+		r, err := ais.Estimate(cmd.Context(), backend, m, models.AISConfig{
 			Runs: f.Runs, Betas: models.Betas(f.Betas), Seed: f.Seed,
 			BaseVBias: models.BaseRateBias(x, n, m.V, 1),
 		})
@@ -406,7 +407,7 @@ func runEvalDBN(cmd *cobra.Command, f *evalFlags) error {
 			in = dbn.Up(x, n)[len(dbn.Layers)-2]
 		}
 		start := time.Now()
-		r, err := engine.AIS(cmd.Context(), backend, top, models.AISConfig{
+		r, err := ais.Estimate(cmd.Context(), backend, top, models.AISConfig{
 			Runs: f.Runs, Betas: models.Betas(f.Betas), Seed: f.Seed, BaseVBias: models.BaseRateBias(in, n, top.V, 1),
 		})
 		if err != nil {

@@ -32,9 +32,6 @@ type modelCLI struct {
 	// (an engine kind's come from its engine.Kind).
 	summary    string
 	newOptions func() engine.Options
-	// flagDefaults are the CLI's defaults of some of the model's settings
-	// (flag → value) where they differ from the engine's.
-	flagDefaults map[string]string
 	// requires maps a setting of the model to a boolean flag of the model
 	// that must be set for it to apply.
 	requires map[string]string
@@ -147,11 +144,6 @@ func (mf *modelFlags) add(m *trainModel) {
 	for _, s := range m.settingList() {
 		if _, dup := mf.settings[s.Name]; dup {
 			panic("rbmgpu: flag --" + s.Name + " registered by two models")
-		}
-		if v, ok := m.cli.flagDefaults[s.Name]; ok {
-			if err := s.Value.Set(v); err != nil {
-				panic(fmt.Sprintf("rbmgpu: default --%s %s: %v", s.Name, v, err))
-			}
 		}
 		mf.settings[s.Name] = &modelSetting{Setting: s, model: m.name, kind: m.kind}
 		mf.order = append(mf.order, s.Name)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rbmgpu/rbmgpu/cmd/rbmgpu/internal/pictures"
 	"github.com/rbmgpu/rbmgpu/engine"
-	"github.com/rbmgpu/rbmgpu/engine/pictures"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rbmgpu/rbmgpu/engine/pictures"
+	"github.com/rbmgpu/rbmgpu/cmd/rbmgpu/internal/pictures"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
 )

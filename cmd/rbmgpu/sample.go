@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rbmgpu/rbmgpu/engine/pictures"
+	"github.com/rbmgpu/rbmgpu/cmd/rbmgpu/internal/pictures"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 

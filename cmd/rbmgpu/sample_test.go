@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rbmgpu/rbmgpu/engine/pictures"
+	"github.com/rbmgpu/rbmgpu/cmd/rbmgpu/internal/pictures"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 

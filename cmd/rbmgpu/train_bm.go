@@ -16,9 +16,6 @@ import (
 // RBM run.
 func init() {
 	registerModelCLI(models.KindBM, &modelCLI{
-		// The CLI's machine is the general one unless --lateral says
-		// otherwise.
-		flagDefaults: map[string]string{"lateral": models.LateralBoth.String()},
 		refuses: map[string]string{"png": "", "sparsity-cost": "", "sparsity-target": "",
 			"cd": "it trains with persistent chains: use --pcd K (model sweeps per step)"},
 		prepare: func(f *trainFlags) {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/engine/dbn"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -55,7 +56,7 @@ type dbnOptions struct {
 // Gaussian bottom layer (the Bernoulli layers' rate would diverge on
 // standardised data).
 func newDBNOptions() *dbnOptions {
-	ft := engine.FineTuneConfig{}.Defaults()
+	ft := dbn.FineTuneConfig{}.Defaults()
 	return &dbnOptions{FineTuneLR: ft.LR, FineTuneSched: ft.Schedule.String(),
 		BottomLR: engine.Config{Model: models.KindGRBM}.Defaults().LR}
 }
@@ -136,7 +137,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		return err
 	}
 	fingerprint := train.Fingerprint()
-	var resume *engine.DBNProgress
+	var resume *dbn.Progress
 	if f.Resume != "" {
 		if resume, err = loadDBNProgress(f.Resume, len(sizes)-1, cfg.Epochs, fingerprint, f.Data); err != nil {
 			return err
@@ -182,12 +183,12 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if resume != nil {
 		fmt.Fprintf(stdout, "resuming: %d layers done%s\n", len(resume.Done), resumePosition(resume))
 	}
-	pre := &engine.DBNPretrainer{Sizes: sizes, Configs: cfgs, Labels: o.LabelUnits, Backend: backend,
-		Callbacks: []engine.LayerCallback{onEpoch}, Resume: resume,
-		Checkpoint: func(p *engine.DBNProgress) error {
+	pre := &dbn.Pretrainer{Sizes: sizes, Configs: cfgs, Labels: o.LabelUnits, Backend: backend,
+		Callbacks: []dbn.LayerCallback{onEpoch}, Resume: resume,
+		Checkpoint: func(p *dbn.Progress) error {
 			return engine.SaveSnapshot(layerCheckpoint(f.Out, p.Layer()), p.Current, fingerprint)
 		}}
-	dbn, prog, err := pre.Fit(ctx, train)
+	net, prog, err := pre.Fit(ctx, train)
 	if errors.Is(err, context.Canceled) {
 		if prog != nil && prog.Current != nil {
 			path := layerCheckpoint(f.Out, prog.Layer())
@@ -205,9 +206,9 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		return fmt.Errorf("train: pretrain DBN: %w (finished layers and the last good checkpoint are in %s)", err, f.Out)
 	}
 	if o.FineTuneEpochs > 0 {
-		ft := engine.FineTuneConfig{Epochs: o.FineTuneEpochs, LR: o.FineTuneLR, Schedule: ftSched, Batch: cfg.Batch, Seed: f.Seed, Patience: 3}
+		ft := dbn.FineTuneConfig{Epochs: o.FineTuneEpochs, LR: o.FineTuneLR, Schedule: ftSched, Batch: cfg.Batch, Seed: f.Seed, Patience: 3}
 		fmt.Fprintf(stdout, "fine-tuning %d epochs (Adam, lr %g) on %d labelled samples, %d held out\n", ft.Epochs, ft.LR, train.N, heldOut(val))
-		res, err := engine.FineTune(ctx, dbn, train, val, ft)
+		res, err := dbn.FineTune(ctx, net, train, val, ft)
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(cmd.ErrOrStderr(), "rbmgpu: interrupted during fine-tuning; nothing saved")
 			return errInterrupted
@@ -230,7 +231,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		fmt.Fprintf(stdout, "kept the weights of epoch %d\n", res.Best)
 	}
 	path := filepath.Join(f.Out, dbnFile)
-	if err := models.SaveDBN(path, dbn); err != nil {
+	if err := models.SaveDBN(path, net); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "saved %s (score it with: rbmgpu eval --model %s --data TEST [--labels TEST_LABELS] [--ais])\n", path, path)
@@ -262,8 +263,8 @@ func removeLayerCheckpoints(dir string) error {
 // loadDBNProgress reads the layer checkpoints of a DBN run: layers whose
 // snapshot completed all epochs are finished, the first one that did not is
 // resumed, later files are ignored (they cannot exist in a run of ours).
-func loadDBNProgress(dir string, layers, epochs int, fingerprint, dataName string) (*engine.DBNProgress, error) {
-	p := &engine.DBNProgress{}
+func loadDBNProgress(dir string, layers, epochs int, fingerprint, dataName string) (*dbn.Progress, error) {
+	p := &dbn.Progress{}
 	for l := 0; l < layers; l++ {
 		path := layerCheckpoint(dir, l)
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -297,7 +298,7 @@ func loadDBNProgress(dir string, layers, epochs int, fingerprint, dataName strin
 	return p, nil
 }
 
-func resumePosition(p *engine.DBNProgress) string {
+func resumePosition(p *dbn.Progress) string {
 	if p.Current == nil {
 		return ""
 	}
@@ -308,7 +309,7 @@ func resumePosition(p *engine.DBNProgress) string {
 // resumed layer's completed epochs, so that the resumed run appends where
 // its checkpoints left off; fine-tuning records are dropped (fine-tuning
 // reruns from the pretrained network).
-func truncateDBNMetrics(path string, p *engine.DBNProgress) error {
+func truncateDBNMetrics(path string, p *dbn.Progress) error {
 	cur, done := p.Layer(), 0
 	if p.Current != nil {
 		done = p.Current.Epoch

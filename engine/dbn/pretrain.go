@@ -1,92 +1,98 @@
-package engine
+// Package dbn trains deep belief networks (models.DBN): greedy layer-wise
+// pretraining, each layer an engine.Trainer run of an "rbm" (or, at the
+// bottom, "grbm") kind, with checkpoints and bit-identical resume; then
+// discriminative fine-tuning of the stack as a classifier by
+// backpropagation (finetune.go, on gorgonia's tape).
+package dbn
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
 // LayerCallback is called after every epoch of greedy pretraining with the
 // 0-based index of the layer being trained and the epoch's metrics.
-// Returning ErrStop ends that layer's training early (the next layer then
+// Returning engine.ErrStop ends that layer's training early (the next layer then
 // starts); any other error aborts pretraining.
-type LayerCallback func(layer int, m EpochMetrics) error
+type LayerCallback func(layer int, m engine.EpochMetrics) error
 
-// PretrainDBN trains a deep belief network greedily, layer by layer
+// Pretrain trains a deep belief network greedily, layer by layer
 // (Hinton, Osindero & Teh 2006): sizes = [V, H_0, …, H_{L−1}] with
-// V = train.D gives L RBMs; layer 0 is fitted by a Trainer to train, layer
+// V = train.D gives L RBMs; layer 0 is fitted by a engine.Trainer to train, layer
 // l+1 to the hidden probabilities p(hˡ | hˡ⁻¹) of layer l on every training
 // row (a new Dataset of probabilities in [0, 1]; no held-out data).
 //
-// cfgs holds one Config for every layer, or a single Config shared by all;
-// Config.Hidden is replaced by sizes[l+1], and layer l trains with seed
-// Config.Seed + l so that equally shaped layers do not start alike. backend
-// nil means the CPU. Each epoch's metrics go to callbacks with the layer
+// cfgs holds one engine.Config for every layer, or a single engine.Config shared by all;
+// engine.Config.Hidden is replaced by sizes[l+1], and layer l trains with seed
+// engine.Config.Seed + l so that equally shaped layers do not start alike. backend
+// nil means the engine.CPU. Each epoch's metrics go to callbacks with the layer
 // index. On error (including ctx cancellation) no DBN is returned.
-func PretrainDBN(ctx context.Context, sizes []int, cfgs []Config, train *data.Dataset, backend Backend, callbacks ...LayerCallback) (*models.DBN, error) {
-	p := &DBNPretrainer{Sizes: sizes, Configs: cfgs, Backend: backend, Callbacks: callbacks}
+func Pretrain(ctx context.Context, sizes []int, cfgs []engine.Config, train *data.Dataset, backend engine.Backend, callbacks ...LayerCallback) (*models.DBN, error) {
+	p := &Pretrainer{Sizes: sizes, Configs: cfgs, Backend: backend, Callbacks: callbacks}
 	dbn, _, err := p.Fit(ctx, train)
 	return dbn, err
 }
 
-// PretrainDBNWithLabels is PretrainDBN with label units in the top RBM: the
+// PretrainWithLabels is Pretrain with label units in the top RBM: the
 // top layer is trained on [h^{L−2}, onehot(y)] with K = max label + 1
 // one-hot label units (train.Labels required, at least 2 layers), so that
 // DBN.Generate can clamp a class. The label units are ordinary Bernoulli
 // visible units of the top RBM (a softmax label group, as in Hinton et al.
 // 2006, is not implemented).
-func PretrainDBNWithLabels(ctx context.Context, sizes []int, cfgs []Config, train *data.Dataset, backend Backend, callbacks ...LayerCallback) (*models.DBN, error) {
-	p := &DBNPretrainer{Sizes: sizes, Configs: cfgs, Labels: true, Backend: backend, Callbacks: callbacks}
+func PretrainWithLabels(ctx context.Context, sizes []int, cfgs []engine.Config, train *data.Dataset, backend engine.Backend, callbacks ...LayerCallback) (*models.DBN, error) {
+	p := &Pretrainer{Sizes: sizes, Configs: cfgs, Labels: true, Backend: backend, Callbacks: callbacks}
 	dbn, _, err := p.Fit(ctx, train)
 	return dbn, err
 }
 
-// DBNProgress is where greedy pretraining stands between two mini-batches:
+// Progress is where greedy pretraining stands between two mini-batches:
 // the layers finished so far, bottom first, and the snapshot of the layer
 // in training (nil when the next layer has not started). It is all that a
 // resumed pretraining needs besides the data and the configuration: the
 // input of layer l is recomputed deterministically from the finished layers.
-type DBNProgress struct {
+type Progress struct {
 	Done    []*models.RBM
-	Current *Snapshot
+	Current *engine.Snapshot
 	// Bottom is the Gaussian part of a finished Gaussian bottom layer
 	// (Done[0] holds its weights and biases); nil otherwise.
 	Bottom *models.GaussianBottom
 }
 
 // Layer returns the index of the layer in training (or to train next).
-func (p *DBNProgress) Layer() int { return len(p.Done) }
+func (p *Progress) Layer() int { return len(p.Done) }
 
-// DBNPretrainer is greedy layer-wise pretraining with checkpoints and
-// resume; PretrainDBN and PretrainDBNWithLabels are its one-call forms.
-type DBNPretrainer struct {
+// Pretrainer is greedy layer-wise pretraining with checkpoints and
+// resume; Pretrain and PretrainWithLabels are its one-call forms.
+type Pretrainer struct {
 	Sizes []int // [V, H_0, …, H_{L−1}], V = train.D
-	// Configs holds one Config per layer, or one shared by all (see
-	// PretrainDBN). Model = "grbm" in layer 0's config makes the
+	// Configs holds one engine.Config per layer, or one shared by all (see
+	// Pretrain). Model = "grbm" in layer 0's config makes the
 	// bottom layer a Gaussian–Bernoulli RBM on the (standardised)
 	// real-valued data; the layers above are Bernoulli RBMs whatever their
 	// config says, since their inputs are probabilities.
-	Configs []Config
-	Labels  bool    // label units in the top RBM (see PretrainDBNWithLabels)
-	Backend Backend // nil means the CPU reference backend
+	Configs []engine.Config
+	Labels  bool           // label units in the top RBM (see PretrainWithLabels)
+	Backend engine.Backend // nil means the engine.CPU reference backend
 	// Callbacks receive every epoch's metrics with the layer index.
 	Callbacks []LayerCallback
 	// Checkpoint, when set, is called after every epoch of every layer
 	// with the progress at that point (the layer's snapshot at the epoch's
 	// end) so that the caller can save it; an error aborts pretraining.
-	Checkpoint func(p *DBNProgress) error
+	Checkpoint func(p *Progress) error
 	// Resume, when set, continues from that progress: the finished layers
 	// are kept as they are and the current layer resumes from its snapshot,
 	// so the result is bit-identical to an uninterrupted run.
-	Resume *DBNProgress
+	Resume *Progress
 }
 
 // Fit pretrains on train. On error it returns the progress reached so far
 // (with the current layer's snapshot when the error came from inside its
 // training, e.g. ctx's cancellation) so that the caller can checkpoint it.
-func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.DBN, *DBNProgress, error) {
+func (p *Pretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.DBN, *Progress, error) {
 	sizes, cfgs := p.Sizes, p.Configs
 	L := len(sizes) - 1
 	switch {
@@ -120,7 +126,7 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 		}
 		return sizes[l]
 	}
-	prog := &DBNProgress{}
+	prog := &Progress{}
 	if r := p.Resume; r != nil {
 		if len(r.Done) > L || (len(r.Done) == L && r.Current != nil) {
 			return nil, nil, fmt.Errorf("resume DBN: progress has %d finished layers (current %v) for %d layers", len(r.Done), r.Current != nil, L)
@@ -144,7 +150,7 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 	}
 	backend := p.Backend
 	if backend == nil {
-		backend = CPU{}
+		backend = engine.CPU{}
 	}
 	in := train
 	for l := 0; l < L; l++ {
@@ -169,22 +175,22 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 		cfg.Hidden = sizes[l+1]
 		cfg.Seed += uint64(l)
 		if l > 0 && isGaussian(cfg) {
-			cfg.Model, cfg.Options = DefaultKind, nil
+			cfg.Model, cfg.Options = engine.DefaultKind, nil
 		}
 		layerData := in
 		if K > 0 && l == L-1 {
 			layerData = withOneHot(in, K)
 		}
-		tr := &Trainer{Config: cfg, Backend: backend}
+		tr := &engine.Trainer{Config: cfg, Backend: backend}
 		if p.Resume != nil && l == len(p.Resume.Done) {
 			tr.Resume = p.Resume.Current
 		}
 		for _, cb := range p.Callbacks {
-			tr.Callbacks = append(tr.Callbacks, func(m EpochMetrics, _ *Snapshot) error { return cb(l, m) })
+			tr.Callbacks = append(tr.Callbacks, func(m engine.EpochMetrics, _ *engine.Snapshot) error { return cb(l, m) })
 		}
 		if p.Checkpoint != nil {
-			tr.Callbacks = append(tr.Callbacks, func(_ EpochMetrics, s *Snapshot) error {
-				return p.Checkpoint(&DBNProgress{Done: prog.Done, Current: s, Bottom: prog.Bottom})
+			tr.Callbacks = append(tr.Callbacks, func(_ engine.EpochMetrics, s *engine.Snapshot) error {
+				return p.Checkpoint(&Progress{Done: prog.Done, Current: s, Bottom: prog.Bottom})
 			})
 		}
 		res, err := tr.Fit(ctx, layerData, nil)
@@ -212,7 +218,7 @@ func (p *DBNPretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.D
 
 // isGaussian reports whether c trains a Gaussian–Bernoulli RBM, the one
 // kind a DBN's bottom layer may have besides the RBM.
-func isGaussian(c Config) bool { return c.Model == models.KindGRBM }
+func isGaussian(c engine.Config) bool { return c.Model == models.KindGRBM }
 
 func layerShape(m *models.RBM) string {
 	if m == nil {

@@ -1,4 +1,4 @@
-package engine
+package ais_test
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/engine/ais"
+	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/kernels/emu"
 	"github.com/rbmgpu/rbmgpu/models"
 )
@@ -49,7 +52,7 @@ func TestDeviceAISMatchesExact(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		r, err := AIS(context.Background(), Host(), m, models.AISConfig{Runs: 100, Betas: models.Betas(tc.betas), Seed: 3})
+		r, err := ais.Estimate(context.Background(), engine.Host(), m, models.AISConfig{Runs: 100, Betas: models.Betas(tc.betas), Seed: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +67,7 @@ func TestDeviceAISMatchesExact(t *testing.T) {
 	defer drv.Close()
 	m := randomRBM(12, 6, 0.3, 9)
 	exact, _ := m.LogZ()
-	r, err := AIS(context.Background(), &DeviceBackend{Driver: drv, Label: "emu"}, m, models.AISConfig{Runs: 32, Betas: models.Betas(300), Seed: 4})
+	r, err := ais.Estimate(context.Background(), &engine.DeviceBackend{Driver: drv, Label: "emu"}, m, models.AISConfig{Runs: 32, Betas: models.Betas(300), Seed: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +86,15 @@ func TestAISOnTrainedRBMs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains two models and runs four default AIS estimates; skipped with -short")
 	}
-	d := bas(t, 4, 4)
-	for i, cfg := range []Config{
+	d, err := data.Load("bas:4x4", data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, cfg := range []engine.Config{
 		{Hidden: 20, K: 1, Epochs: 300, Batch: 10, LR: 0.1, Momentum: 0.5, Seed: 3, EvalEvery: 300},
 		{Hidden: 20, K: 5, Persistent: true, Chains: 50, Epochs: 300, Batch: 10, LR: 0.05, Momentum: 0.5, Seed: 4, EvalEvery: 300},
 	} {
-		res, err := (&Trainer{Config: cfg}).Fit(context.Background(), d, nil)
+		res, err := (&engine.Trainer{Config: cfg}).Fit(context.Background(), d, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,13 +104,13 @@ func TestAISOnTrainedRBMs(t *testing.T) {
 			t.Fatal(err)
 		}
 		aisCfg := models.AISConfig{Seed: 7, BaseVBias: models.BaseRateBias(d.X, d.N, d.D, 1)}
-		backends := []Backend{CPU{}, Host()}
+		backends := []engine.Backend{engine.CPU{}, engine.Host()}
 		if i > 0 {
 			backends = backends[:1] // the device path once is enough (it is 3× slower on tiny models)
 		}
 		for _, b := range backends {
 			start := time.Now()
-			r, err := AIS(context.Background(), b, m, aisCfg)
+			r, err := ais.Estimate(context.Background(), b, m, aisCfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,5 +120,27 @@ func TestAISOnTrainedRBMs(t *testing.T) {
 				t.Errorf("%s on %s: AIS %.4f [%.4f, %.4f], exact %.4f", cfg.Algorithm(), b.Name(), r.LogZ, r.LogZLo, r.LogZHi, exact)
 			}
 		}
+	}
+}
+
+// On a machine with an NVIDIA GPU (the GPU kit runs this), AIS on the real
+// CUDA backend matches the exact log Z.
+func TestCUDAAISMatchesExact(t *testing.T) {
+	if _, err := engine.CUDADevices(); err != nil {
+		t.Skipf("no CUDA device: %v", err)
+	}
+	b, err := engine.NewBackend("cuda:0")
+	if err != nil {
+		t.Skipf("cuda:0: %v", err)
+	}
+	m := randomRBM(20, 10, 0.5, 1)
+	exact, _ := m.LogZ()
+	r, err := ais.Estimate(context.Background(), b, m, models.AISConfig{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cuda AIS 20×10: %.5f [%.5f, %.5f], exact %.5f", r.LogZ, r.LogZLo, r.LogZHi, exact)
+	if math.Abs(r.LogZ-exact) > 0.05 || exact < r.LogZLo || exact > r.LogZHi {
+		t.Errorf("cuda AIS %.5f [%.5f, %.5f], exact %.5f", r.LogZ, r.LogZLo, r.LogZHi, exact)
 	}
 }

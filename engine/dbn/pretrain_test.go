@@ -1,4 +1,4 @@
-package engine_test
+package dbn_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/engine/dbn"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
 )
@@ -70,7 +71,7 @@ func TestPretrainDBNBarsAndStripes(t *testing.T) {
 	}
 	epochs := map[int]int{}
 	start := time.Now()
-	dbn, err := engine.PretrainDBN(context.Background(), []int{16, 32, 32}, []engine.Config{basConfig}, bas, nil,
+	net, err := dbn.Pretrain(context.Background(), []int{16, 32, 32}, []engine.Config{basConfig}, bas, nil,
 		func(layer int, m engine.EpochMetrics) error {
 			epochs[layer]++
 			if m.Epoch != epochs[layer] {
@@ -85,12 +86,12 @@ func TestPretrainDBNBarsAndStripes(t *testing.T) {
 	if epochs[0] != 600 || epochs[1] != 600 || len(epochs) != 2 {
 		t.Errorf("callbacks saw epochs per layer %v, want 600 for layers 0 and 1", epochs)
 	}
-	if got := dbn.Sizes(); fmt.Sprint(got) != "[16 32 32]" {
+	if got := net.Sizes(); fmt.Sprint(got) != "[16 32 32]" {
 		t.Errorf("sizes %v", got)
 	}
 	const n = 500
 	start = time.Now()
-	x, err := dbn.Generate(n, 200, 5, -1)
+	x, err := net.Generate(n, 200, 5, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestPretrainDBNBarsAndStripes(t *testing.T) {
 	if rate < 0.75 || len(distinct) < 20 {
 		t.Errorf("valid-sample rate %.3f with %d distinct patterns, want ≥ 0.75 and ≥ 20", rate, len(distinct))
 	}
-	again, _ := dbn.Generate(n, 200, 5, -1)
+	again, _ := net.Generate(n, 200, 5, -1)
 	for i := range x {
 		if x[i] != again[i] {
 			t.Fatalf("Generate is not a pure function of its seed: element %d %v vs %v", i, x[i], again[i])
@@ -119,16 +120,16 @@ func TestPretrainDBNWithLabelsClamp(t *testing.T) {
 	for i := 16; i < bas.N; i++ {
 		bas.Labels[i] = 1 // data.BarsAndStripes lists the 16 stripe patterns first
 	}
-	dbn, err := engine.PretrainDBNWithLabels(context.Background(), []int{16, 32, 32}, []engine.Config{basConfig}, bas, nil)
+	net, err := dbn.PretrainWithLabels(context.Background(), []int{16, 32, 32}, []engine.Config{basConfig}, bas, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dbn.LabelUnits != 2 || dbn.Layers[1].V != 34 {
-		t.Fatalf("label units %d, top layer %d×%d; want 2 and 34×32", dbn.LabelUnits, dbn.Layers[1].V, dbn.Layers[1].H)
+	if net.LabelUnits != 2 || net.Layers[1].V != 34 {
+		t.Fatalf("label units %d, top layer %d×%d; want 2 and 34×32", net.LabelUnits, net.Layers[1].V, net.Layers[1].H)
 	}
 	const n = 500
 	for label := 0; label < 2; label++ {
-		x, err := dbn.Generate(n, 200, 5, label)
+		x, err := net.Generate(n, 200, 5, label)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +143,7 @@ func TestPretrainDBNWithLabelsClamp(t *testing.T) {
 			t.Errorf("label %d: %d samples of its class and %d of the other, want ≥ %d and ≥ 5× the other", label, want, other, n/2)
 		}
 	}
-	if _, err := dbn.Generate(10, 1, 1, 2); err == nil || !strings.Contains(err.Error(), "label 2") {
+	if _, err := net.Generate(10, 1, 1, 2); err == nil || !strings.Contains(err.Error(), "label 2") {
 		t.Errorf("label out of range: %v", err)
 	}
 }
@@ -168,9 +169,9 @@ func TestPretrainDBNErrors(t *testing.T) {
 	} {
 		var err error
 		if c.labels {
-			_, err = engine.PretrainDBNWithLabels(ctx, c.sizes, c.cfgs, bas, nil)
+			_, err = dbn.PretrainWithLabels(ctx, c.sizes, c.cfgs, bas, nil)
 		} else {
-			_, err = engine.PretrainDBN(ctx, c.sizes, c.cfgs, bas, nil)
+			_, err = dbn.Pretrain(ctx, c.sizes, c.cfgs, bas, nil)
 		}
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: error %v, want one line mentioning %q", c.name, err, c.want)
@@ -178,19 +179,19 @@ func TestPretrainDBNErrors(t *testing.T) {
 	}
 	// A callback error aborts; ErrStop ends only the layer.
 	boom := errors.New("boom")
-	_, err := engine.PretrainDBN(ctx, []int{9, 4, 3}, cfg, bas, nil, func(l int, _ engine.EpochMetrics) error { return boom })
+	_, err := dbn.Pretrain(ctx, []int{9, 4, 3}, cfg, bas, nil, func(l int, _ engine.EpochMetrics) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Errorf("callback error: got %v", err)
 	}
 	seen := map[int]int{}
-	dbn, err := engine.PretrainDBN(ctx, []int{9, 4, 3}, []engine.Config{{Epochs: 5, Batch: 7}}, bas, nil,
+	net, err := dbn.Pretrain(ctx, []int{9, 4, 3}, []engine.Config{{Epochs: 5, Batch: 7}}, bas, nil,
 		func(l int, _ engine.EpochMetrics) error { seen[l]++; return engine.ErrStop })
-	if err != nil || len(dbn.Layers) != 2 || seen[0] != 1 || seen[1] != 1 {
+	if err != nil || len(net.Layers) != 2 || seen[0] != 1 || seen[1] != 1 {
 		t.Errorf("ErrStop: err %v, epochs seen %v", err, seen)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := engine.PretrainDBN(cctx, []int{9, 4}, cfg, bas, nil); !errors.Is(err, context.Canceled) {
+	if _, err := dbn.Pretrain(cctx, []int{9, 4}, cfg, bas, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: %v", err)
 	}
 }
@@ -237,7 +238,7 @@ func TestFashionMNISTDBN(t *testing.T) {
 	train, test := loadFashion(t, "train"), loadFashion(t, "t10k")
 	start := time.Now()
 	cfg := engine.Config{Epochs: 1, Batch: 100, LR: 0.05, Momentum: 0.5, Seed: 1}
-	dbn, err := engine.PretrainDBN(ctx, []int{784, 256, 256}, []engine.Config{cfg}, train, nil,
+	net, err := dbn.Pretrain(ctx, []int{784, 256, 256}, []engine.Config{cfg}, train, nil,
 		func(l int, m engine.EpochMetrics) error {
 			t.Logf("pretrain layer %d epoch %d: recon error %.2f, %.0f samples/s", l, m.Epoch, m.ReconError, m.SamplesPerSec)
 			return nil
@@ -249,27 +250,27 @@ func TestFashionMNISTDBN(t *testing.T) {
 
 	const nl = 1000
 	small := &data.Dataset{Name: "fashion[:1000]", N: nl, D: train.D, X: train.X[:nl*train.D], Labels: train.Labels[:nl]}
-	smallCfg := engine.FineTuneConfig{Epochs: 10, Batch: 50, LR: 0.001, Seed: 2}
+	smallCfg := dbn.FineTuneConfig{Epochs: 10, Batch: 50, LR: 0.001, Seed: 2}
 	acc := map[string]float64{}
 	for _, init := range []string{"pretrained", "random", "glorot"} {
 		var d *models.DBN
 		switch init {
 		case "pretrained":
-			d = dbn.Clone()
+			d = net.Clone()
 		case "random":
-			d, err = engine.InitRandom(dbn.Sizes(), 10, 7)
+			d, err = dbn.InitRandom(net.Sizes(), 10, 7)
 		case "glorot":
-			d, err = engine.InitGlorot(dbn.Sizes(), 10, 7)
+			d, err = dbn.InitGlorot(net.Sizes(), 10, 7)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		st := time.Now()
-		res, err := engine.FineTune(ctx, d, small, nil, smallCfg)
+		res, err := dbn.FineTune(ctx, d, small, nil, smallCfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if acc[init], err = engine.Evaluate(d, test); err != nil {
+		if acc[init], err = dbn.Evaluate(d, test); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("1,000 labels, %s init, %d epochs: train acc %.3f, test acc %.4f (%v)",
@@ -283,11 +284,11 @@ func TestFashionMNISTDBN(t *testing.T) {
 	}
 
 	start = time.Now()
-	res, err := engine.FineTune(ctx, dbn, train, nil, engine.FineTuneConfig{Epochs: 2, Batch: 100, LR: 0.002, Seed: 1})
+	res, err := dbn.FineTune(ctx, net, train, nil, dbn.FineTuneConfig{Epochs: 2, Batch: 100, LR: 0.002, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := engine.Evaluate(dbn, test)
+	full, err := dbn.Evaluate(net, test)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,16 +323,16 @@ func ExampleFineTune() {
 		}
 	}
 	ctx := context.Background()
-	dbn, err := engine.PretrainDBN(ctx, []int{9, 16, 8}, []engine.Config{{Epochs: 20, Batch: 10, LR: 0.1, Momentum: 0.5, Seed: 1}}, x, nil)
+	net, err := dbn.Pretrain(ctx, []int{9, 16, 8}, []engine.Config{{Epochs: 20, Batch: 10, LR: 0.1, Momentum: 0.5, Seed: 1}}, x, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := engine.FineTune(ctx, dbn, x, x, engine.FineTuneConfig{Epochs: 20, Batch: 10, LR: 0.01, Seed: 1})
+	res, err := dbn.FineTune(ctx, net, x, x, dbn.FineTuneConfig{Epochs: 20, Batch: 10, LR: 0.01, Seed: 1})
 	if err != nil {
 		log.Fatal(err)
 	}
-	acc, _ := engine.Evaluate(dbn, x)
-	fmt.Printf("layers %v, %d classes, accuracy %.2f (best epoch's %.2f)\n", dbn.Sizes(), dbn.Classes, acc, res.BestValAcc)
+	acc, _ := dbn.Evaluate(net, x)
+	fmt.Printf("layers %v, %d classes, accuracy %.2f (best epoch's %.2f)\n", net.Sizes(), net.Classes, acc, res.BestValAcc)
 	// Output: layers [9 16 8], 2 classes, accuracy 1.00 (best epoch's 1.00)
 }
 
@@ -365,18 +366,18 @@ func TestPretrainDBNGaussianBottom(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := engine.Config{Epochs: 30, Batch: 20, Momentum: 0.5, Seed: 2, ExactLLMaxUnits: -1, Model: "grbm"}
-	p := &engine.DBNPretrainer{Sizes: []int{D, 16, 8}, Configs: []engine.Config{cfg}}
-	dbn, _, err := p.Fit(context.Background(), train)
+	p := &dbn.Pretrainer{Sizes: []int{D, 16, 8}, Configs: []engine.Config{cfg}}
+	net, _, err := p.Fit(context.Background(), train)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dbn.Gaussian == nil {
+	if net.Gaussian == nil {
 		t.Fatal("no Gaussian bottom")
 	}
-	if _, err := engine.FineTune(context.Background(), dbn, train, nil, engine.FineTuneConfig{Epochs: 20, Batch: 20, LR: 0.01, Seed: 1}); err != nil {
+	if _, err := dbn.FineTune(context.Background(), net, train, nil, dbn.FineTuneConfig{Epochs: 20, Batch: 20, LR: 0.01, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	acc, err := engine.Evaluate(dbn, val)
+	acc, err := dbn.Evaluate(net, val)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +385,7 @@ func TestPretrainDBNGaussianBottom(t *testing.T) {
 	if acc < 0.9 {
 		t.Errorf("held-out accuracy %.3f, want ≥ 0.9", acc)
 	}
-	x, err := dbn.Generate(50, 20, 3, -1)
+	x, err := net.Generate(50, 20, 3, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

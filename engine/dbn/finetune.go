@@ -1,4 +1,4 @@
-package engine
+package dbn
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/models"
 )
@@ -30,8 +31,8 @@ type FineTuneConfig struct {
 	Optimizer   string
 	Momentum    float64 // μ for "momentum" (default 0.9)
 	WeightDecay float64 // L2 penalty added to the gradient of every weight and bias (default 0)
-	// Schedule scales LR per epoch (default constant), as in Config.
-	Schedule Schedule
+	// Schedule scales LR per epoch (default constant), as in engine.Config.
+	Schedule engine.Schedule
 	Seed     uint64 // seeds the data order and a fresh classifier head
 	// Patience enables early stopping: training ends after this many epochs
 	// without a better validation accuracy (0: run every epoch). With
@@ -64,7 +65,7 @@ func (c FineTuneConfig) Defaults() FineTuneConfig {
 		c.Momentum = 0.9
 	}
 	if c.Schedule == nil {
-		c.Schedule = ConstantSchedule{}
+		c.Schedule = engine.ConstantSchedule{}
 	}
 	return c
 }
@@ -200,7 +201,7 @@ func FineTune(ctx context.Context, dbn *models.DBN, train, val *data.Dataset, cf
 	}
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
 		// Rotate which rows fall off the end when N is not a multiple of B.
-		Permutation(perm, cfg.Seed^seedFineTune, uint64(epoch))
+		engine.Permutation(perm, cfg.Seed^seedFineTune, uint64(epoch))
 		var lossSum float64
 		correct := 0
 		for b := 0; b < nBatches; b++ {

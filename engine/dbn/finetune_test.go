@@ -1,4 +1,4 @@
-package engine
+package dbn
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
@@ -43,7 +44,7 @@ func TestFineTuneBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	dbn, err := PretrainDBN(ctx, []int{32, 24, 16}, []Config{{Epochs: 5, Batch: 20, LR: 0.05, Momentum: 0.5, Seed: 3}}, train, nil)
+	dbn, err := Pretrain(ctx, []int{32, 24, 16}, []engine.Config{{Epochs: 5, Batch: 20, LR: 0.05, Momentum: 0.5, Seed: 3}}, train, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func TestFineTuneEarlyStopping(t *testing.T) {
 func TestFineTuneLabelledTopAndCancel(t *testing.T) {
 	ctx := context.Background()
 	train := blobs(200, 16, 2, 5)
-	dbn, err := PretrainDBNWithLabels(ctx, []int{16, 8, 6}, []Config{{Epochs: 3, Batch: 20, Seed: 1}}, train, nil)
+	dbn, err := PretrainWithLabels(ctx, []int{16, 8, 6}, []engine.Config{{Epochs: 3, Batch: 20, Seed: 1}}, train, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestFineTuneLabelledTopAndCancel(t *testing.T) {
 func TestFineTuneSchedule(t *testing.T) {
 	train := blobs(200, 16, 2, 3)
 	for _, opt := range []string{"adam", "momentum"} {
-		run := func(epochs int, s Schedule) []float32 {
+		run := func(epochs int, s engine.Schedule) []float32 {
 			dbn, err := InitGlorot([]int{16, 8}, 2, 5)
 			if err != nil {
 				t.Fatal(err)
@@ -225,7 +226,7 @@ func TestFineTuneSchedule(t *testing.T) {
 			}
 			return dbn.Layers[0].W
 		}
-		one, frozen, moving := run(1, ConstantSchedule{}), run(3, ExpSchedule{Gamma: 0}), run(3, ConstantSchedule{})
+		one, frozen, moving := run(1, engine.ConstantSchedule{}), run(3, engine.ExpSchedule{Gamma: 0}), run(3, engine.ConstantSchedule{})
 		// Momentum keeps coasting on its velocity after the rate drops to 0.
 		if opt == "adam" && !slices.Equal(one, frozen) {
 			t.Errorf("%s: a zero learning rate after epoch 1 still changed the weights", opt)

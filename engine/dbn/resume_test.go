@@ -1,4 +1,4 @@
-package engine_test
+package dbn_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/engine/dbn"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -46,7 +47,7 @@ func TestPretrainDBNResumeIsBitIdentical(t *testing.T) {
 			Model: "grbm", Options: &engine.GRBMOptions{LearnVariance: true}}, false, 1, 3, engine.Host(), "host"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			full := &engine.DBNPretrainer{Sizes: sizes, Configs: []engine.Config{tc.cfg}, Labels: tc.labels, Backend: tc.backend}
+			full := &dbn.Pretrainer{Sizes: sizes, Configs: []engine.Config{tc.cfg}, Labels: tc.labels, Backend: tc.backend}
 			want, _, err := full.Fit(context.Background(), train)
 			if err != nil {
 				t.Fatal(err)
@@ -58,8 +59,8 @@ func TestPretrainDBNResumeIsBitIdentical(t *testing.T) {
 			file := func(l int) string { return filepath.Join(dir, fmt.Sprintf("layer%d.safetensors", l)) }
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			first := &engine.DBNPretrainer{Sizes: sizes, Configs: []engine.Config{tc.cfg}, Labels: tc.labels, Backend: tc.backend,
-				Checkpoint: func(p *engine.DBNProgress) error {
+			first := &dbn.Pretrainer{Sizes: sizes, Configs: []engine.Config{tc.cfg}, Labels: tc.labels, Backend: tc.backend,
+				Checkpoint: func(p *dbn.Progress) error {
 					if err := engine.SaveSnapshot(file(p.Layer()), p.Current, "fp"); err != nil {
 						return err
 					}
@@ -76,7 +77,7 @@ func TestPretrainDBNResumeIsBitIdentical(t *testing.T) {
 				t.Fatalf("stopped in layer %d, want %d", prog.Layer(), tc.layer)
 			}
 			// Rebuild the progress from the files alone.
-			resume := &engine.DBNProgress{}
+			resume := &dbn.Progress{}
 			for l := 0; l < len(sizes)-1; l++ {
 				s, _, err := engine.LoadSnapshot(file(l))
 				if err != nil {
@@ -97,8 +98,8 @@ func TestPretrainDBNResumeIsBitIdentical(t *testing.T) {
 			}
 			epochs := 0
 			count := func(int, engine.EpochMetrics) error { epochs++; return nil }
-			second := &engine.DBNPretrainer{Sizes: sizes, Configs: []engine.Config{tc.cfg}, Labels: tc.labels, Backend: tc.backend,
-				Resume: resume, Callbacks: []engine.LayerCallback{count}}
+			second := &dbn.Pretrainer{Sizes: sizes, Configs: []engine.Config{tc.cfg}, Labels: tc.labels, Backend: tc.backend,
+				Resume: resume, Callbacks: []dbn.LayerCallback{count}}
 			got, _, err := second.Fit(context.Background(), train)
 			if err != nil {
 				t.Fatal(err)
@@ -136,13 +137,13 @@ func TestPretrainDBNResumeMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := engine.Config{Epochs: 2, Batch: 10, ExactLLMaxUnits: -1}
-	for _, r := range []*engine.DBNProgress{
+	for _, r := range []*dbn.Progress{
 		{Done: []*models.RBM{m}},         // wrong H
 		{Done: []*models.RBM{nil}},       // missing layer
 		{Current: engine.RBMSnapshot(m)}, // wrong current layer
 		{Done: []*models.RBM{m, m, m}},   // too many layers
 	} {
-		p := &engine.DBNPretrainer{Sizes: []int{16, 8, 4}, Configs: []engine.Config{cfg}, Resume: r}
+		p := &dbn.Pretrainer{Sizes: []int{16, 8, 4}, Configs: []engine.Config{cfg}, Resume: r}
 		if _, _, err := p.Fit(context.Background(), train); err == nil {
 			t.Errorf("resume %+v: no error", r)
 		}

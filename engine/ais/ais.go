@@ -1,22 +1,27 @@
-package engine
+// Package ais estimates the log partition function of an RBM by annealed
+// importance sampling on any executor: as kernel launches (all chains and
+// log weights resident on the device) where the backend has a kernel
+// driver, with models.RBM.AIS (float64 weights) on the tape.
+package ais
 
 import (
 	"context"
 	"fmt"
 	"math"
 
+	"github.com/rbmgpu/rbmgpu/engine/exec"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
-// AIS estimates log Z of m by annealed importance sampling (see
+// Estimate estimates log Z of m by annealed importance sampling (see
 // models.RBM.AIS for the method and its defaults) on the given backend:
 // a backend with a kernel driver (CUDA, the emulator, the default CPU
 // backend Host) runs the annealing as kernel launches, with all M chains
 // and log weights resident on the device; the reference backend CPU{}
 // (and a nil backend) uses models.RBM.AIS, which keeps the weights in
 // float64.
-func AIS(ctx context.Context, b Backend, m *models.RBM, cfg models.AISConfig) (models.AISResult, error) {
+func Estimate(ctx context.Context, b exec.Backend, m *models.RBM, cfg models.AISConfig) (models.AISResult, error) {
 	if b == nil {
 		return m.AIS(ctx, cfg)
 	}
@@ -25,10 +30,10 @@ func AIS(ctx context.Context, b Backend, m *models.RBM, cfg models.AISConfig) (m
 		return m.AIS(ctx, cfg)
 	}
 	defer release()
-	return DeviceAIS(ctx, drv, m, cfg)
+	return OnDriver(ctx, drv, m, cfg)
 }
 
-// DeviceAIS runs AIS as a sequence of launches of the kernel table on drv.
+// OnDriver runs AIS as a sequence of launches of the kernel table on drv.
 // The draws follow models.RBM.AIS exactly (Philox op ids OpAISBase,
 // OpAISHidden, OpAISVisible; step k; element run·V+i or run·H+j), so the
 // two differ only where float32 and float64 probabilities straddle a
@@ -43,7 +48,7 @@ func AIS(ctx context.Context, b Backend, m *models.RBM, cfg models.AISConfig) (m
 // where F(v; b, X) = −vᵀb − Σ_j softplus(X_j) = −log p*_β(v) up to the
 // hidden units summed out. The log weights accumulate in float32 on the
 // device and are read back once at the end.
-func DeviceAIS(ctx context.Context, drv kernels.Driver, m *models.RBM, cfg models.AISConfig) (models.AISResult, error) {
+func OnDriver(ctx context.Context, drv kernels.Driver, m *models.RBM, cfg models.AISConfig) (models.AISResult, error) {
 	if err := m.Validate(); err != nil {
 		return models.AISResult{}, fmt.Errorf("AIS: %w", err)
 	}
