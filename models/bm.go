@@ -116,8 +116,8 @@ func NewBM(v, h int, l Lateral, seed uint64) (*BM, error) {
 		return nil, fmt.Errorf("new BM: %v is not a connectivity", l)
 	}
 	n := v + h
-	if n > 46340 { // N² must fit maxParams
-		return nil, fmt.Errorf("new BM: %d units: more than %d weights", n, maxParams)
+	if n > 46340 { // N² must fit MaxParams
+		return nil, fmt.Errorf("new BM: %d units: more than %d weights", n, MaxParams)
 	}
 	m := &BM{V: v, H: h, W: make([]float32, n*n), Bias: make([]float32, n), Mask: BMMask(v, h, l)}
 	s := kernels.Stream{Seed: seed, Op: OpBMInitW}

@@ -295,7 +295,7 @@ func (d *DBN) Generate(n, steps int, seed uint64, label int) ([]float32, error) 
 	L := len(d.Layers)
 	top := d.Layers[L-1]
 	V, H, K := top.V, top.H, d.LabelUnits
-	if int64(n)*int64(max(V, H, d.Visible())) > maxParams {
+	if int64(n)*int64(max(V, H, d.Visible())) > MaxParams {
 		return nil, fmt.Errorf("DBN generate: %d samples of %d units is too many", n, max(V, H, d.Visible()))
 	}
 	v := make([]float32, n*V)
@@ -467,14 +467,14 @@ func loadDBN(path string) (*DBN, DBNMeta, error) {
 		return fail("metadata sizes %v: want [V, H_0, …] with 1 to %d layers", S, maxDBNLayers)
 	}
 	for i, s := range S {
-		if s < 1 || s > maxParams {
+		if s < 1 || s > MaxParams {
 			return fail("metadata sizes %v: size %d (%d) is invalid", S, i, s)
 		}
 	}
-	if K < 0 || K > maxParams || (K > 0 && len(S) < 3) {
+	if K < 0 || K > MaxParams || (K > 0 && len(S) < 3) {
 		return fail("metadata label_units %d is invalid for %d layers", K, len(S)-1)
 	}
-	if C < 0 || C > maxParams {
+	if C < 0 || C > MaxParams {
 		return fail("metadata classes %d is invalid", C)
 	}
 	for name, t := range tensors {
@@ -504,7 +504,7 @@ func loadDBN(path string) (*DBN, DBNMeta, error) {
 		if l == L-1 {
 			V += K
 		}
-		if V > maxParams/H {
+		if V > MaxParams/H {
 			return fail("layer %d: sizes %d×%d are too large", l, V, H)
 		}
 		m := &RBM{V: V, H: H}

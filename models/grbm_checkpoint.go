@@ -72,7 +72,7 @@ func LoadGRBM(path string) (*GRBM, Meta, map[string]safetensors.Tensor, error) {
 		return nil, Meta{}, nil, err
 	}
 	V, H := meta.Visible, meta.Hidden
-	if V < 1 || H < 1 || V > maxParams/H {
+	if V < 1 || H < 1 || V > MaxParams/H {
 		return fail("metadata sizes visible=%d hidden=%d are invalid", V, H)
 	}
 	extras, err := splitParams(tensors, []tensorShape{{TensorW, []int{V, H}}, {TensorVBias, []int{V}}, {TensorHBias, []int{H}},

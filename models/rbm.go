@@ -26,9 +26,9 @@ const (
 	OpGibbsVisible uint32 = 0x1419
 )
 
-// maxParams bounds V×H so that sizes never overflow and a typo in a size
+// MaxParams bounds V×H so that sizes never overflow and a typo in a size
 // fails with an error instead of an attempt to allocate terabytes.
-const maxParams = 1 << 31
+const MaxParams = 1 << 31
 
 // InitStd is the standard deviation of the initial weights, 0.01, as in
 // Hinton's "A Practical Guide to Training Restricted Boltzmann Machines"
@@ -65,8 +65,8 @@ func NewRBM(v, h int, seed uint64) (*RBM, error) {
 	if v < 1 || h < 1 {
 		return nil, fmt.Errorf("new RBM: sizes %d×%d: need at least one visible and one hidden unit", v, h)
 	}
-	if v > maxParams/h {
-		return nil, fmt.Errorf("new RBM: sizes %d×%d: more than %d weights", v, h, maxParams)
+	if v > MaxParams/h {
+		return nil, fmt.Errorf("new RBM: sizes %d×%d: more than %d weights", v, h, MaxParams)
 	}
 	m := &RBM{V: v, H: h, W: make([]float32, v*h), VBias: make([]float32, v), HBias: make([]float32, h)}
 	s := kernels.Stream{Seed: seed, Op: OpInitW, Step: 0}
@@ -93,8 +93,8 @@ func (m *RBM) Validate() error {
 	if m.V < 1 || m.H < 1 {
 		return fmt.Errorf("RBM sizes %d×%d: need at least one visible and one hidden unit", m.V, m.H)
 	}
-	if m.V > maxParams/m.H {
-		return fmt.Errorf("RBM sizes %d×%d: more than %d weights", m.V, m.H, maxParams)
+	if m.V > MaxParams/m.H {
+		return fmt.Errorf("RBM sizes %d×%d: more than %d weights", m.V, m.H, MaxParams)
 	}
 	for _, p := range []struct {
 		name string

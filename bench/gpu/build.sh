@@ -5,6 +5,7 @@
 #   bench/gpu/carry/rbmgpu.gz          the CLI, CUDA build
 #   bench/gpu/carry/cudadrv.test.gz    kernels/cudadrv: GPU launches vs the emulator, bit for bit
 #   bench/gpu/carry/engine.test.gz     engine tests (CUDA build; run.sh picks the device/GPU ones)
+#   bench/gpu/carry/ais.test.gz        engine/ais: AIS on the GPU against the exact log Z
 #   bench/gpu/carry/bench.test.gz      bench: BenchmarkStep/BenchmarkEpoch and TestDeviceMatchesCPU
 #   (gzipped: half the size; run.sh unpacks them into a temporary folder)
 #   bench/gpu/carry/peers/*.py      torch_rbm.py (and sklearn_rbm.py, for completeness)
@@ -87,6 +88,7 @@ build() {
 build rbmgpu go build -tags "$TAGS" -ldflags "$ldflags" -o "$carry/rbmgpu" ./cmd/rbmgpu
 build cudadrv.test go test -c -tags "$TAGS" -ldflags "$ldflags" -o "$carry/cudadrv.test" ./kernels/cudadrv
 build engine.test go test -c -tags "$TAGS" -ldflags "$ldflags" -o "$carry/engine.test" ./engine
+build ais.test go test -c -tags "$TAGS" -ldflags "$ldflags" -o "$carry/ais.test" ./engine/ais
 build bench.test go test -c -tags "$TAGS" -ldflags "$ldflags" -o "$carry/bench.test" ./bench
 cp bench/peers/torch_rbm.py bench/peers/sklearn_rbm.py "$carry/peers/"
 

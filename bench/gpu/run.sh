@@ -79,6 +79,7 @@ if has check; then
   fi
   runtest kernels/cudadrv cudadrv.test -test.v -test.run 'GPU'
   runtest engine engine.test -test.v -test.short -test.run 'CUDA|Cuda|GPU|Gpu|EmulatedDevice'
+  runtest engine/ais ais.test -test.v -test.short -test.run 'CUDA'
   RBMGPU_BENCH_DEVICE=$dev runtest bench bench.test -test.v -test.run '^TestDeviceMatchesCPU$'
 fi
 

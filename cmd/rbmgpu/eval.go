@@ -127,7 +127,7 @@ func loadModel(path string) (*models.RBM, *trainFlags, string, error) {
 		}
 	}
 	if strings.HasSuffix(strings.ToLower(file), ".npz") {
-		m, err := models.ImportSklearnNPZ(file)
+		m, err := data.ImportSklearnNPZ(file)
 		return m, nil, file, err
 	}
 	snap, _, err := engine.LoadSnapshot(file)

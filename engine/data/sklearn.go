@@ -1,10 +1,10 @@
-package models
+package data
 
 import (
 	"fmt"
 	"math"
 
-	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/models"
 )
 
 // ImportSklearnNPZ reads the weights of a scikit-learn BernoulliRBM saved
@@ -15,7 +15,7 @@ import (
 //	            intercept_visible_=rbm.intercept_visible_)
 //
 // (a fitted components_ is stored in Fortran order, which the NPY reader
-// of engine/data rejects with an error that says so; the copy is C order)
+// of this package rejects with an error that says so; the copy is C order)
 // and returns the same model as an RBM: scikit-learn's components_ is H×V
 // (one row per hidden unit), so
 //
@@ -27,12 +27,12 @@ import (
 // arrays in the archive are ignored. It fails, naming the file and the
 // array, when an array is missing, has the wrong number of dimensions or
 // inconsistent sizes, or holds a non-finite value.
-func ImportSklearnNPZ(path string) (*RBM, error) {
-	arrays, err := data.ReadNPZ(path)
+func ImportSklearnNPZ(path string) (*models.RBM, error) {
+	arrays, err := ReadNPZ(path)
 	if err != nil {
 		return nil, fmt.Errorf("import scikit-learn RBM: %w", err)
 	}
-	get := func(name string, dims int) (data.Array, error) {
+	get := func(name string, dims int) (Array, error) {
 		a, ok := arrays[name]
 		if !ok {
 			return a, fmt.Errorf("import scikit-learn RBM: %s: no array %q (want components_, intercept_hidden_, intercept_visible_ of a BernoulliRBM)", path, name)
@@ -69,10 +69,10 @@ func ImportSklearnNPZ(path string) (*RBM, error) {
 	if vb.Shape[0] != V {
 		return nil, fmt.Errorf("import scikit-learn RBM: %s: intercept_visible_ has shape %v, want (%d,) to match components_ %v", path, vb.Shape, V, comp.Shape)
 	}
-	if V > maxParams/H || len(comp.Data) != V*H || len(hb.Data) != H || len(vb.Data) != V {
+	if V > models.MaxParams/H || len(comp.Data) != V*H || len(hb.Data) != H || len(vb.Data) != V {
 		return nil, fmt.Errorf("import scikit-learn RBM: %s: components_ %v: sizes do not match the data read", path, comp.Shape)
 	}
-	m := &RBM{V: V, H: H, W: make([]float32, V*H),
+	m := &models.RBM{V: V, H: H, W: make([]float32, V*H),
 		VBias: append([]float32(nil), vb.Data...),
 		HBias: append([]float32(nil), hb.Data...)}
 	for j := 0; j < H; j++ {

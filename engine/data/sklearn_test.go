@@ -1,4 +1,4 @@
-package models_test
+package data_test
 
 import (
 	"archive/zip"
@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/rbmgpu/rbmgpu/engine/data"
-	"github.com/rbmgpu/rbmgpu/models"
 )
 
 // npyF8 encodes a little-endian float64 NPY v1.0 file of the given shape.
@@ -80,7 +79,7 @@ func sklearnArrays() map[string]npyArray {
 func TestImportSklearnNPZ(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rbm.npz")
 	writeNPZ(t, path, sklearnArrays())
-	m, err := models.ImportSklearnNPZ(path)
+	m, err := data.ImportSklearnNPZ(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +140,7 @@ func TestImportSklearnNPZErrors(t *testing.T) {
 		tc.change(arrays)
 		path := filepath.Join(dir, fmt.Sprintf("bad%d.npz", i))
 		writeNPZ(t, path, arrays)
-		_, err := models.ImportSklearnNPZ(path)
+		_, err := data.ImportSklearnNPZ(path)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: error %v, want one line naming %s and containing %q", tc.name, err, path, tc.want)
 		} else if testing.Verbose() {
@@ -149,14 +148,14 @@ func TestImportSklearnNPZErrors(t *testing.T) {
 		}
 	}
 	missing := filepath.Join(dir, "nope.npz")
-	if _, err := models.ImportSklearnNPZ(missing); err == nil || !strings.Contains(err.Error(), missing) {
+	if _, err := data.ImportSklearnNPZ(missing); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing file: error %v, want one naming %s", err, missing)
 	}
 	notZip := filepath.Join(dir, "text.npz")
 	if err := os.WriteFile(notZip, []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := models.ImportSklearnNPZ(notZip); err == nil || !strings.Contains(err.Error(), notZip) {
+	if _, err := data.ImportSklearnNPZ(notZip); err == nil || !strings.Contains(err.Error(), notZip) {
 		t.Errorf("not a zip: error %v, want one naming %s", err, notZip)
 	}
 }
@@ -186,7 +185,7 @@ np.savez(sys.argv[1], components_=np.ascontiguousarray(rbm.components_),
 	if out, err := exec.Command(py, "-c", script, path).CombinedOutput(); err != nil {
 		t.Fatalf("python: %v: %s", err, out)
 	}
-	m, err := models.ImportSklearnNPZ(path)
+	m, err := data.ImportSklearnNPZ(path)
 	if err != nil {
 		t.Fatal(err)
 	}
