@@ -254,17 +254,18 @@ func TestHostStepBatchesAllocs(t *testing.T) {
 	for i := range batches {
 		batches[i] = float32(i % 2)
 	}
-	u := graph.Hyper{LR: 0.01, Momentum: 0.5}
-	if err := st.StepBatches(batches, n, u); err != nil {
-		t.Fatal(err)
-	}
-	allocs := testing.AllocsPerRun(20, func() {
+	for _, u := range []graph.Hyper{{LR: 0.01, Momentum: 0.5}, {LR: 0.01, Momentum: 0.5, SparsityTarget: 0.1, SparsityCost: 0.01}} {
 		if err := st.StepBatches(batches, n, u); err != nil {
 			t.Fatal(err)
 		}
-	})
-	t.Logf("%v allocations per StepBatches of %d mini-batches", allocs, n)
-	if allocs > 0 {
-		t.Errorf("%v allocations per StepBatches of %d mini-batches, want 0", allocs, n)
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := st.StepBatches(batches, n, u); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Logf("%+v: %v allocations per StepBatches of %d mini-batches", u, allocs, n)
+		if allocs > 0 {
+			t.Errorf("%+v: %v allocations per StepBatches of %d mini-batches, want 0", u, allocs, n)
+		}
 	}
 }

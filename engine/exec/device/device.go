@@ -116,6 +116,9 @@ func compile(label string, drv kernels.Driver, s graph.Declared) (*program, erro
 	for _, st := range state {
 		extra(st.Name, st.Len)
 	}
+	for _, prm := range s.Params() {
+		p.sparsity = p.sparsity || prm.Sparsity
+	}
 	p.reconAcc = extra("recon_acc", 1)
 	// Data arrive in chunks of up to ChunkBatches mini-batches (at most
 	// 256 MiB): one host→device copy per chunk instead of one synchronous
@@ -153,6 +156,9 @@ type program struct {
 	tailH     graph.Hyper
 	tailFirst bool
 	reconN    int
+	// sparsity: a parameter has a sparsity term, whose running mean
+	// (graph.NameHiddenMean) the update writes once the cost is non-zero.
+	sparsity bool
 
 	ownsDriver bool
 	closed     bool
@@ -368,7 +374,7 @@ func (p *program) run(h graph.Hyper) error {
 			return fmt.Errorf("%s: %s: %w", p.label, l.Note, err)
 		}
 	}
-	if graph.UsesSparsity(p.step, h) {
+	if p.sparsity && h.SparsityCost != 0 {
 		p.present[graph.NameHiddenMean] = true
 	}
 	p.reconN++
