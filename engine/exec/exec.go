@@ -114,3 +114,72 @@ func DataShape(s graph.Declared) (B, V int, err error) {
 	}
 	return 0, 0, fmt.Errorf("step has no %q input", graph.NameData)
 }
+
+// Table is the tensor table a program keeps: its tensors by name and which
+// optional ones are present. Both executors check Set and Get through it,
+// so that they accept and refuse the same calls.
+type Table struct {
+	label   string
+	list    []Tensor
+	present map[string]bool
+}
+
+// NewTable returns the table of ts; label names the program in errors.
+func NewTable(label string, ts []Tensor) *Table {
+	return &Table{label: label, list: ts, present: map[string]bool{}}
+}
+
+// List returns the tensors (Program.Tensors).
+func (t *Table) List() []Tensor { return t.list }
+
+func (t *Table) find(name string) (Tensor, error) {
+	for _, x := range t.list {
+		if x.Name == name {
+			return x, nil
+		}
+	}
+	return Tensor{}, fmt.Errorf("%s: the program has no tensor %q", t.label, name)
+}
+
+// Set checks a Program.Set of x into name and records presence: write is
+// false when x is nil for an optional tensor (which becomes absent), true
+// when the caller must copy x in.
+func (t *Table) Set(name string, x []float32) (write bool, err error) {
+	d, err := t.find(name)
+	if err != nil {
+		return false, err
+	}
+	if x == nil && d.Optional {
+		t.present[name] = false
+		return false, nil
+	}
+	if len(x) != d.Len {
+		return false, fmt.Errorf("%s: %s has %d values, want %d", t.label, name, len(x), d.Len)
+	}
+	if d.Optional {
+		t.present[name] = true
+	}
+	return true, nil
+}
+
+// Get checks a Program.Get of name into dst: read is false for an absent
+// optional tensor, true when the caller must copy it out.
+func (t *Table) Get(name string, dst []float32) (read bool, err error) {
+	d, err := t.find(name)
+	if err != nil {
+		return false, err
+	}
+	if d.Optional && !t.present[name] {
+		return false, nil
+	}
+	if len(dst) != d.Len {
+		return false, fmt.Errorf("%s: %s has %d values, destination %d", t.label, name, d.Len, len(dst))
+	}
+	return true, nil
+}
+
+// Present reports whether the optional tensor name has been written.
+func (t *Table) Present(name string) bool { return t.present[name] }
+
+// MarkPresent records that the update wrote the optional tensor name.
+func (t *Table) MarkPresent(name string) { t.present[name] = true }

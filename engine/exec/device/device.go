@@ -92,7 +92,7 @@ func compile(label string, drv kernels.Driver, s graph.Declared) (*program, erro
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
 	p := &program{drv: drv, label: label, step: s, plan: plan, rng: s.Rand(), batch: B, visible: V,
-		tensors: tensors, bufs: map[string]*lower.Buffer{}, present: map[string]bool{}, fills: map[string]float32{}}
+		table: exec.NewTable(label, tensors), bufs: map[string]*lower.Buffer{}, fills: map[string]float32{}}
 	for _, in := range s.Inputs() {
 		buf := plan.Inputs[in.Node.Name()]
 		if buf == nil {
@@ -139,9 +139,8 @@ type program struct {
 	plan           *lower.Plan
 	rng            *graph.RNG
 	batch, visible int // the data input's shape B×V
-	tensors        []exec.Tensor
+	table          *exec.Table
 	bufs           map[string]*lower.Buffer // inputs, outputs and state by name
-	present        map[string]bool          // optional state written so far
 	fills          map[string]float32       // the value each Fill target holds
 
 	base    kernels.DevicePtr
@@ -227,55 +226,41 @@ func (p *program) download(dst []float32, b *lower.Buffer) error {
 	return nil
 }
 
-func (p *program) Tensors() []exec.Tensor { return p.tensors }
+// Tensors implements exec.Program.
+func (p *program) Tensors() []exec.Tensor { return p.table.List() }
 
-func (p *program) tensor(name string) (exec.Tensor, error) {
-	for _, t := range p.tensors {
-		if t.Name == name {
-			return t, nil
-		}
-	}
-	return exec.Tensor{}, fmt.Errorf("%s: the program has no tensor %q", p.label, name)
-}
-
+// Set implements exec.Program.
 func (p *program) Set(name string, x []float32) error {
-	t, err := p.tensor(name)
-	if err != nil {
-		return err
-	}
 	if p.closed {
 		return p.closedErr()
 	}
-	if x == nil && t.Optional {
-		p.present[name] = false
-		return nil
+	write, err := p.table.Set(name, x)
+	if write {
+		err = p.upload(p.bufs[name], x)
 	}
-	if err := p.upload(p.bufs[name], x); err != nil {
-		return err
-	}
-	if t.Optional {
-		p.present[name] = true
-	}
-	return nil
+	return err
 }
 
+// Get implements exec.Program.
 func (p *program) Get(name string, dst []float32) (bool, error) {
-	t, err := p.tensor(name)
-	if err != nil {
-		return false, err
-	}
 	if p.closed {
 		return false, p.closedErr()
 	}
-	if t.Optional && !p.present[name] {
-		return false, nil
+	read, err := p.table.Get(name, dst)
+	if read {
+		err = p.download(dst, p.bufs[name])
 	}
-	return true, p.download(dst, p.bufs[name])
+	return read, err
 }
 
-func (p *program) RNGStep() uint64        { return p.rng.Step }
+// RNGStep implements exec.Program.
+func (p *program) RNGStep() uint64 { return p.rng.Step }
+
+// SetRNGStep implements exec.Program.
 func (p *program) SetRNGStep(step uint64) { p.rng.Step = step }
-func (p *program) MaxBatches() int        { return p.chunkBatches }
+
+// MaxBatches implements exec.Program: the mini-batches of one data chunk.
+func (p *program) MaxBatches() int { return p.chunkBatches }
 
 // buildTail lowers the update for h and the monitor's accumulation (the
 // tail: launches after the plan's own, rebuilt only when h changes, once
@@ -362,7 +347,7 @@ func (p *program) run(h graph.Hyper) error {
 		}
 	}
 	p.rng.Step++
-	first := !p.present[graph.NameHiddenMean]
+	first := !p.table.Present(graph.NameHiddenMean)
 	if p.tail == nil || h != p.tailH || first != p.tailFirst {
 		if err := p.buildTail(h, first); err != nil {
 			return err
@@ -375,7 +360,7 @@ func (p *program) run(h graph.Hyper) error {
 		}
 	}
 	if p.sparsity && h.SparsityCost != 0 {
-		p.present[graph.NameHiddenMean] = true
+		p.table.MarkPresent(graph.NameHiddenMean)
 	}
 	p.reconN++
 	return nil

@@ -37,8 +37,8 @@ func (Backend) Compile(s graph.Declared) (exec.Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cpu backend: %w", err)
 	}
-	p := &program{step: s, rng: s.Rand(), B: B, V: V, tensors: tensors,
-		vals: map[string][]float32{}, present: map[string]bool{}, outputs: map[string]*G.Node{}}
+	p := &program{step: s, rng: s.Rand(), B: B, V: V, table: exec.NewTable("cpu backend", tensors),
+		vals: map[string][]float32{}, outputs: map[string]*G.Node{}}
 	for _, in := range s.Inputs() {
 		t := tensor.New(tensor.WithShape(in.Node.Shape().Clone()...), tensor.Of(tensor.Float32))
 		if err := G.Let(in.Node, t); err != nil {
@@ -70,62 +70,42 @@ type program struct {
 	rng      *graph.RNG
 	B, V     int
 	v0       *tensor.Dense
-	tensors  []exec.Tensor
+	table    *exec.Table
 	vals     map[string][]float32 // inputs and update state by name
-	present  map[string]bool      // optional state written so far
 	outputs  map[string]*G.Node
 	reconSum float64
 	reconN   int
 }
 
-func (p *program) Tensors() []exec.Tensor { return p.tensors }
+// Tensors implements exec.Program.
+func (p *program) Tensors() []exec.Tensor { return p.table.List() }
 
-func (p *program) tensor(name string) (exec.Tensor, error) {
-	for _, t := range p.tensors {
-		if t.Name == name {
-			return t, nil
-		}
-	}
-	return exec.Tensor{}, fmt.Errorf("cpu backend: the program has no tensor %q", name)
-}
-
+// Set implements exec.Program.
 func (p *program) Set(name string, x []float32) error {
-	t, err := p.tensor(name)
-	if err != nil {
-		return err
+	write, err := p.table.Set(name, x)
+	if write {
+		copy(p.vals[name], x)
 	}
-	if x == nil && t.Optional {
-		p.present[name] = false
-		return nil
-	}
-	if len(x) != t.Len {
-		return fmt.Errorf("cpu backend: %s has %d values, want %d", name, len(x), t.Len)
-	}
-	copy(p.vals[name], x)
-	if t.Optional {
-		p.present[name] = true
-	}
-	return nil
+	return err
 }
 
+// Get implements exec.Program.
 func (p *program) Get(name string, dst []float32) (bool, error) {
-	t, err := p.tensor(name)
-	if err != nil {
-		return false, err
+	read, err := p.table.Get(name, dst)
+	if read {
+		copy(dst, p.vals[name])
 	}
-	if t.Optional && !p.present[name] {
-		return false, nil
-	}
-	if len(dst) != t.Len {
-		return false, fmt.Errorf("cpu backend: %s has %d values, destination %d", name, t.Len, len(dst))
-	}
-	copy(dst, p.vals[name])
-	return true, nil
+	return read, err
 }
 
-func (p *program) RNGStep() uint64        { return p.rng.Step }
+// RNGStep implements exec.Program.
+func (p *program) RNGStep() uint64 { return p.rng.Step }
+
+// SetRNGStep implements exec.Program.
 func (p *program) SetRNGStep(step uint64) { p.rng.Step = step }
-func (p *program) MaxBatches() int        { return 1 }
+
+// MaxBatches implements exec.Program: one mini-batch at a time.
+func (p *program) MaxBatches() int { return 1 }
 
 // Step implements exec.Program: per mini-batch, the graph on the tape, then
 // the declared update with the Go twins of the update kernels.
@@ -156,13 +136,13 @@ func (p *program) step1(batch []float32, h graph.Hyper) error {
 	p.reconSum += float64(recon[0])
 	p.reconN++
 	sparse := graph.UsesSparsity(p.step, h)
-	for _, op := range graph.Updates(p.step, h, !p.present[graph.NameHiddenMean]) {
+	for _, op := range graph.Updates(p.step, h, !p.table.Present(graph.NameHiddenMean)) {
 		if err := p.apply(op); err != nil {
 			return fmt.Errorf("cpu backend: %s: %w", op.Note, err)
 		}
 	}
 	if sparse {
-		p.present[graph.NameHiddenMean] = true
+		p.table.MarkPresent(graph.NameHiddenMean)
 	}
 	return nil
 }
