@@ -38,6 +38,13 @@ const (
 	OutNewChain   = "NewChain" // the chains after the step
 )
 
+// AdamMOf and AdamVOf name Adam's first and second moment buffers of
+// parameter name, e.g. "adam_m.W" and "adam_v.W".
+func AdamMOf(name string) string { return "adam_m." + name }
+
+// AdamVOf: see AdamMOf.
+func AdamVOf(name string) string { return "adam_v." + name }
+
 // VelocityOf is the name of the momentum buffer of parameter name, e.g.
 // "velocity.W".
 func VelocityOf(name string) string { return "velocity." + name }
@@ -50,10 +57,13 @@ type Input struct {
 }
 
 // Param declares one trained parameter and its update rule; see Updates
-// for the rule. Its velocity (momentum) buffer is VelocityOf(Name).
+// for the rule. Its velocity (momentum) buffer is VelocityOf(Name), its
+// Adam moments AdamMOf(Name) and AdamVOf(Name).
 type Param struct {
 	Name string // the input holding the parameter
 	Grad string // the output holding its gradient (the ascent direction)
+	// Rule is the optimizer: RuleMomentum (the zero value) or RuleAdam.
+	Rule UpdateRule
 	// Decay applies the weight decay to this parameter.
 	Decay bool
 	// Sparsity adds the sparsity term cost·(target − q) to the gradient,

@@ -27,7 +27,41 @@ const (
 	// Fill: every element of Out ← Value, before the step's launches (an
 	// upload on a device, only when the value changes).
 	Fill
+	// Adam (Kingma & Ba 2015): with d = Grad − Decay·Out the ascent
+	// direction and t the program's step counter (RNGStep after the
+	// graph's run: 1 on the first update),
+	//
+	//	M ← β₁·M + (1−β₁)·d,  V ← β₂·V + (1−β₂)·d²,
+	//	Out ← Out + LR·(M/(1−β₁ᵗ)) / (√(V/(1−β₂ᵗ)) + ε),
+	//
+	// β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (kernels.AdamUpdate; no kernel of
+	// the launch table yet, so only the tape executor runs it).
+	Adam
 )
+
+// UpdateRule is the optimizer of one parameter (Param.Rule).
+type UpdateRule uint8
+
+// Update rules.
+const (
+	// RuleMomentum is SGD with momentum and weight decay (the SGD
+	// primitive): the zero value, the rule of every sampling step.
+	RuleMomentum UpdateRule = iota
+	// RuleAdam is Adam with weight decay (the Adam primitive); Hyper's
+	// Momentum does not apply.
+	RuleAdam
+)
+
+// String returns "momentum" or "adam".
+func (r UpdateRule) String() string {
+	switch r {
+	case RuleMomentum:
+		return "momentum"
+	case RuleAdam:
+		return "adam"
+	}
+	return fmt.Sprintf("UpdateRule(%d)", uint8(r))
+}
 
 // UpdateOp is one operation of a step's update, on tensors named as in
 // Inputs, NamedOutputs and UpdateState.
@@ -35,7 +69,8 @@ type UpdateOp struct {
 	Kind        UpdateKind
 	Out         string // the tensor written
 	X           string // Axpby's input
-	Vel, Grad   string // SGD's velocity and gradient
+	Vel, Grad   string // SGD's velocity and the gradient (SGD, Adam)
+	M, V        string // Adam's first and second moments
 	Alpha, Beta float32
 	LR          float32
 	Momentum    float32
@@ -44,8 +79,8 @@ type UpdateOp struct {
 	Note        string  // what it does, for plan dumps and errors
 }
 
-// State is a tensor of the update's own: a velocity, the sparsity running
-// mean or a scratch vector.
+// State is a tensor of the update's own: a velocity, Adam's moments, the
+// sparsity running mean or a scratch vector.
 type State struct {
 	Name string
 	Len  int
@@ -57,8 +92,9 @@ type State struct {
 }
 
 // UpdateState lists the state that the update of s needs beside the
-// graph's inputs: a velocity per parameter, in declaration order, then the
-// sparsity running mean and target when a parameter has a sparsity term.
+// graph's inputs, per parameter in declaration order: its velocity
+// (RuleMomentum) or its two Adam moments (RuleAdam), then the sparsity
+// running mean and target when it has a sparsity term.
 func UpdateState(s Declared) ([]State, error) {
 	inputs := map[string]int{}
 	for _, in := range s.Inputs() {
@@ -70,7 +106,14 @@ func UpdateState(s Declared) ([]State, error) {
 		if !ok {
 			return nil, fmt.Errorf("update: parameter %q is not an input of the step", p.Name)
 		}
-		st = append(st, State{Name: VelocityOf(p.Name), Len: n})
+		switch p.Rule {
+		case RuleMomentum:
+			st = append(st, State{Name: VelocityOf(p.Name), Len: n})
+		case RuleAdam:
+			st = append(st, State{Name: AdamMOf(p.Name), Len: n}, State{Name: AdamVOf(p.Name), Len: n})
+		default:
+			return nil, fmt.Errorf("update: parameter %q has unknown rule %v", p.Name, p.Rule)
+		}
 		if p.Sparsity {
 			st = append(st, State{Name: NameHiddenMean, Len: n, Optional: true},
 				State{Name: NameSparsityTarget, Len: n, Scratch: true})
@@ -85,9 +128,10 @@ func UpdateState(s Declared) ([]State, error) {
 //  1. the sparsity term (cost > 0), for a parameter with Sparsity:
 //     q ← 0.9·q + 0.1·HMean (q ← HMean on the first update, first true);
 //     grad ← grad − cost·q + cost·target;
-//  2. for each parameter: vel ← momentum·vel + lr·(grad − decay·θ),
-//     θ ← θ + vel (decay = h.WeightDecay where Decay, else 0), then the
-//     clamp θ ← max(θ, Min) where Clamp;
+//  2. for each parameter, by its Rule: vel ← momentum·vel + lr·(grad −
+//     decay·θ), θ ← θ + vel (RuleMomentum), or the Adam step on grad −
+//     decay·θ (RuleAdam), with decay = h.WeightDecay where Decay, else 0;
+//     then the clamp θ ← max(θ, Min) where Clamp;
 //  3. the carries: To ← From.
 //
 // The Fill ops come first; executors may run them ahead of the graph.
@@ -112,8 +156,13 @@ func Updates(s Declared, h Hyper, first bool) []UpdateOp {
 		if p.Decay {
 			decay = h.WeightDecay
 		}
-		ops = append(ops, UpdateOp{Kind: SGD, Out: p.Name, Vel: VelocityOf(p.Name), Grad: p.Grad,
-			LR: h.LR, Momentum: h.Momentum, Decay: decay, Note: "update " + p.Name})
+		if p.Rule == RuleAdam {
+			ops = append(ops, UpdateOp{Kind: Adam, Out: p.Name, M: AdamMOf(p.Name), V: AdamVOf(p.Name), Grad: p.Grad,
+				LR: h.LR, Decay: decay, Note: "adam update " + p.Name})
+		} else {
+			ops = append(ops, UpdateOp{Kind: SGD, Out: p.Name, Vel: VelocityOf(p.Name), Grad: p.Grad,
+				LR: h.LR, Momentum: h.Momentum, Decay: decay, Note: "update " + p.Name})
+		}
 		if p.Clamp {
 			ops = append(ops, UpdateOp{Kind: ClampMin, Out: p.Name, Value: p.Min, Note: "floor on " + p.Name})
 		}

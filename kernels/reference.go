@@ -154,3 +154,35 @@ func SGDUpdate(param, vel, grad []float32, lr, momentum, weightDecay float32) {
 		param[i] = p + v
 	}
 }
+
+// Adam's constants (Kingma & Ba 2015): the moment decay rates and the
+// denominator's floor.
+const (
+	AdamBeta1 = 0.9
+	AdamBeta2 = 0.999
+	AdamEps   = 1e-8
+)
+
+// AdamUpdate is one bias-corrected Adam step (Kingma & Ba 2015) at step
+// t ≥ 1 in the ascent convention of SGDUpdate: for each i, with d the
+// ascent direction,
+//
+//	d    = grad[i] − weightDecay·param[i]
+//	m[i] = β₁·m[i] + (1−β₁)·d
+//	v[i] = β₂·v[i] + (1−β₂)·d²
+//	param[i] += lr·(m[i]/(1−β₁ᵗ)) / (√(v[i]/(1−β₂ᵗ)) + ε)
+//
+// β₁ = AdamBeta1, β₂ = AdamBeta2, ε = AdamEps. Each line is computed in
+// float64 from the float32 operands and rounded to float32 once when
+// stored. There is no kernel of the launch table with this contract yet.
+func AdamUpdate(param, m, v, grad []float32, lr, weightDecay float32, t uint64) {
+	const b1, b2, eps = AdamBeta1, AdamBeta2, AdamEps
+	c1, c2 := 1-math.Pow(b1, float64(t)), 1-math.Pow(b2, float64(t))
+	lr64, wd := float64(lr), float64(weightDecay)
+	for j := range param {
+		d := float64(grad[j]) - wd*float64(param[j])
+		m[j] = float32(b1*float64(m[j]) + (1-b1)*d)
+		v[j] = float32(b2*float64(v[j]) + (1-b2)*d*d)
+		param[j] += float32(lr64 * (float64(m[j]) / c1) / (math.Sqrt(float64(v[j])/c2) + eps))
+	}
+}

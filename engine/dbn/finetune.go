@@ -6,11 +6,10 @@ import (
 	"math"
 	"time"
 
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/engine/exec"
+	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -42,6 +41,9 @@ type FineTuneConfig struct {
 	// Classes is the number of output classes (default: max label + 1 over
 	// the training and validation labels).
 	Classes int
+	// Backend runs the fine-tuning step (default engine.CPU{}, the tape
+	// executor; the lowered executor has no Adam kernel yet).
+	Backend exec.Backend `json:"-"`
 }
 
 // Defaults returns c with zero fields replaced by their defaults.
@@ -121,11 +123,15 @@ type FineTuneResult struct {
 // initialised from the layers' W and hidden biases c (label units of a
 // labelled top RBM are left out) and from dbn's classifier head when it has
 // one with the right number of classes, otherwise a fresh head with
-// Glorot-normal weights, std √(2/(H_top+C)), and zero biases. The loss is a
-// gorgonia graph for a fixed batch B, differentiated by gorgonia's
-// autodiff (G.Grad) and run by a tape machine; updates use Adam or
-// momentum (our own, so that the learning rate can follow a schedule). Each epoch visits ⌊N/B⌋ mini-batches of a seeded
-// permutation (the remainder rotates through the epochs).
+// Glorot-normal weights, std √(2/(H_top+C)), and zero biases. One step
+// is the declared step graph.MLPStep for a fixed batch B (the loss, its
+// gradients by gorgonia's autodiff and the update by the parameters' rule,
+// graph.RuleAdam or graph.RuleMomentum, with the L2 weight decay on every
+// weight and bias), compiled by cfg.Backend and driven through
+// exec.Program only: the weights are Set by name, each mini-batch is one
+// Step with the schedule's learning rate, and the weights are read back
+// with Get. Each epoch visits ⌊N/B⌋ mini-batches of a seeded permutation
+// (the remainder rotates through the epochs).
 //
 // train needs labels; val (may be nil) too. On return dbn holds the
 // fine-tuned weights (of the best epoch, see FineTuneConfig.Patience) and
@@ -179,62 +185,67 @@ func FineTune(ctx context.Context, dbn *models.DBN, train, val *data.Dataset, cf
 		return nil, fmt.Errorf("fine-tune: batch %d of %d inputs is too large", B, V)
 	}
 
-	net, err := buildMLP(dbn, classes, B, cfg)
+	ft, err := newFineTuner(dbn, classes, B, cfg)
 	if err != nil {
 		return nil, err
 	}
+	defer ft.prog.Close()
 	res := &FineTuneResult{BestValAcc: math.NaN()}
 	start := time.Now()
 	defer func() { res.Seconds = time.Since(start).Seconds() }()
 
-	best := net.snapshot()
+	best, err := ft.snapshot()
+	if err != nil {
+		return nil, err
+	}
 	bestLoss := math.Inf(1)
 	perm := make([]int, train.N)
 	nBatches := train.N / B
-	xs, ys := f32(net.xT), f32(net.yT)
 	finish := func(err error) (*FineTuneResult, error) {
-		net.restore(best)
-		if werr := net.writeTo(dbn); werr != nil {
+		if werr := ft.writeTo(dbn, best); werr != nil {
 			return res, werr
 		}
 		return res, err
 	}
+	h := graph.Hyper{Momentum: float32(cfg.Momentum), WeightDecay: float32(cfg.WeightDecay)}
+	hits := []float32{0}
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
 		// Rotate which rows fall off the end when N is not a multiple of B.
 		engine.Permutation(perm, cfg.Seed^seedFineTune, uint64(epoch))
-		var lossSum float64
-		correct := 0
+		h.LR = float32(cfg.LR * cfg.Schedule.Factor(epoch, cfg.Epochs))
+		hits[0] = 0
+		if err := ft.prog.Set(graph.NameHits, hits); err != nil {
+			return finish(fmt.Errorf("fine-tune: %w", err))
+		}
 		for b := 0; b < nBatches; b++ {
 			if err := ctx.Err(); err != nil {
 				return finish(err)
 			}
-			clear(ys)
-			for r := 0; r < B; r++ {
-				i := perm[b*B+r]
-				copy(xs[r*V:(r+1)*V], train.Row(i))
-				ys[r*classes+train.Labels[i]] = 1
-			}
-			// A Gaussian bottom layer reads standardised, precision-scaled
-			// inputs (in place: xs is the graph's bound input).
-			dbn.BottomInput(xs, xs, B)
-			loss, hits, err := net.step(cfg.LR * cfg.Schedule.Factor(epoch, cfg.Epochs))
-			if err != nil {
+			ft.load(dbn, train, perm[b*B:(b+1)*B])
+			if err := ft.prog.Step(ft.batch, 1, h); err != nil {
 				return finish(fmt.Errorf("fine-tune: epoch %d, batch %d: %w", epoch+1, b+1, err))
 			}
-			lossSum += loss
-			correct += hits
 		}
-		res.TrainLoss = append(res.TrainLoss, lossSum/float64(nBatches))
-		res.TrainAcc = append(res.TrainAcc, float64(correct)/float64(nBatches*B))
-		if math.IsNaN(lossSum) || math.IsInf(lossSum, 0) {
-			return finish(fmt.Errorf("fine-tune: epoch %d: training diverged (loss %v)", epoch+1, lossSum))
+		// The step's monitor output is the batch's mean cross-entropy.
+		loss, lerr := ft.prog.ReconError()
+		if _, err := ft.prog.Get(graph.NameHits, hits); err != nil {
+			return finish(fmt.Errorf("fine-tune: %w", err))
+		}
+		res.TrainLoss = append(res.TrainLoss, loss)
+		res.TrainAcc = append(res.TrainAcc, float64(hits[0])/float64(nBatches*B))
+		if lerr != nil {
+			return finish(fmt.Errorf("fine-tune: epoch %d: training diverged (loss %v)", epoch+1, loss))
+		}
+		cur, err := ft.snapshot()
+		if err != nil {
+			return finish(err)
 		}
 		if val == nil {
-			best = net.snapshot()
+			best = cur
 			res.Best = epoch + 1
 			continue
 		}
-		if err := net.writeTo(dbn); err != nil {
+		if err := ft.writeTo(dbn, cur); err != nil {
 			return finish(err)
 		}
 		vl, va, err := lossAccuracy(dbn, val)
@@ -244,7 +255,7 @@ func FineTune(ctx context.Context, dbn *models.DBN, train, val *data.Dataset, cf
 		res.ValLoss = append(res.ValLoss, vl)
 		res.ValAcc = append(res.ValAcc, va)
 		if res.Best == 0 || va > res.BestValAcc || (va == res.BestValAcc && vl < bestLoss) {
-			best, res.Best, res.BestValAcc, bestLoss = net.snapshot(), epoch+1, va, vl
+			best, res.Best, res.BestValAcc, bestLoss = cur, epoch+1, va, vl
 		} else if cfg.Patience > 0 && epoch+1-res.Best >= cfg.Patience {
 			res.Stopped = epoch+1 < cfg.Epochs
 			break
@@ -376,200 +387,121 @@ func glorot(in, out int, seed uint64) (*models.RBM, error) {
 	return m, nil
 }
 
-// mlp is the fine-tuning graph: inputs x (B×V) and one-hot targets y
-// (B×C) bound to xT and yT, the learnable weights and biases of every layer
-// and the head, the loss and the logits, and a tape machine with dual
-// values on the learnables.
-type mlp struct {
-	g          *G.ExprGraph
-	xT, yT     *tensor.Dense
-	learnables G.Nodes // W_0, c_0, …, W_{L−1}, c_{L−1}, W_out, b_out
-	loss       *G.Node
-	logits     *G.Node
-	vm         G.VM
-	opt        *optimizer
-	B, C       int
+// fineTuner is the fine-tuning step (graph.MLPStep) of one DBN compiled
+// into an exec.Program, with the host buffers of one mini-batch.
+type fineTuner struct {
+	prog  exec.Program
+	names []string // the step's parameters: layer<l>.W, layer<l>.hbias, …, classifier.W, classifier.b
+	lens  []int
+	V, C  int
+	B     int
+	xs    []float32 // B×V features (the bottom layer's input transform in place)
+	batch []float32 // B×(V+C): features, then the one-hot labels
 }
 
-func buildMLP(dbn *models.DBN, classes, B int, cfg FineTuneConfig) (*mlp, error) {
-	V := dbn.Visible()
-	g := G.NewGraph()
-	n := &mlp{g: g, B: B, C: classes,
-		xT: tensor.New(tensor.WithShape(B, V), tensor.Of(tensor.Float32)),
-		yT: tensor.New(tensor.WithShape(B, classes), tensor.Of(tensor.Float32)),
+// mlpNames returns the fine-tuning step's parameter names for L layers:
+// the DBN checkpoint's tensor names (models.DBNLayerTensor, the
+// classifier's).
+func mlpNames(L int) []string {
+	var names []string
+	for l := 0; l < L; l++ {
+		names = append(names, models.DBNLayerTensor(l, "W"), models.DBNLayerTensor(l, "hbias"))
 	}
-	var err error
-	must := func(x *G.Node, e error) *G.Node {
-		if e != nil && err == nil {
-			err = e
-		}
-		return x
+	return append(names, models.TensorClassifierW, models.TensorClassifierB)
+}
+
+// newFineTuner builds the fine-tuning step of dbn for classes classes and
+// batch B, compiles it with cfg.Backend and sets its parameters: each
+// layer's recognition weights (the first rows of W: the label rows of a
+// labelled top RBM are left out) and hidden biases, and dbn's classifier
+// head when it has classes classes, else a fresh Glorot-normal one.
+func newFineTuner(dbn *models.DBN, classes, B int, cfg FineTuneConfig) (*fineTuner, error) {
+	V, L := dbn.Visible(), len(dbn.Layers)
+	sizes := append(dbn.Sizes(), classes)
+	rule := graph.RuleMomentum
+	if cfg.Optimizer == "adam" {
+		rule = graph.RuleAdam
 	}
-	x := G.NewMatrix(g, tensor.Float32, G.WithShape(B, V), G.WithName("x"), G.WithValue(n.xT))
-	y := G.NewMatrix(g, tensor.Float32, G.WithShape(B, classes), G.WithName("y"), G.WithValue(n.yT))
-	param := func(name string, src []float32, shape ...int) *G.Node {
-		t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), src...)))
-		var p *G.Node
-		if len(shape) == 2 {
-			p = G.NewMatrix(g, tensor.Float32, G.WithShape(shape...), G.WithName(name), G.WithValue(t))
-		} else {
-			p = G.NewVector(g, tensor.Float32, G.WithShape(shape...), G.WithName(name), G.WithValue(t))
-		}
-		n.learnables = append(n.learnables, p)
-		return p
+	step, err := graph.BuildMLPStep(graph.MLPConfig{Sizes: sizes, Batch: B, Names: mlpNames(L), Rule: rule, Decay: true})
+	if err != nil {
+		return nil, fmt.Errorf("fine-tune: %w", err)
 	}
-	h := x
-	in := V
+	backend := cfg.Backend
+	if backend == nil {
+		backend = engine.CPU{}
+	}
+	prog, err := backend.Compile(step)
+	if err != nil {
+		return nil, fmt.Errorf("fine-tune: %w", err)
+	}
+	f := &fineTuner{prog: prog, names: step.Config.Names, V: V, C: classes, B: B,
+		xs: make([]float32, B*V), batch: make([]float32, B*(V+classes))}
+	vals := make([][]float32, 0, 2*L+2)
 	for l, m := range dbn.Layers {
-		w := param(fmt.Sprintf("W%d", l), m.W[:in*m.H], in, m.H)
-		c := param(fmt.Sprintf("c%d", l), m.HBias, m.H)
-		h = must(G.Sigmoid(must(G.BroadcastAdd(must(G.Mul(h, w)), c, nil, []byte{0}))))
-		in = m.H
+		vals = append(vals, m.W[:sizes[l]*m.H], m.HBias)
 	}
 	outW, outB := dbn.OutW, dbn.OutB
 	if dbn.Classes != classes {
-		head, e := glorot(in, classes, cfg.Seed^seedFineTune)
-		if e != nil {
-			return nil, fmt.Errorf("fine-tune: classifier: %w", e)
+		head, err := glorot(sizes[L], classes, cfg.Seed^seedFineTune)
+		if err != nil {
+			prog.Close()
+			return nil, fmt.Errorf("fine-tune: classifier: %w", err)
 		}
 		outW, outB = head.W, head.HBias
 	}
-	wo := param("W_out", outW, in, classes)
-	bo := param("b_out", outB, classes)
-	n.logits = must(G.BroadcastAdd(must(G.Mul(h, wo)), bo, nil, []byte{0}))
-	logp := must(G.LogSoftMax(n.logits, 1))
-	n.loss = must(G.Neg(must(G.Mean(must(G.Sum(must(G.HadamardProd(y, logp)), 1))))))
-	if err != nil {
-		return nil, fmt.Errorf("fine-tune: build graph: %w", err)
-	}
-	if _, err := G.Grad(n.loss, n.learnables...); err != nil {
-		return nil, fmt.Errorf("fine-tune: differentiate graph: %w", err)
-	}
-	n.vm = G.NewTapeMachine(g, G.BindDualValues(n.learnables...))
-	n.opt = &optimizer{adam: cfg.Optimizer == "adam", momentum: cfg.Momentum, l2: cfg.WeightDecay}
-	return n, nil
-}
-
-// step runs forward and backward on the bound batch, applies one update
-// with learning rate lr and returns the batch's loss and number of correct
-// predictions.
-func (n *mlp) step(lr float64) (loss float64, correct int, err error) {
-	defer n.vm.Reset()
-	if err := n.vm.RunAll(); err != nil {
-		return 0, 0, err
-	}
-	lv, ok := n.loss.Value().Data().(float32)
-	if !ok {
-		return 0, 0, fmt.Errorf("loss value has type %T, want float32", n.loss.Value().Data())
-	}
-	z := n.logits.Value().Data().([]float32)
-	ys := f32(n.yT)
-	for r := 0; r < n.B; r++ {
-		row := z[r*n.C : (r+1)*n.C]
-		best := 0
-		for k, v := range row {
-			if v > row[best] {
-				best = k
-			}
-		}
-		if ys[r*n.C+best] == 1 {
-			correct++
+	vals = append(vals, outW, outB)
+	for i, n := range f.names {
+		f.lens = append(f.lens, len(vals[i]))
+		if err := prog.Set(n, vals[i]); err != nil {
+			prog.Close()
+			return nil, fmt.Errorf("fine-tune: %w", err)
 		}
 	}
-	if err := n.opt.step(n.learnables, lr); err != nil {
-		return 0, 0, err
-	}
-	return float64(lv), correct, nil
+	return f, nil
 }
 
-// snapshot copies the current learnable values.
-func (n *mlp) snapshot() [][]float32 {
-	s := make([][]float32, len(n.learnables))
-	for i, p := range n.learnables {
-		s[i] = append([]float32(nil), p.Value().Data().([]float32)...)
+// load packs rows of d into the mini-batch: the features (through the
+// bottom layer's input transform of a Gaussian DBN) and the one-hot labels.
+func (f *fineTuner) load(dbn *models.DBN, d *data.Dataset, rows []int) {
+	V, W := f.V, f.V+f.C
+	for r, i := range rows {
+		copy(f.xs[r*V:(r+1)*V], d.Row(i))
 	}
-	return s
-}
-
-// restore writes a snapshot back into the learnables.
-func (n *mlp) restore(s [][]float32) {
-	for i, p := range n.learnables {
-		copy(p.Value().Data().([]float32), s[i])
+	// A Gaussian bottom layer reads standardised, precision-scaled inputs.
+	dbn.BottomInput(f.xs, f.xs, f.B)
+	for r, i := range rows {
+		row := f.batch[r*W : (r+1)*W]
+		copy(row, f.xs[r*V:(r+1)*V])
+		clear(row[V:])
+		row[V+d.Labels[i]] = 1
 	}
 }
 
-// writeTo copies the learnables into dbn: W rows of the recognition inputs
-// and hidden biases of every layer, and the classifier head.
-func (n *mlp) writeTo(dbn *models.DBN) error {
+// snapshot copies the program's current parameters.
+func (f *fineTuner) snapshot() ([][]float32, error) {
+	s := make([][]float32, len(f.names))
+	for i, n := range f.names {
+		s[i] = make([]float32, f.lens[i])
+		if _, err := f.prog.Get(n, s[i]); err != nil {
+			return nil, fmt.Errorf("fine-tune: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// writeTo copies the parameters s (a snapshot) into dbn: the recognition
+// rows of W and the hidden biases of every layer, and the classifier head.
+func (f *fineTuner) writeTo(dbn *models.DBN, s [][]float32) error {
 	L := len(dbn.Layers)
 	for l, m := range dbn.Layers {
-		w := n.learnables[2*l].Value().Data().([]float32)
-		copy(m.W, w) // the label rows of a labelled top layer come after these
-		copy(m.HBias, n.learnables[2*l+1].Value().Data().([]float32))
+		copy(m.W, s[2*l]) // the label rows of a labelled top layer come after these
+		copy(m.HBias, s[2*l+1])
 	}
-	dbn.Classes = n.C
-	dbn.OutW = append(dbn.OutW[:0], n.learnables[2*L].Value().Data().([]float32)...)
-	dbn.OutB = append(dbn.OutB[:0], n.learnables[2*L+1].Value().Data().([]float32)...)
+	dbn.Classes = f.C
+	dbn.OutW = append(dbn.OutW[:0], s[2*L]...)
+	dbn.OutB = append(dbn.OutB[:0], s[2*L+1]...)
 	if err := dbn.Validate(); err != nil {
 		return fmt.Errorf("fine-tune: %w", err)
 	}
 	return nil
 }
-
-// optimizer is Adam (Kingma & Ba 2015; β₁ = 0.9, β₂ = 0.999, ε = 1e-8, bias
-// corrected) or classical momentum (v ← μv − lr·g, θ ← θ + v), with an L2
-// penalty l2·θ added to every gradient. Unlike gorgonia's solvers its
-// learning rate is an argument of each step, so it can follow a schedule.
-type optimizer struct {
-	adam     bool
-	momentum float64
-	l2       float64
-	t        int
-	m, v     [][]float32 // first and second moments (Adam) or velocities (m)
-}
-
-// step updates every learnable from its gradient (computed by the last run
-// of the tape machine).
-func (o *optimizer) step(params []*G.Node, lr float64) error {
-	const b1, b2, eps = 0.9, 0.999, 1e-8
-	if o.m == nil {
-		o.m, o.v = make([][]float32, len(params)), make([][]float32, len(params))
-	}
-	o.t++
-	c1, c2 := 1-math.Pow(b1, float64(o.t)), 1-math.Pow(b2, float64(o.t))
-	for i, p := range params {
-		w, ok := p.Value().Data().([]float32)
-		if !ok {
-			return fmt.Errorf("optimizer: %s holds %T, want []float32", p.Name(), p.Value().Data())
-		}
-		gv, err := p.Grad()
-		if err != nil {
-			return fmt.Errorf("optimizer: gradient of %s: %w", p.Name(), err)
-		}
-		g, ok := gv.Data().([]float32)
-		if !ok || len(g) != len(w) {
-			return fmt.Errorf("optimizer: gradient of %s has the wrong type or size", p.Name())
-		}
-		if o.m[i] == nil {
-			o.m[i], o.v[i] = make([]float32, len(w)), make([]float32, len(w))
-		}
-		m, v := o.m[i], o.v[i]
-		for j := range w {
-			gj := float64(g[j]) + o.l2*float64(w[j])
-			if !o.adam {
-				m[j] = float32(o.momentum*float64(m[j]) - lr*gj)
-				w[j] += m[j]
-				continue
-			}
-			m[j] = float32(b1*float64(m[j]) + (1-b1)*gj)
-			v[j] = float32(b2*float64(v[j]) + (1-b2)*gj*gj)
-			w[j] -= float32(lr * (float64(m[j]) / c1) / (math.Sqrt(float64(v[j])/c2) + eps))
-		}
-		// The tape machine adds into the gradients of bound dual
-		// values, so they are cleared for the next batch.
-		clear(g)
-	}
-	return nil
-}
-
-func f32(t *tensor.Dense) []float32 { return t.Data().([]float32) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
 )
@@ -75,27 +76,37 @@ func TestFineTuneBlobs(t *testing.T) {
 	}
 }
 
-// The autodiff gradient of the fine-tuning graph matches central finite
-// differences of lossAccuracy's float64 loss on a tiny net.
+// The autodiff gradient of the fine-tuning step matches central finite
+// differences of lossAccuracy's float64 loss on a tiny net. The step is
+// compiled as FineTune compiles it and driven through exec.Program only:
+// one Step with momentum 0 and learning rate 1 leaves each parameter's
+// velocity equal to its gradient output (the ascent direction −∂loss/∂θ),
+// and Recon reports the batch's loss.
 func TestFineTuneGradient(t *testing.T) {
 	d := blobs(8, 6, 3, 7)
 	dbn, err := InitRandom([]int{6, 5, 4}, 3, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := buildMLP(dbn, 3, d.N, FineTuneConfig{LR: 1e-9, Optimizer: "momentum"}.Defaults())
+	ft, err := newFineTuner(dbn, 3, d.N, FineTuneConfig{Optimizer: "momentum"}.Defaults())
 	if err != nil {
 		t.Fatal(err)
 	}
-	copy(f32(net.xT), d.X)
-	for i, y := range d.Labels {
-		f32(net.yT)[i*3+y] = 1
+	defer ft.prog.Close()
+	rows := make([]int, d.N)
+	for i := range rows {
+		rows[i] = i
 	}
-	if err := net.vm.RunAll(); err != nil {
+	ft.load(dbn, d, rows)
+	if err := ft.prog.Step(ft.batch, 1, graph.Hyper{LR: 1}); err != nil {
 		t.Fatal(err)
 	}
-	defer net.vm.Reset()
-	// Perturb W0[1][2] and the head's b[1]; compare with the graph's grads.
+	loss, _, _ := lossAccuracy(dbn, d)
+	if got, err := ft.prog.Recon(); err != nil || math.Abs(got-loss) > 1e-5 {
+		t.Errorf("step's loss %v (%v), lossAccuracy %v", got, err, loss)
+	}
+	// Perturb W0[1][2], layer 1's hbias[3] and the head's b[1]; compare
+	// with the step's gradients.
 	for _, c := range []struct {
 		param, idx int
 		get        func(*models.DBN) []float32
@@ -104,11 +115,11 @@ func TestFineTuneGradient(t *testing.T) {
 		{3, 3, func(m *models.DBN) []float32 { return m.Layers[1].HBias }},
 		{5, 1, func(m *models.DBN) []float32 { return m.OutB }},
 	} {
-		gv, err := net.learnables[c.param].Grad()
-		if err != nil {
+		vel := make([]float32, ft.lens[c.param])
+		if _, err := ft.prog.Get(graph.VelocityOf(ft.names[c.param]), vel); err != nil {
 			t.Fatal(err)
 		}
-		got := float64(gv.Data().([]float32)[c.idx])
+		got := -float64(vel[c.idx])
 		const eps = 1e-2
 		p := c.get(dbn)
 		p[c.idx] += eps

@@ -2,7 +2,8 @@
 // pretraining, each layer an engine.Trainer run of an "rbm" (or, at the
 // bottom, "grbm") kind, with checkpoints and bit-identical resume; then
 // discriminative fine-tuning of the stack as a classifier by
-// backpropagation (finetune.go, on gorgonia's tape).
+// backpropagation (finetune.go: the declared step graph.MLPStep, run through
+// exec.Program on the tape executor by default).
 package dbn
 
 import (

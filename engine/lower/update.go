@@ -11,7 +11,8 @@ import (
 // launches of the table, resolving tensor names with buf: Axpby to
 // col_sum_f32 over one row (out = α·x + β·out), SGD to sgd_update_f32,
 // ClampMin to clamp_min_f32. Fill ops have no launch: the executor writes
-// the value (an upload when it changes).
+// the value (an upload when it changes). Adam has no kernel yet: a step
+// with an Adam parameter is refused (run it on the tape executor).
 func UpdateLaunches(ops []graph.UpdateOp, buf func(name string) *Buffer) ([]Launch, error) {
 	var out []Launch
 	get := func(op graph.UpdateOp, names ...string) ([]*Buffer, error) {
@@ -50,6 +51,8 @@ func UpdateLaunches(ops []graph.UpdateOp, buf func(name string) *Buffer) ([]Laun
 			a := &kernels.SGDUpdateF32Args{N: int32(n), Lr: op.LR, Momentum: op.Momentum, WeightDecay: op.Decay}
 			l = Launch{Kernel: kernels.SGDUpdateF32, Grid: kernels.ElementwiseGrid(n), Block: elementwise, Args: a,
 				Bind: []Bind{{&a.Param, b[0]}, {&a.Vel, b[1]}, {&a.Grad, b[2]}}}
+		case graph.Adam:
+			return nil, fmt.Errorf("lower: %s: the Adam update (graph.Adam) has no kernel; run this step on the tape executor", op.Note)
 		case graph.ClampMin:
 			b, err := get(op, op.Out)
 			if err != nil {

@@ -1,7 +1,7 @@
 // Package tape is the reference executor: it interprets a step graph with
 // gorgonia's tape machine, compiled once per program, and applies the
 // step's declared update (graph.Updates) with the Go twins of the update
-// kernels. The lowered executor (exec/device) is tested against it.
+// kernels (kernels.AdamUpdate included, which has no kernel yet). The lowered executor (exec/device) is tested against it.
 package tape
 
 import (
@@ -200,6 +200,25 @@ func (p *program) apply(op graph.UpdateOp) error {
 			return err
 		}
 		kernels.SGDUpdate(out, vel, grad, op.LR, op.Momentum, op.Decay)
+	case graph.Adam:
+		m, err := p.value(op.M)
+		if err != nil {
+			return err
+		}
+		v, err := p.value(op.V)
+		if err != nil {
+			return err
+		}
+		grad, err := p.value(op.Grad)
+		if err != nil {
+			return err
+		}
+		if len(m) != len(out) || len(v) != len(out) || len(grad) != len(out) {
+			return fmt.Errorf("%s, %s, %s and %s differ in size", op.Out, op.M, op.V, op.Grad)
+		}
+		// Adam's step t is the program's step counter, advanced by the
+		// graph's run: 1 on the first update.
+		kernels.AdamUpdate(out, m, v, grad, op.LR, op.Decay, p.rng.Step)
 	case graph.ClampMin:
 		kernels.ClampMin(out, op.Value)
 	default:
