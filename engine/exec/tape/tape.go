@@ -1,7 +1,9 @@
 // Package tape is the reference executor: it interprets a step graph with
 // gorgonia's tape machine, compiled once per program, and applies the
 // step's declared update (graph.Updates) with the Go twins of the update
-// kernels (kernels.AdamUpdate included, which has no kernel yet). The lowered executor (exec/device) is tested against it.
+// kernels (and kernels.AdamUpdate, which has no kernel: Adam steps, such as
+// DBN fine-tuning, run here only). The lowered executor (exec/device) is
+// tested against it.
 package tape
 
 import (
