@@ -50,19 +50,22 @@ func LoadSnapshot(path string) (*Snapshot, models.Meta, error) {
 	if err != nil {
 		return nil, meta, err
 	}
+	// A plain model file has no "hyper": its settings are the zero
+	// (default) ones, decoded like any other so that the schedule and the
+	// kind's options are set.
+	hyper := meta.Hyper
+	if len(hyper) == 0 {
+		hyper = []byte("{}")
+	}
 	cfg := Config{Model: k.Name()}
 	var pos struct {
 		Batch int `json:"batch_position"`
 	}
-	if len(meta.Hyper) > 0 {
-		if err := json.Unmarshal(meta.Hyper, &cfg); err != nil {
-			return nil, meta, fmt.Errorf("load %s: metadata hyper: %w", path, err)
-		}
-		if err := json.Unmarshal(meta.Hyper, &pos); err != nil {
-			return nil, meta, fmt.Errorf("load %s: metadata hyper: %w", path, err)
-		}
-	} else if err := json.Unmarshal([]byte("{}"), &cfg); err != nil {
-		return nil, meta, fmt.Errorf("load %s: %w", path, err)
+	if err := json.Unmarshal(hyper, &cfg); err != nil {
+		return nil, meta, fmt.Errorf("load %s: metadata hyper: %w", path, err)
+	}
+	if err := json.Unmarshal(hyper, &pos); err != nil {
+		return nil, meta, fmt.Errorf("load %s: metadata hyper: %w", path, err)
 	}
 	cfg.Model, cfg.Hidden, cfg.Seed = k.Name(), meta.Hidden, meta.Seed
 	return &Snapshot{Config: cfg, Tensors: tensors, Epoch: meta.Epoch, Batch: pos.Batch, RNGStep: meta.RNGStep}, meta, nil

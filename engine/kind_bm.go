@@ -57,17 +57,16 @@ func (l *lateralValue) Set(s string) error {
 }
 
 // bmOptionsJSON is the form of BMOptions in a checkpoint's "hyper"
-// metadata; a BM's chains always persist, so it also records persistent.
+// metadata.
 type bmOptionsJSON struct {
-	Lateral    string `json:"lateral"`
-	Sweeps     int    `json:"sweeps"`
-	MeanField  bool   `json:"mean_field"`
-	Persistent bool   `json:"persistent"`
+	Lateral   string `json:"lateral"`
+	Sweeps    int    `json:"sweeps"`
+	MeanField bool   `json:"mean_field"`
 }
 
 // MarshalJSON implements json.Marshaler.
 func (o *BMOptions) MarshalJSON() ([]byte, error) {
-	return json.Marshal(bmOptionsJSON{Lateral: o.Lateral.String(), Sweeps: o.Sweeps, MeanField: o.MeanField, Persistent: true})
+	return json.Marshal(bmOptionsJSON{Lateral: o.Lateral.String(), Sweeps: o.Sweeps, MeanField: o.MeanField})
 }
 
 // UnmarshalJSON implements json.Unmarshaler ("lateral" empty or absent
@@ -96,7 +95,10 @@ func (bmKind) Summary() string { return "general Boltzmann machine with lateral 
 // NewOptions implements Kind: the general machine (every pair of units
 // connected), sweeps = K, sampled clamped phase.
 func (bmKind) NewOptions() Options { return &BMOptions{Lateral: models.LateralBoth} }
-func (bmKind) Defaults(*Config)    {}
+
+// Defaults implements Kind: a BM's chains always persist (its free phase
+// runs Config.K sweeps of persistent chains), so Persistent is set.
+func (bmKind) Defaults(c *Config) { c.Persistent = true }
 
 func bmOptions(c Config) BMOptions {
 	if o, ok := c.Options.(*BMOptions); ok && o != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/engine/exec"
-	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
 )
@@ -348,10 +347,3 @@ func Permutation(perm []int, seed, epoch uint64) {
 
 // zeros returns a zero tensor of n values.
 func zeros(n int) []float32 { return make([]float32, n) }
-
-// velocities adds a zero velocity for each parameter of step to t.
-func velocities(t map[string][]float32, step graph.Declared) {
-	for _, p := range step.Params() {
-		t[graph.VelocityOf(p.Name)] = zeros(len(t[p.Name]))
-	}
-}

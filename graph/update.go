@@ -173,12 +173,10 @@ func Updates(s Declared, h Hyper, first bool) []UpdateOp {
 	return append(fills, ops...)
 }
 
-// UsesSparsity reports whether the update for h writes the optional
-// sparsity running mean.
-func UsesSparsity(s Declared, h Hyper) bool {
-	if h.SparsityCost == 0 {
-		return false
-	}
+// HasSparsity reports whether a parameter of s has a sparsity term: its
+// update writes the optional running mean NameHiddenMean whenever the
+// sparsity cost is non-zero.
+func HasSparsity(s Declared) bool {
 	for _, p := range s.Params() {
 		if p.Sparsity {
 			return true

@@ -116,9 +116,7 @@ func compile(label string, drv kernels.Driver, s graph.Declared) (*program, erro
 	for _, st := range state {
 		extra(st.Name, st.Len)
 	}
-	for _, prm := range s.Params() {
-		p.sparsity = p.sparsity || prm.Sparsity
-	}
+	p.sparsity = graph.HasSparsity(s)
 	p.reconAcc = extra("recon_acc", 1)
 	// Data arrive in chunks of up to ChunkBatches mini-batches (at most
 	// 256 MiB): one host→device copy per chunk instead of one synchronous

@@ -61,6 +61,7 @@ func (Backend) Compile(s graph.Declared) (exec.Program, error) {
 	if p.outputs[graph.OutReconErr] == nil {
 		return nil, fmt.Errorf("cpu backend: step has no %s output", graph.OutReconErr)
 	}
+	p.sparsity = graph.HasSparsity(s)
 	p.vm = G.NewTapeMachine(s.ExprGraph())
 	return p, nil
 }
@@ -75,6 +76,7 @@ type program struct {
 	table    *exec.Table
 	vals     map[string][]float32 // inputs and update state by name
 	outputs  map[string]*G.Node
+	sparsity bool // graph.HasSparsity: the update writes the sparsity mean
 	reconSum float64
 	reconN   int
 }
@@ -137,13 +139,12 @@ func (p *program) step1(batch []float32, h graph.Hyper) error {
 	}
 	p.reconSum += float64(recon[0])
 	p.reconN++
-	sparse := graph.UsesSparsity(p.step, h)
 	for _, op := range graph.Updates(p.step, h, !p.table.Present(graph.NameHiddenMean)) {
 		if err := p.apply(op); err != nil {
 			return fmt.Errorf("cpu backend: %s: %w", op.Note, err)
 		}
 	}
-	if sparse {
+	if p.sparsity && h.SparsityCost != 0 {
 		p.table.MarkPresent(graph.NameHiddenMean)
 	}
 	return nil
