@@ -121,3 +121,100 @@ func CheckBlock(k Kernel, block Dim3) error {
 	}
 	return nil
 }
+
+// Memsetter is implemented by drivers that fill device memory without a
+// host buffer of the same size (cuMemsetD32 on a GPU). Callers fall back
+// to copying zeros for a driver without it (ZeroD32).
+type Memsetter interface {
+	// MemsetD32 sets count 32-bit words from dst on to value, ordered
+	// after earlier launches like a copy.
+	MemsetD32(dst DevicePtr, value uint32, count int) error
+}
+
+// ZeroD32 sets count 32-bit words from dst on to value with d's MemsetD32,
+// or, for a driver without one, by copying a host buffer in pieces of at
+// most 1 MiB.
+func ZeroD32(d Driver, dst DevicePtr, value uint32, count int) error {
+	if count < 0 {
+		return fmt.Errorf("kernels: MemsetD32 of %d words", count)
+	}
+	if m, ok := d.(Memsetter); ok {
+		return m.MemsetD32(dst, value, count)
+	}
+	const piece = 1 << 18 // words
+	buf := make([]uint32, min(count, piece))
+	for i := range buf {
+		buf[i] = value
+	}
+	for done := 0; done < count; {
+		n := min(piece, count-done)
+		if err := d.CopyHtoD(dst+DevicePtr(4*done), Uint32Bytes(buf[:n])); err != nil {
+			return err
+		}
+		done += n
+	}
+	return nil
+}
+
+// LaunchSpec is one launch of a recorded sequence: grid, block and the
+// typed arguments, which the caller keeps and may change between replays.
+type LaunchSpec struct {
+	Grid, Block Dim3
+	Args        Args
+}
+
+// Recorder is implemented by drivers that turn a fixed list of launches
+// into one submission recorded once and replayed every step (a CUDA graph
+// on a GPU), so that a step of many small kernels is not bound by the
+// host's launch overhead.
+type Recorder interface {
+	// Record checks every launch as Launch would (CheckLaunch, pointers)
+	// and returns a recording of the list, in order.
+	Record(launches []LaunchSpec) (Recording, error)
+}
+
+// Recording is a recorded list of launches.
+type Recording interface {
+	// Replay enqueues the launches in order, each with the values its
+	// Args hold now (the caller changes RNG steps and data pointers
+	// between replays): the same work as Launch of each in turn.
+	Replay() error
+	// Close releases the recording; the Args stay the caller's.
+	Close() error
+}
+
+// Record returns a recording of launches on d: d's own when d is a
+// Recorder, else a Recording whose Replay calls d.Launch for each. Either
+// way every launch is checked now (CheckLaunch).
+func Record(d Driver, launches []LaunchSpec) (Recording, error) {
+	for i, l := range launches {
+		if _, err := CheckLaunch(l.Grid, l.Block, l.Args); err != nil {
+			return nil, fmt.Errorf("record launch %d: %w", i, err)
+		}
+	}
+	if r, ok := d.(Recorder); ok {
+		return r.Record(launches)
+	}
+	return &sequence{d: d, launches: append([]LaunchSpec(nil), launches...)}, nil
+}
+
+// sequence is the Recording of a driver that is not a Recorder.
+type sequence struct {
+	d        Driver
+	launches []LaunchSpec
+	closed   bool
+}
+
+func (s *sequence) Replay() error {
+	if s.closed {
+		return fmt.Errorf("kernels: replay of a closed recording")
+	}
+	for i, l := range s.launches {
+		if err := s.d.Launch(l.Grid, l.Block, l.Args); err != nil {
+			return fmt.Errorf("replay launch %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (s *sequence) Close() error { s.closed = true; return nil }
