@@ -98,6 +98,28 @@ func (d *Driver) CopyHtoD(dst kernels.DevicePtr, src []byte) error {
 	return nil
 }
 
+// MemsetD32 sets count 32-bit words from dst on to value
+// (kernels.Memsetter).
+func (d *Driver) MemsetD32(dst kernels.DevicePtr, value uint32, count int) error {
+	if count < 0 {
+		return fmt.Errorf("emu: MemsetD32 of %d words", count)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if count == 0 {
+		return nil
+	}
+	h, err := d.find(dst, 4*count)
+	if err != nil {
+		return err
+	}
+	w := unsafe.Slice((*uint32)(h), count)
+	for i := range w {
+		w[i] = value
+	}
+	return nil
+}
+
 // CopyDtoH copies device memory at src to dst.
 func (d *Driver) CopyDtoH(dst []byte, src kernels.DevicePtr) error {
 	d.mu.Lock()

@@ -206,6 +206,28 @@ func (d *Driver) CopyHtoD(dst kernels.DevicePtr, src []byte) error {
 	return nil
 }
 
+// MemsetD32 sets count 32-bit words from dst on to value
+// (kernels.Memsetter).
+func (d *Driver) MemsetD32(dst kernels.DevicePtr, value uint32, count int) error {
+	if count <= 0 {
+		if count < 0 {
+			return fmt.Errorf("host: MemsetD32 of %d words", count)
+		}
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, err := d.bytesAt(dst, 4*count)
+	if err != nil {
+		return err
+	}
+	w := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(b))), count)
+	for i := range w {
+		w[i] = value
+	}
+	return nil
+}
+
 // CopyDtoH copies device memory at src to dst.
 func (d *Driver) CopyDtoH(dst []byte, src kernels.DevicePtr) error {
 	if len(dst) == 0 {
