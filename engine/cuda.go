@@ -19,7 +19,7 @@ func init() {
 		if err != nil {
 			return nil, fmt.Errorf("cuda:%d: %w", ordinal, err)
 		}
-		return &DeviceBackend{Driver: drv, Label: fmt.Sprintf("cuda:%d", ordinal)}, nil
+		return &DeviceBackend{Driver: drv, Label: fmt.Sprintf("cuda:%d", ordinal), Resident: true}, nil
 	}
 	cudaDevices = func() ([]DeviceInfo, error) {
 		devs, err := cudadrv.Devices()

@@ -328,6 +328,59 @@ func TestGoldenFingerprints(t *testing.T) {
 	compareGolden(t, "fingerprints.txt", b.String())
 }
 
+// residentExecutors are DeviceBackends in the CUDA backend's resident
+// mode: the data uploaded once, each mini-batch gathered on the device.
+var residentExecutors = []struct {
+	name string
+	make func() (engine.Backend, func())
+}{
+	{"emu-resident", func() (engine.Backend, func()) {
+		drv := emu.NewDriver()
+		return &engine.DeviceBackend{Driver: drv, Label: "emu", Resident: true}, func() { drv.Close() }
+	}},
+	{"host-resident", func() (engine.Backend, func()) {
+		b := *engine.Host().(*engine.DeviceBackend)
+		b.Resident = true
+		return &b, func() {}
+	}},
+}
+
+// TestResidentMatchesHost trains every golden case on the resident
+// executors, uninterrupted and stopped after 5 mini-batches and resumed,
+// and requires the digest of the same driver's non-resident executor
+// (the emulator's expf is glibc's, so it has digests of its own):
+// gathering the mini-batches on the device and replaying each step's
+// recording computes the same bits as uploading them.
+func TestResidentMatchesHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 6 cases on 2 more executors (-short)")
+	}
+	twin := func(name string) (engine.Backend, func()) {
+		for _, ex := range goldenExecutors {
+			if ex.name+"-resident" == name {
+				return ex.make()
+			}
+		}
+		t.Fatalf("no executor for %s", name)
+		return nil, nil
+	}
+	for _, c := range goldenCases() {
+		for _, ex := range residentExecutors {
+			tb, tdone := twin(ex.name)
+			want := trainGolden(t, c, tb, 0)
+			tdone()
+			for _, stopAt := range []int{0, 5} {
+				be, done := ex.make()
+				got := trainGolden(t, c, be, stopAt)
+				done()
+				if got != want {
+					t.Errorf("%s on %s (stopped at %d): %s, not resident %s", c.name, ex.name, stopAt, got, want)
+				}
+			}
+		}
+	}
+}
+
 // dbnDigest pretrains a 16-8-4 DBN on bars-and-stripes 4×4 and hashes its
 // layers' parameters.
 func dbnDigest(t *testing.T) string {

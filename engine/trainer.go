@@ -10,6 +10,7 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/engine/exec"
+	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/models"
 )
@@ -215,12 +216,34 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 	V := train.D
 	perm := make([]int, train.N)
 	chunk := max(1, prog.MaxBatches())
-	batch := make([]float32, chunk*cfg.Batch*V)
 	nBatches := train.N / cfg.Batch
+	// A resident program holds the training data: one upload of the rows
+	// in model units, one of the order per epoch, and no copy per batch.
+	rp, resident := prog.(exec.Resident)
+	var batch []float32
+	var order []int32
+	if resident {
+		rows := append([]float32(nil), train.X...)
+		l.run.Prepare(rows)
+		if err := rp.SetData(rows, train.N); err != nil {
+			return err
+		}
+		order = make([]int32, train.N)
+	} else {
+		batch = make([]float32, chunk*cfg.Batch*V)
+	}
 	for epoch := snap.Epoch; epoch < cfg.Epochs; epoch++ {
 		start := time.Now()
 		lr, h := cfg.hyper(epoch)
 		Permutation(perm, cfg.Seed, uint64(epoch))
+		if resident {
+			for i, r := range perm {
+				order[i] = int32(r)
+			}
+			if err := rp.SetOrder(order); err != nil {
+				return fmt.Errorf("epoch %d: %w", epoch+1, err)
+			}
+		}
 		first := 0
 		if epoch == snap.Epoch {
 			first = snap.Batch
@@ -236,12 +259,7 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 			if epoch == 0 {
 				n = l.run.Limit(b, n)
 			}
-			rows := batch[:n*cfg.Batch*V]
-			for r := 0; r < n*cfg.Batch; r++ {
-				copy(rows[r*V:(r+1)*V], train.Row(perm[b*cfg.Batch+r]))
-			}
-			l.run.Prepare(rows)
-			if err := prog.Step(rows, n, h); err != nil {
+			if err := l.step(rp, batch, train, perm, b, n, h); err != nil {
 				return fmt.Errorf("epoch %d, batch %d: %w", epoch+1, b+1, err)
 			}
 			for i := 0; i < n; i++ {
@@ -284,6 +302,22 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		}
 	}
 	return nil
+}
+
+// step runs mini-batches b … b+n−1 of the epoch's order perm: on a
+// resident program from its own copy of the data, else copied into batch
+// and mapped to model units here.
+func (l *loop) step(res exec.Resident, batch []float32, train *data.Dataset, perm []int, b, n int, h graph.Hyper) error {
+	if res != nil {
+		return res.StepOrdered(b, n, h)
+	}
+	B, V := l.cfg.Batch, train.D
+	rows := batch[:n*B*V]
+	for r := 0; r < n*B; r++ {
+		copy(rows[r*V:(r+1)*V], train.Row(perm[b*B+r]))
+	}
+	l.run.Prepare(rows)
+	return l.prog.Step(rows, n, h)
 }
 
 // MarginalLogits writes the clipped logits log(p_i/(1−p_i)) of the d.D

@@ -287,6 +287,35 @@ func (a *PhiloxFillF32Args) Addr(i int) unsafe.Pointer {
 	return nil
 }
 
+// GatherRowsF32Args are the parameters of gather_rows_f32 (elementwise.cu), in the launch table's order.
+type GatherRowsF32Args struct {
+	Rows int32     // int rows
+	Cols int32     // int cols
+	Src  DevicePtr // float* src
+	Idx  DevicePtr // unsigned int* idx
+	Dst  DevicePtr // float* dst
+}
+
+// Kernel returns GatherRowsF32.
+func (*GatherRowsF32Args) Kernel() string { return GatherRowsF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *GatherRowsF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.Rows)
+	case 1:
+		return unsafe.Pointer(&a.Cols)
+	case 2:
+		return unsafe.Pointer(&a.Src)
+	case 3:
+		return unsafe.Pointer(&a.Idx)
+	case 4:
+		return unsafe.Pointer(&a.Dst)
+	}
+	return nil
+}
+
 // ScaleExpNegF32Args are the parameters of scale_exp_neg_f32 (grbm.cu), in the launch table's order.
 type ScaleExpNegF32Args struct {
 	M   int32     // int M
@@ -520,6 +549,8 @@ func NewArgs(kernel string) Args {
 		return new(BernoulliF32Args)
 	case PhiloxFillF32:
 		return new(PhiloxFillF32Args)
+	case GatherRowsF32:
+		return new(GatherRowsF32Args)
 	case ScaleExpNegF32:
 		return new(ScaleExpNegF32Args)
 	case GaussianSampleF32:

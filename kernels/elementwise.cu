@@ -2,6 +2,7 @@
 //   sgd_update_f32   momentum SGD with L2 weight decay, parameter and velocity in place
 //   bernoulli_f32    S[i] = philox_uniform(i) < P[i] (sampling outside a gemm epilogue)
 //   philox_fill_f32  the raw stream: uniforms and/or 32-bit words (tests, dropout, init)
+//   gather_rows_f32  dst row r = src row idx[r] (a mini-batch from device-resident data)
 //
 // All use grid-stride loops, so any grid is correct; the launch table
 // (kernels/launch.go) uses block (256, 1, 1), grid (min(ceil(n/256), 4096), 1, 1).
@@ -53,5 +54,20 @@ extern "C" __global__ void philox_fill_f32(int n, float* __restrict__ U, unsigne
         unsigned int w = philox_word(seed, op, step, (unsigned long long)i);
         if (U) U[i] = philox_to_uniform(w);
         if (W) W[i] = w;
+    }
+}
+
+// gather_rows_f32: dst[r*cols + c] = src[idx[r]*cols + c] for r < rows,
+// c < cols: the rows of one mini-batch, in the epoch's order idx, copied
+// from training data resident in device memory. Every idx[r] must be a row
+// of src (the caller checks the order when it uploads it). A copy, so the
+// result is bit for bit the host's.
+extern "C" __global__ void gather_rows_f32(int rows, int cols, const float* __restrict__ src,
+                                           const unsigned int* __restrict__ idx,
+                                           float* __restrict__ dst) {
+    const long long n = (long long)rows * cols;
+    GRID_STRIDE_LOOP(i, n) {
+        long long r = i / cols, c = i - r * cols;
+        dst[i] = src[(long long)idx[r] * cols + c];
     }
 }

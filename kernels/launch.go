@@ -108,6 +108,7 @@ const (
 	SGDUpdateF32     = "sgd_update_f32"
 	BernoulliF32     = "bernoulli_f32"
 	PhiloxFillF32    = "philox_fill_f32"
+	GatherRowsF32    = "gather_rows_f32"
 
 	// Gaussian–Bernoulli RBM kernels (grbm.cu).
 	ScaleExpNegF32    = "scale_exp_neg_f32"
@@ -173,6 +174,9 @@ var Kernels = []Kernel{
 	{PhiloxFillF32, "elementwise", []Arg{
 		a("n", Int32), a("U", PtrFloat32), a("W", PtrUint32),
 		a("seed", Uint64), a("op", Uint32), a("step", Uint64),
+	}, Dim3{ElementwiseBlock, 1, 1}},
+	{GatherRowsF32, "elementwise", []Arg{
+		a("rows", Int32), a("cols", Int32), a("src", PtrFloat32), a("idx", PtrUint32), a("dst", PtrFloat32),
 	}, Dim3{ElementwiseBlock, 1, 1}},
 	{ScaleExpNegF32, "grbm", []Arg{
 		a("M", Int32), a("N", Int32), a("X", PtrFloat32), a("Z", PtrFloat32), a("Out", PtrFloat32),

@@ -71,6 +71,28 @@ type Program interface {
 	Close() error
 }
 
+// Resident is implemented by programs that keep the training data in
+// their own memory (on a GPU: device memory), so that an epoch needs no
+// copy of the data from the host: the rows are uploaded once, the epoch's
+// order once per epoch, and each step gathers its mini-batch on the
+// device. The steps compute exactly what Step computes on the same rows
+// in the same order.
+type Resident interface {
+	Program
+	// SetData copies n rows of V values (already in model units, e.g.
+	// standardised) into the program, replacing any earlier ones.
+	SetData(rows []float32, n int) error
+	// SetOrder copies the order of the rows for the coming steps: step
+	// b's mini-batch is rows order[b·B … b·B+B−1]. Every index must be a
+	// row of the data; len(order) need not be a multiple of B (the tail
+	// is not used).
+	SetOrder(order []int32) error
+	// StepOrdered runs n steps, on mini-batches first … first+n−1 of the
+	// order, each the graph and then the update for h; n may be anything
+	// from 1 to the number of whole mini-batches in the order.
+	StepOrdered(first, n int, h graph.Hyper) error
+}
+
 // FiniteRecon is the error every program's ReconError gives for a NaN or
 // infinite mean.
 func FiniteRecon(r float64) error {

@@ -101,6 +101,7 @@ const std::vector<Entry>& table() {
         KERNEL(sgd_update_f32),
         KERNEL(bernoulli_f32),
         KERNEL(philox_fill_f32),
+        KERNEL(gather_rows_f32),
         KERNEL(bm_gibbs_f32),
         KERNEL(bm_mask_f32),
         KERNEL(scale_exp_neg_f32),

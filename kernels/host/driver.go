@@ -306,6 +306,8 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return d.launchBernoulli(a)
 	case *kernels.PhiloxFillF32Args:
 		return d.launchPhiloxFill(a)
+	case *kernels.GatherRowsF32Args:
+		return d.launchGatherRows(a)
 	case *kernels.BMGibbsF32Args:
 		return d.launchBMGibbs(grid, a)
 	case *kernels.BMMaskF32Args:

@@ -1,6 +1,8 @@
 package host
 
 import (
+	"fmt"
+
 	"github.com/rbmgpu/rbmgpu/kernels"
 )
 
@@ -139,5 +141,35 @@ func (d *Driver) launchPhiloxFill(a *kernels.PhiloxFillF32Args) error {
 	j.kind, j.n = elemPhilox, n
 	j.rng = kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step}
 	d.runElem()
+	return nil
+}
+
+// launchGatherRows copies row idx[r] of src to row r of dst, as
+// gather_rows_f32; an index past the end of src is an error (on a GPU it
+// would read outside the allocation).
+func (d *Driver) launchGatherRows(a *kernels.GatherRowsF32Args) error {
+	const name = kernels.GatherRowsF32
+	if err := dims(name, a.Rows, a.Cols); err != nil {
+		return err
+	}
+	rows, cols := int(a.Rows), int(a.Cols)
+	if rows == 0 || cols == 0 {
+		return nil
+	}
+	idx, err := d.uint32s(name, "idx", a.Idx, rows)
+	if err != nil {
+		return err
+	}
+	dst, err := d.floats(name, "dst", a.Dst, rows*cols)
+	if err != nil {
+		return err
+	}
+	for r, i := range idx {
+		src, err := d.floats(name, "src", a.Src+kernels.DevicePtr(4*int(i)*cols), cols)
+		if err != nil {
+			return fmt.Errorf("%w (row %d of the order is %d)", err, r, i)
+		}
+		copy(dst[r*cols:(r+1)*cols], src)
+	}
 	return nil
 }

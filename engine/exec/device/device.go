@@ -22,10 +22,17 @@ import (
 // shares it (a GPU, the emulator); with New set each program makes a
 // driver of its own and closes it (the host kernels, so that programs on
 // different goroutines share nothing).
+//
+// With Resident set its programs are exec.Resident: the trainer uploads
+// the training data once and each step gathers its mini-batch in device
+// memory. That is what a GPU wants (no copy per step, nothing for the host
+// to do between steps); the host kernels gain nothing from it and would
+// hold a second copy of the data, so Host leaves it off.
 type Backend struct {
-	Label  string // Name(), e.g. "cuda:0", "emu" or "cpu"
-	Driver kernels.Driver
-	New    func() kernels.Driver
+	Label    string // Name(), e.g. "cuda:0", "emu" or "cpu"
+	Driver   kernels.Driver
+	New      func() kernels.Driver
+	Resident bool
 }
 
 // Host returns the default CPU backend: the lowered plan on the Go/AVX2
@@ -75,6 +82,9 @@ func (b *Backend) Compile(s graph.Declared) (exec.Program, error) {
 		return nil, err
 	}
 	p.ownsDriver = owns
+	if b.Resident {
+		return &resident{program: p}, nil
+	}
 	return p, nil
 }
 
@@ -153,6 +163,13 @@ type program struct {
 	tailH     graph.Hyper
 	tailFirst bool
 	reconN    int
+
+	// rec is the recording of one step (the gather when gathered, the
+	// plan, the tail), replayed every step and made anew when the tail
+	// changes; gather is the launch of a resident program's mini-batch.
+	rec       kernels.Recording
+	recGather bool
+	gather    kernels.LaunchSpec
 	// sparsity: a parameter has a sparsity term, whose running mean
 	// (graph.NameHiddenMean) the update writes once the cost is non-zero.
 	sparsity bool
@@ -169,7 +186,7 @@ func (p *program) allocate(all []*lower.Buffer) error {
 	}
 	p.base, p.offsets = base, offsets
 	// Zero everything once: momentum starts at zero and the accumulators too.
-	if err := p.drv.CopyHtoD(base, make([]byte, total)); err != nil {
+	if err := kernels.ZeroD32(p.drv, base, 0, (total+3)/4); err != nil {
 		p.Close()
 		return fmt.Errorf("%s: clear device memory: %w", p.label, err)
 	}
@@ -316,7 +333,7 @@ func (p *program) Step(batches []float32, n int, h graph.Hyper) error {
 	defer p.pointV0(p.v0Home)
 	for i := 0; i < n; i++ {
 		p.pointV0(p.ptr(p.chunk) + kernels.DevicePtr(4*i*size))
-		if err := p.run(h); err != nil {
+		if err := p.run(h, false); err != nil {
 			return err
 		}
 	}
@@ -332,36 +349,66 @@ func (p *program) pointV0(at kernels.DevicePtr) {
 	}
 }
 
-// run launches one step on the data v0's arguments point at: the plan,
-// then the tail.
-func (p *program) run(h graph.Hyper) error {
-	for i := range p.plan.Launches {
-		l := &p.plan.Launches[i]
-		if l.Step != nil {
-			*l.Step = p.rng.Step
-		}
-		if err := p.drv.Launch(l.Grid, l.Block, l.Args); err != nil {
-			return fmt.Errorf("%s: launch %d (%s: %s): %w", p.label, i, l.Kernel, l.Note, err)
-		}
-	}
-	p.rng.Step++
+// run runs one step: with gather the resident program's gather of the
+// mini-batch into v0, else on the data v0's arguments point at; then the
+// plan and the tail. The launches are one recording, replayed with the
+// step's RNG counter and data pointers (the fields of their Args).
+func (p *program) run(h graph.Hyper, gather bool) error {
 	first := !p.table.Present(graph.NameHiddenMean)
 	if p.tail == nil || h != p.tailH || first != p.tailFirst {
 		if err := p.buildTail(h, first); err != nil {
 			return err
 		}
+		p.dropRecording()
 	}
-	for i := range p.tail {
-		l := &p.tail[i]
-		if err := p.drv.Launch(l.Grid, l.Block, l.Args); err != nil {
-			return fmt.Errorf("%s: %s: %w", p.label, l.Note, err)
+	if p.rec == nil || p.recGather != gather {
+		if err := p.record(gather); err != nil {
+			return err
 		}
 	}
+	for i := range p.plan.Launches {
+		if l := &p.plan.Launches[i]; l.Step != nil {
+			*l.Step = p.rng.Step
+		}
+	}
+	if err := p.rec.Replay(); err != nil {
+		return fmt.Errorf("%s: step %d: %w", p.label, p.rng.Step, err)
+	}
+	p.rng.Step++
 	if p.sparsity && h.SparsityCost != 0 {
 		p.table.MarkPresent(graph.NameHiddenMean)
 	}
 	p.reconN++
 	return nil
+}
+
+// record makes the recording of one step's launches.
+func (p *program) record(gather bool) error {
+	p.dropRecording()
+	specs := make([]kernels.LaunchSpec, 0, 1+len(p.plan.Launches)+len(p.tail))
+	if gather {
+		specs = append(specs, p.gather)
+	}
+	for _, l := range p.plan.Launches {
+		specs = append(specs, kernels.LaunchSpec{Grid: l.Grid, Block: l.Block, Args: l.Args})
+	}
+	for _, l := range p.tail {
+		specs = append(specs, kernels.LaunchSpec{Grid: l.Grid, Block: l.Block, Args: l.Args})
+	}
+	rec, err := kernels.Record(p.drv, specs)
+	if err != nil {
+		return fmt.Errorf("%s: record the step: %w", p.label, err)
+	}
+	p.rec, p.recGather = rec, gather
+	return nil
+}
+
+// dropRecording releases the step's recording, if any.
+func (p *program) dropRecording() {
+	if p.rec != nil {
+		p.rec.Close()
+		p.rec = nil
+	}
 }
 
 // Recon implements exec.Program (a device synchronisation).
@@ -401,6 +448,7 @@ func (p *program) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.dropRecording()
 	var err error
 	if p.base != 0 {
 		err = p.drv.Free(p.base)
@@ -418,8 +466,13 @@ func (p *program) Close() error {
 // the host; ok is false for any other program. Tests use it to look inside
 // a step, e.g. at the probabilities behind each sample.
 func Inspect(p exec.Program) (plan *lower.Plan, read func(dst []float32, b *lower.Buffer) error, ok bool) {
-	dp, ok := p.(*program)
-	if !ok {
+	var dp *program
+	switch q := p.(type) {
+	case *program:
+		dp = q
+	case *resident:
+		dp = q.program
+	default:
 		return nil, nil, false
 	}
 	return dp.plan, dp.download, true
