@@ -336,13 +336,7 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 		fmt.Fprintf(out, "exact log Z                 %.4f\nexact average log-lik.      %.4f\n", *res.ExactLogZ, *res.ExactLL)
 	}
 	if res.LogZ != nil {
-		lo, hi := "-inf", "+inf"
-		if res.LogZLo != nil && !math.IsInf(*res.LogZLo, 0) {
-			lo = fmt.Sprintf("%.4f", *res.LogZLo)
-		}
-		if res.LogZHi != nil && !math.IsInf(*res.LogZHi, 0) {
-			hi = fmt.Sprintf("%.4f", *res.LogZHi)
-		}
+		lo, hi := aisBounds(res.LogZLo, res.LogZHi)
 		fmt.Fprintf(out, "AIS log Z                   %.4f  [%s, %s] (±3σ; %d runs × %d β on %s, %.1fs)\n", *res.LogZ, lo, hi, res.AISRuns, res.AISSteps, res.Device, res.AISSecs)
 		if res.AvgLL != nil {
 			fmt.Fprintf(out, "AIS average log-likelihood  %.4f\n", *res.AvgLL)
@@ -352,6 +346,19 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 		fmt.Fprintf(out, "pseudo-log-likelihood       %.4f (exact)  %.4f (one-bit estimate, as scikit-learn)\n", *res.PLL, *res.PLLOneBit)
 	}
 	return nil
+}
+
+// aisBounds formats the ends of an AIS interval, "-inf" and "+inf" where
+// an end is unbounded (nil: JSON null).
+func aisBounds(lo, hi *float64) (string, string) {
+	l, h := "-inf", "+inf"
+	if lo != nil && !math.IsInf(*lo, 0) {
+		l = fmt.Sprintf("%.4f", *lo)
+	}
+	if hi != nil && !math.IsInf(*hi, 0) {
+		h = fmt.Sprintf("%.4f", *hi)
+	}
+	return l, h
 }
 
 // runEvalDBN scores a deep belief network: test accuracy when it has a

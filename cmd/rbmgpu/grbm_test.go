@@ -12,7 +12,8 @@ import (
 
 // train --model grbm writes a "grbm" checkpoint (with the standardisation)
 // that eval, sample and plot read, and --resume continues; Gaussian-only
-// requests on it (AIS) are usage errors.
+// requests on it (pseudo-likelihood) are usage errors; --ais estimates log
+// Z close to the exact one.
 func TestGRBMCommands(t *testing.T) {
 	dir := t.TempDir()
 	// Real-valued data: 3 features, 40 rows.
@@ -41,6 +42,21 @@ func TestGRBMCommands(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &res) != nil || res.Kind != "grbm" || res.ExactLL == nil || res.ReconError == nil {
 		t.Errorf("eval: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	r = runCLI(t, dir, "eval", "--model", "run", "--json", "--exact", "--ais", "--ais-runs", "50", "--ais-betas", "500")
+	var both grbmEvalResult
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &both) != nil || both.LogZ == nil || both.ExactLogZ == nil || both.AvgLL == nil {
+		t.Fatalf("eval --exact --ais: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if d := *both.LogZ - *both.ExactLogZ; d > 0.1 || d < -0.1 || both.AISRuns != 50 || both.AISSteps != 500 {
+		t.Errorf("AIS log Z %v, exact %v (%d runs, %d steps)", *both.LogZ, *both.ExactLogZ, both.AISRuns, both.AISSteps)
+	}
+	if d := *both.AvgLL - *both.ExactLL; d > 0.1 || d < -0.1 {
+		t.Errorf("AIS average log-density %v, exact %v", *both.AvgLL, *both.ExactLL)
+	}
+	r = runCLI(t, dir, "eval", "--model", "run", "--ais", "--ais-runs", "20", "--ais-betas", "100")
+	if r.code != 0 || !strings.Contains(r.stdout, "AIS log Z") || !strings.Contains(r.stdout, "AIS average log-density") {
+		t.Errorf("eval --ais: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
 	if r = runCLI(t, dir, "sample", "--model", "run", "--n", "4", "--steps", "10", "--png", "s.png", "--shape", "1x3"); r.code != 0 {
 		t.Errorf("sample: exit %d %s", r.code, r.stderr)
 	}
@@ -59,7 +75,7 @@ func TestGRBMCommands(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"eval", "--model", "run", "--ais"}, "not available for Gaussian RBMs"},
+		{[]string{"eval", "--model", "run", "--pll"}, "not available for Gaussian RBMs"},
 		{[]string{"train", "--resume", "run", "--learn-sigma"}, "cannot be changed"},
 	} {
 		r := runCLI(t, dir, tc.args...)
