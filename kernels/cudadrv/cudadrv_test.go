@@ -84,18 +84,20 @@ func TestFakeDriver(t *testing.T) {
 		"testdata/fakecuda.c", "-lpthread").CombinedOutput(); err != nil {
 		t.Fatalf("building fake libcuda.so.1: %v\n%s", err, out)
 	}
-	for _, c := range []struct{ test, extra string }{
-		{"TestFakeDriverChild", ""},
-		{"TestNoDriver", "FAKECUDA_NODEVICE=1"},
+	for _, c := range []struct {
+		test  string
+		extra []string
+	}{
+		{"TestFakeDriverChild", nil},
+		{"TestFakeDriverAsync", []string{"FAKECUDA_DELAY_US=30000", "FAKECUDA_COMPUTE_MODE=3"}},
+		{"TestNoDriver", []string{"FAKECUDA_NODEVICE=1"}},
 	} {
 		t.Run(c.test, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^"+c.test+"$", "-test.v", "-test.count=1")
 			cmd.Env = append(os.Environ(), childEnv+"=1",
 				"LD_LIBRARY_PATH="+dir+string(os.PathListSeparator)+os.Getenv("LD_LIBRARY_PATH"),
 				"FAKECUDA_LOG="+filepath.Join(dir, "launches.log"))
-			if c.extra != "" {
-				cmd.Env = append(cmd.Env, c.extra)
-			}
+			cmd.Env = append(cmd.Env, c.extra...)
 			out, err := cmd.CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "--- PASS: "+c.test) {
 				t.Fatalf("child %s: %v\n%s", c.test, err, out)
@@ -117,7 +119,7 @@ func TestFakeDriverChild(t *testing.T) {
 		t.Fatalf("DriverVersion() = %d, %v", v, err)
 	}
 	devs, err := Devices()
-	want := []Device{{Ordinal: 0, Name: "Fake CUDA Device", Memory: 1 << 30, Major: 9, Minor: 0}}
+	want := []Device{{Ordinal: 0, Name: "Fake CUDA Device", Memory: 1 << 30, Major: 9, Minor: 0, ComputeMode: ComputeDefault}}
 	if err != nil || len(devs) != 1 || devs[0] != want[0] {
 		t.Fatalf("Devices() = %+v, %v; want %+v", devs, err, want)
 	}
@@ -183,7 +185,10 @@ func TestFakeDriverChild(t *testing.T) {
 		if err := d.Launch(kernels.Dim3{X: 3, Y: 2, Z: 1}, kernels.Dim3{X: 16, Y: 16, Z: 1}, args); err != nil {
 			t.Fatal(err)
 		}
-		want := "gemm_f32 3 2 1 16 16 1 0 0 fffffffd 00000005 00000007 3fc00000 1122334455667788 0000000000000008 " +
+		if err := d.Synchronize(); err != nil {
+			t.Fatal(err)
+		}
+		want := "gemm_f32 3 2 1 16 16 1 0 1 fffffffd 00000005 00000007 3fc00000 1122334455667788 0000000000000008 " +
 			"c0000000 0000000000000010 00000000 00000001 00000001 0000000000000000 0000000000000018 0000000000000020 " +
 			"ffffffffffffffff cafebabe 0000010000000000"
 		if lines := readLines(t, logPath); len(lines) != 1 || lines[0] != want {
@@ -234,11 +239,90 @@ func TestFakeDriverChild(t *testing.T) {
 		}
 	})
 
+	t.Run("memset", func(t *testing.T) {
+		p, err := d.Alloc(4 * 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Free(p)
+		if err := d.MemsetD32(p+4, 0xdeadbeef, 998); err != nil {
+			t.Fatal(err)
+		}
+		if err := kernels.ZeroD32(d, p, 7, 1); err != nil { // through the Memsetter
+			t.Fatal(err)
+		}
+		got := make([]uint32, 1000)
+		if err := d.CopyDtoH(kernels.Uint32Bytes(got), p); err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != 7 || got[1] != 0xdeadbeef || got[998] != 0xdeadbeef {
+			t.Errorf("after MemsetD32: %#x %#x %#x", got[0], got[1], got[998])
+		}
+		if err := d.MemsetD32(p, 0, 1001); err == nil {
+			t.Error("MemsetD32 past the allocation: no error")
+		}
+		if err := d.MemsetD32(p, 0, -1); err == nil {
+			t.Error("MemsetD32 of -1 words: no error")
+		}
+	})
+
+	t.Run("free", func(t *testing.T) {
+		if err := d.Free(kernels.DevicePtr(0x1234)); err == nil || !strings.Contains(err.Error(), "not an allocation of this driver") {
+			t.Errorf("Free(foreign pointer): %v", err)
+		}
+		p, err := d.Alloc(16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Free(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Free(p); err == nil {
+			t.Error("second Free: no error")
+		}
+	})
+
+	var open kernels.Recording
+	t.Run("record", func(t *testing.T) { open = testRecord(t, d, logPath) })
+
+	t.Run("primary context", func(t *testing.T) {
+		// A second Driver shares the process's one retain of the primary
+		// context; closing it leaves the first working. The fake fails a
+		// release without a retain, and the last release when anything
+		// is still allocated.
+		d2, err := New(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d2.prim != d.prim || d.prim.refs != 2 {
+			t.Errorf("second Driver: primary %p (refs %d), first %p", d2.prim, d.prim.refs, d.prim)
+		}
+		if err := roundTrip(d2, 100); err != nil {
+			t.Error(err)
+		}
+		p, err := d2.Alloc(64) // freed by Close
+		if err != nil || p == 0 {
+			t.Fatal(err)
+		}
+		if err := d2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := roundTrip(d, 100); err != nil {
+			t.Errorf("first Driver after the second closed: %v", err)
+		}
+	})
+
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+	if len(primaries.m) != 0 {
+		t.Errorf("primary contexts still held after the last Close: %v", primaries.m)
+	}
+	if open != nil {
+		checkClosedRecording(t, open)
 	}
 	if _, err := d.Alloc(4); err == nil || err.Error() != "cudadrv: driver closed" {
 		t.Errorf("Alloc after Close: %v", err)
