@@ -551,7 +551,9 @@ func (x context) record(e event, s stream) error {
 	return check("cuEventRecord", C.rb_event_record(x.c, e.e, s.s))
 }
 
-func (x context) eventSync(e event) error { return check("cuEventSynchronize", C.rb_event_sync(x.c, e.e)) }
+func (x context) eventSync(e event) error {
+	return check("cuEventSynchronize", C.rb_event_sync(x.c, e.e))
+}
 
 func (x context) eventDestroy(e event) error {
 	return check("cuEventDestroy", C.rb_event_destroy(x.c, e.e))
