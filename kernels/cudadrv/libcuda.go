@@ -677,6 +677,9 @@ func (x context) buildGraph(gn *graphNodes) (graph, error) {
 	if count == 0 {
 		return graph{}, errors.New("cudadrv: a graph of no launches")
 	}
+	if _, err := cint("graph parameter slots", len(gn.slots)); err != nil {
+		return graph{}, err
+	}
 	g := graph{nodes: make([]C.CUgraphNode, count)}
 	r := C.rb_graph_build(x.c, C.int(count), &gn.fns[0], &gn.dims[0], &gn.off[0], &gn.n[0], slotsPtr(gn.slots),
 		&g.g, &g.exec, &g.nodes[0])
