@@ -34,8 +34,10 @@ typedef struct CUgraphNode_st *CUgraphNode;
 typedef struct CUgraphExec_st *CUgraphExec;
 typedef unsigned long long CUdeviceptr;
 
-// CUDA_KERNEL_NODE_PARAMS in its first layout (CUDA 10.0 on; the _v1 the
-// unsuffixed cuGraphAddKernelNode and cuGraphExecKernelNodeSetParams take).
+// CUDA_KERNEL_NODE_PARAMS_v2 (CUDA 12.0 on, taken by cuGraphAddKernelNode_v2
+// and cuGraphExecKernelNodeSetParams_v2). Its first fields are the whole of
+// the _v1 layout the unsuffixed functions take (CUDA 10.0 on), so with kern
+// and ctx NULL (func set, the current context) it serves either.
 typedef struct {
 	CUfunction func;
 	unsigned int gridDimX, gridDimY, gridDimZ;
@@ -43,6 +45,8 @@ typedef struct {
 	unsigned int sharedMemBytes;
 	void **kernelParams;
 	void **extra;
+	void *kern; // CUkernel (v2 only)
+	CUcontext ctx; // (v2 only)
 } RB_KERNEL_NODE_PARAMS;
 
 enum {
@@ -96,8 +100,11 @@ static CUresult (*p_cuGraphLaunch)(CUgraphExec, CUstream);
 static CUresult (*p_cuGraphExecDestroy)(CUgraphExec);
 static CUresult (*p_cuGraphDestroy)(CUgraph);
 
-#define RB_SYM(name) { #name, (void **)&p_##name }
-static const struct { const char *name; void **fn; } rb_syms[] = {
+// Each symbol is looked up by its name, or, for the two graph functions
+// with a _v2 (CUDA 12.0 on), by name_v2 first and then by name.
+#define RB_SYM(name) { #name, NULL, (void **)&p_##name }
+#define RB_SYM_V2(name) { #name "_v2", #name, (void **)&p_##name }
+static const struct { const char *name, *alt; void **fn; } rb_syms[] = {
 	RB_SYM(cuInit), RB_SYM(cuDriverGetVersion), RB_SYM(cuGetErrorName), RB_SYM(cuGetErrorString),
 	RB_SYM(cuDeviceGetCount), RB_SYM(cuDeviceGet), RB_SYM(cuDeviceGetName),
 	RB_SYM(cuDeviceTotalMem_v2), RB_SYM(cuDeviceGetAttribute),
@@ -110,8 +117,8 @@ static const struct { const char *name; void **fn; } rb_syms[] = {
 	RB_SYM(cuEventCreate), RB_SYM(cuEventRecord), RB_SYM(cuEventSynchronize), RB_SYM(cuEventDestroy_v2),
 	RB_SYM(cuModuleLoadDataEx), RB_SYM(cuModuleUnload), RB_SYM(cuModuleGetFunction),
 	RB_SYM(cuLaunchKernel),
-	RB_SYM(cuGraphCreate), RB_SYM(cuGraphAddKernelNode), RB_SYM(cuGraphInstantiateWithFlags),
-	RB_SYM(cuGraphExecKernelNodeSetParams), RB_SYM(cuGraphLaunch),
+	RB_SYM(cuGraphCreate), RB_SYM_V2(cuGraphAddKernelNode), RB_SYM(cuGraphInstantiateWithFlags),
+	RB_SYM_V2(cuGraphExecKernelNodeSetParams), RB_SYM(cuGraphLaunch),
 	RB_SYM(cuGraphExecDestroy), RB_SYM(cuGraphDestroy),
 };
 
@@ -126,6 +133,7 @@ static int rb_open(char *err, size_t errlen) {
 	}
 	for (size_t i = 0; i < sizeof rb_syms / sizeof rb_syms[0]; i++) {
 		*rb_syms[i].fn = dlsym(h, rb_syms[i].name);
+		if (*rb_syms[i].fn == NULL && rb_syms[i].alt != NULL) *rb_syms[i].fn = dlsym(h, rb_syms[i].alt);
 		if (*rb_syms[i].fn == NULL) {
 			snprintf(err, errlen, "libcuda.so.1 has no %s (driver too old?)", rb_syms[i].name);
 			return -1;
@@ -241,7 +249,7 @@ static int rb_node(RB_KERNEL_NODE_PARAMS *p, void **params, int i, CUfunction *f
 		int *off, int *n, unsigned long long *slots) {
 	if (rb_params(params, slots + off[i], n[i]) != 0) return -1;
 	unsigned int *d = dims + 6 * i;
-	*p = (RB_KERNEL_NODE_PARAMS){ fns[i], d[0], d[1], d[2], d[3], d[4], d[5], 0, params, NULL };
+	*p = (RB_KERNEL_NODE_PARAMS){ fns[i], d[0], d[1], d[2], d[3], d[4], d[5], 0, params, NULL, NULL, NULL };
 	return 0;
 }
 

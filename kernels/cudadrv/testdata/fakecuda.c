@@ -28,7 +28,8 @@
 //   - cuLaunchKernel reads each parameter with the size its PTX .param type
 //     says (4 or 8 bytes) when called, and the stream's worker appends the
 //     launch, as one line of hex, to the file named by $FAKECUDA_LOG;
-//   - graphs: kernel nodes keep their parameters as read when added or set;
+//   - graphs: kernel nodes keep their parameters as read when added or set
+//     (the _v2 entry points, with kern and ctx NULL; the v1 ones fail);
 //     cuGraphInstantiateWithFlags orders the nodes by their dependencies,
 //     taking the LAST added of the nodes that are ready (so a missing
 //     dependency shows as launches out of order); cuGraphLaunch logs every
@@ -667,7 +668,9 @@ typedef struct {
 	unsigned int gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ, sharedMemBytes;
 	void **kernelParams;
 	void **extra;
-} CUDA_KERNEL_NODE_PARAMS; // the v1 layout (CUDA 10.0 on)
+	void *kern;   // v2 only
+	CUcontext ctx; // v2 only
+} CUDA_KERNEL_NODE_PARAMS; // the v2 layout (CUDA 12.0 on); v1 is the fields up to extra
 
 struct CUgraph_st;
 typedef struct CUgraphNode_st { struct CUgraph_st *g; int idx; launch l; } *CUgraphNode;
@@ -689,9 +692,10 @@ CUresult cuGraphCreate(CUgraph *pg, unsigned int flags) {
 	return OK;
 }
 
-CUresult cuGraphAddKernelNode(CUgraphNode *pn, CUgraph g, const CUgraphNode *deps, size_t ndeps, const CUDA_KERNEL_NODE_PARAMS *p) {
+CUresult cuGraphAddKernelNode_v2(CUgraphNode *pn, CUgraph g, const CUgraphNode *deps, size_t ndeps, const CUDA_KERNEL_NODE_PARAMS *p) {
 	CUresult r = need_ctx();
 	if (r != OK) return r;
+	if (p != NULL && (p->kern != NULL || p->ctx != NULL)) return INVALID_VALUE; // cudadrv sets func only
 	if (g == NULL || !g->alive) return INVALID_HANDLE;
 	if (p == NULL || (ndeps > 0 && deps == NULL)) return INVALID_VALUE;
 	for (size_t i = 0; i < ndeps; i++) {
@@ -753,9 +757,10 @@ CUresult cuGraphInstantiateWithFlags(CUgraphExec *pe, CUgraph g, unsigned long l
 	return OK;
 }
 
-CUresult cuGraphExecKernelNodeSetParams(CUgraphExec e, CUgraphNode n, const CUDA_KERNEL_NODE_PARAMS *p) {
+CUresult cuGraphExecKernelNodeSetParams_v2(CUgraphExec e, CUgraphNode n, const CUDA_KERNEL_NODE_PARAMS *p) {
 	CUresult r = need_ctx();
 	if (r != OK) return r;
+	if (p != NULL && (p->kern != NULL || p->ctx != NULL)) return INVALID_VALUE;
 	if (e == NULL || !e->alive || n == NULL || n->g != e->g || n->idx >= e->n) return INVALID_HANDLE;
 	if (p == NULL || p->func != e->ls[n->idx].f) return INVALID_VALUE; // the kernel cannot change
 	launch l;
@@ -766,6 +771,16 @@ CUresult cuGraphExecKernelNodeSetParams(CUgraphExec e, CUgraphNode n, const CUDA
 	snprintf(line, sizeof line, "#set %d %d\n", e->g->id, n->idx);
 	write_log(line);
 	return OK;
+}
+
+// The v1 entry points exist beside the _v2 ones, as in CUDA 12 and 13
+// drivers; cudadrv must take the _v2 where there is one.
+CUresult cuGraphAddKernelNode(CUgraphNode *pn, CUgraph g, const CUgraphNode *deps, size_t ndeps, const CUDA_KERNEL_NODE_PARAMS *p) {
+	return NOT_FOUND;
+}
+
+CUresult cuGraphExecKernelNodeSetParams(CUgraphExec e, CUgraphNode n, const CUDA_KERNEL_NODE_PARAMS *p) {
+	return NOT_FOUND;
 }
 
 CUresult cuGraphLaunch(CUgraphExec e, CUstream s) {
