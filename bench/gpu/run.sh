@@ -41,8 +41,9 @@
 #   TORCH_ARGS="..." extra flags for torch_rbm.py; TORCH_PEER=path replaces it
 #   PEAK_TFLOPS=67   fp32 peak for the table (H100/H200 SXM datasheet)
 #   PYTHON=python3  DEVICE=cuda:0  CARRY=bench/gpu/carry
-# Every Go test binary runs with -test.timeout, and every stage under
-# timeout(1). A failing stage is reported and the next one still runs; the
+# Every Go test binary runs with -test.timeout (150 s, benchmarks 240 s;
+# QUICK: 90 s; never past KIT_BUDGET + 60 s) under timeout(1), the peer under
+# timeout(1) too. A failing stage is reported and the next one still runs; the
 # exit status is 1 if any stage failed, else 0.
 set -uo pipefail
 
@@ -95,8 +96,9 @@ for f in "$carry"/*.gz; do
 done
 
 # runtest FILE DIR BINARY ARGS...: run a Go test binary from its package
-# directory with -test.timeout $tt (default $test_timeout) and timeout(1)
-# 30 s later, appending its output to FILE.
+# directory with -test.timeout $tt (default $test_timeout; never past
+# KIT_BUDGET + 60 s, so a hang cannot use up the device call) and
+# timeout(1) 15 s later, appending its output to FILE.
 runtest() {
   local file=$1 dir=$2 exe=$3
   shift 3
@@ -104,9 +106,13 @@ runtest() {
     echo "run: $exe was not built (see BUILD-INFO)" | tee -a "$file"
     return 1
   fi
-  local tt=${tt:-$test_timeout}
-  echo "--- $exe -test.timeout $tt $*" | tee -a "$file"
-  if (cd "$dir" && timeout -k 10 "$((${tt%s} + 30))" "$bin/$exe" -test.timeout "$tt" "$@") 2>&1 | tee -a "$file"; then
+  local t=${tt:-$test_timeout}
+  t=${t%s}
+  local rem=$((kit_budget + 60 - (SECONDS - start)))
+  ((t > rem)) && t=$rem
+  ((t < 20)) && t=20
+  echo "--- $exe -test.timeout ${t}s $*" | tee -a "$file"
+  if (cd "$dir" && timeout -k 10 "$((t + 15))" "$bin/$exe" -test.timeout "${t}s" "$@") 2>&1 | tee -a "$file"; then
     echo "run: $exe PASS" | tee -a "$file"
   else
     echo "run: $exe FAIL" | tee -a "$file"
