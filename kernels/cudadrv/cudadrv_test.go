@@ -26,16 +26,25 @@ import (
 //     Devices and DriverVersion return one-line errors wrapping ErrNoDriver
 //     (no crash, no exit). Skipped where a working driver is present.
 //   - TestFakeDriver: the whole package against testdata/fakecuda.c, a host
-//     stand-in for libcuda.so.1 built with cc and loaded in a child test
-//     process through LD_LIBRARY_PATH: symbol loading, context push/pop
-//     balance on every thread, concurrency, parameter marshalling (as the
-//     driver reads it, by PTX parameter size), out-of-memory and JIT-log
-//     errors, Close. Runs everywhere cc does.
-//   - TestGPUCasesOnEmulator: the launches of TestGPUMatchesEmulator on the
-//     emulator alone, checking the harness and the Go twins everywhere.
+//     stand-in for libcuda.so.1 built with cc and loaded in child test
+//     processes through LD_LIBRARY_PATH: symbol loading, the primary
+//     context's reference count and leak check, context push/pop balance on
+//     every thread, concurrency, parameter marshalling (as the driver reads
+//     it, by PTX parameter size), memsets, graphs recorded and replayed with
+//     changed arguments (TestFakeDriverChild), and, on a stream that takes
+//     30 ms per operation, copies that return without waiting for earlier
+//     launches yet never refill a staging buffer in flight
+//     (TestFakeDriverAsync); out-of-memory and JIT-log errors, Close. Runs
+//     everywhere cc does.
+//   - TestGPUCasesOnEmulator, TestHostMatchesEmulator, TestWithinULPs: the
+//     launches of the GPU comparisons on the emulator and the host kernels,
+//     checking the harness, the Go twins, the tolerances and that the host
+//     kernels can stand in for the emulator as the GPU's reference.
 //   - TestGPU*: on a real GPU, every kernel through the CUDA driver against
-//     the emulator (kernels/emu), out-of-memory and JIT errors, concurrent
-//     copies. Skipped where no driver loads.
+//     the emulator (TestGPUMatchesEmulator) and against the host kernels
+//     (TestGPUMatchesHost: what the GPU kit runs, the emulator being slow
+//     there), a CUDA graph, MemsetD32 and two Drivers, out-of-memory and
+//     JIT errors, concurrent copies. Skipped where no driver loads.
 
 const childEnv = "CUDADRV_FAKE_CHILD" // set in the child processes of TestFakeDriver
 
