@@ -256,8 +256,8 @@ func TestKitRun(t *testing.T) {
 	}
 	all := strings.Join(trace, "\n")
 	if len(trace) != 3 || !strings.Contains(all, "^CD-1$/^(784x500|4096x4096)$/^B(128|4096)$") || !strings.Contains(all, "-test.benchtime 0.2s") ||
-		!strings.Contains(all, "--budget-s 50 --k 1 --batches 128,4096") {
-		t.Errorf("QUICK=1 calls:\n%s\nwant two CD-1 step runs at 0.2s and the peer with --budget-s 50 --k 1", all)
+		!strings.Contains(all, "--budget-s 70 --k 1 --batches 128,4096") {
+		t.Errorf("QUICK=1 calls:\n%s\nwant two CD-1 step runs at 0.2s and the peer with --budget-s 70 --k 1", all)
 	}
 	code, _, out, trace, _ = k.run(t, "QUICK=1", "STAGES=check")
 	if code != 0 || len(trace) != 2 || !strings.HasPrefix(trace[0], "cudadrv.test") || !strings.HasPrefix(trace[1], "bench.test") {

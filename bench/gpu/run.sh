@@ -31,7 +31,7 @@
 #   QUICK=1          under 3 minutes: CD-1 only, B128 and B4096, shorter
 #                    benchtime, a smaller torch budget, fewer checks
 #   BENCHTIME=0.5s   go -benchtime of ours (QUICK: 0.2s)
-#   TORCH_BUDGET=150 seconds for torch_rbm.py (QUICK: 50); it stops starting
+#   TORCH_BUDGET=150 seconds for torch_rbm.py (QUICK: 70); it stops starting
 #                    configurations when spent, skips torch.compile when the
 #                    rest is shorter than a compile, and times out a
 #                    configuration that overruns; also cut to what KIT_BUDGET
@@ -60,10 +60,10 @@ dev=${DEVICE:-cuda:0}
 peer=${TORCH_PEER:-$carry/peers/torch_rbm.py}
 if [[ $quick == 1 ]]; then
   benchtime=${BENCHTIME:-0.2s}
-  torch_budget=${TORCH_BUDGET:-50}
+  torch_budget=${TORCH_BUDGET:-70}
   kit_budget=${KIT_BUDGET:-170}
   steps='^CD-1$/^(784x500|4096x4096)$/^B(128|4096)$'
-  torch_cfg=(--k 1 --batches 128,4096 --repeats 3 --target-s 0.1)
+  torch_cfg=(--k 1 --batches 128,4096 --repeats 3 --target-s 0.1 --compile-estimate-s 30)
   test_timeout=90s
   bench_timeout=90s
 else
