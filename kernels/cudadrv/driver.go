@@ -76,7 +76,9 @@ func DriverVersion() (int, error) { return driverVersion() }
 // other CUDA users in the process see their own current context untouched.
 //
 // All the Driver's work goes to one stream of its own, in the order of the
-// calls: launches, graph replays, memsets and copies. Copies stage through
+// calls: launches, graph replays, memsets and copies, so each runs after
+// the work queued before it. The stream is non-blocking: work others queue
+// on the legacy default stream neither waits for it nor holds it up. Copies stage through
 // pinned host buffers (cuMemHostAlloc) with asynchronous copies, so
 // CopyHtoD returns once src may be reused, without waiting for earlier
 // launches unless every staging buffer is still in flight, and CopyDtoH
