@@ -829,7 +829,7 @@ func TestGPUMatchesHost(t *testing.T) {
 func TestGPURecordMemsetPrimary(t *testing.T) {
 	gpu := openGPU(t)
 	h := host.NewDriver()
-	defer h.Close()
+	t.Cleanup(func() { h.Close() }) // after the buffers' Free (cleanups run last first)
 	const n = 5000
 	r := rand.New(rand.NewPCG(7, 8))
 	probs := make([]float32, 2*n)
