@@ -727,9 +727,12 @@ func TestGPUErrorsAndConcurrency(t *testing.T) {
 	} else {
 		t.Log(err)
 	}
-	if _, err := d.ctx.loadModule([]byte(".version 7.8\n.target sm_60\n.address_size 64\nthis is not ptx;\n")); err == nil ||
+	if m, err := d.ctx.loadModule([]byte(".version 7.8\n.target sm_60\n.address_size 64\nthis is not ptx;\n")); err == nil ||
 		!strings.Contains(err.Error(), "JIT log: ") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("loadModule(garbage): %v, want a one-line error with the JIT log", err)
+		if err == nil {
+			d.ctx.unload(m)
+		}
 	} else {
 		t.Log(err)
 	}
