@@ -334,6 +334,23 @@ func TestFakeDriverChild(t *testing.T) {
 	if open != nil {
 		checkClosedRecording(t, open)
 	}
+	// The fake is strict about the primary context: a release without a
+	// retain fails, and so does the last release while anything is left
+	// allocated (here a pinned buffer taken behind the Driver's back; last,
+	// since the fake then counts it as leaked for good).
+	if err := releasePrimary(0); err == nil || !strings.Contains(err.Error(), "CUDA_ERROR_INVALID_CONTEXT") {
+		t.Errorf("cuDevicePrimaryCtxRelease without a retain: %v", err)
+	}
+	leaky, err := New(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leaky.ctx.hostAlloc(64); err != nil {
+		t.Fatal(err)
+	}
+	if err := leaky.Close(); err == nil || !strings.Contains(err.Error(), "FAKECUDA_ERROR_LEAK") {
+		t.Errorf("Close with a pinned buffer left: %v, want the fake's leak error", err)
+	}
 	if _, err := d.Alloc(4); err == nil || err.Error() != "cudadrv: driver closed" {
 		t.Errorf("Alloc after Close: %v", err)
 	}
