@@ -6,7 +6,10 @@ package cudadrv
 // run time from libcuda.so.1 with dlopen/dlsym. The few driver types and
 // prototypes it needs are declared here, so building needs neither the CUDA
 // headers nor libcuda; any cgo build starts on any machine and reports a
-// missing driver as an error value.
+// missing driver as an error value. kernels/tools/check-driver-api.sh
+// checks these declarations against cuda.h (prototypes by the driver's
+// type names, the node-parameter layout, the RB_ constants by the CUDA name
+// in their comments).
 //
 // Every operation on a context is one C call that pushes the context on the
 // calling OS thread, does the work and pops it again (rb_* wrappers below),
@@ -24,6 +27,7 @@ package cudadrv
 typedef int CUresult;
 typedef int CUdevice;
 typedef int CUjit_option;
+typedef int CUdevice_attribute;
 typedef struct CUctx_st *CUcontext;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
@@ -67,7 +71,7 @@ static CUresult (*p_cuDeviceGetCount)(int *);
 static CUresult (*p_cuDeviceGet)(CUdevice *, int);
 static CUresult (*p_cuDeviceGetName)(char *, int, CUdevice);
 static CUresult (*p_cuDeviceTotalMem_v2)(size_t *, CUdevice);
-static CUresult (*p_cuDeviceGetAttribute)(int *, int, CUdevice);
+static CUresult (*p_cuDeviceGetAttribute)(int *, CUdevice_attribute, CUdevice);
 static CUresult (*p_cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
 static CUresult (*p_cuDevicePrimaryCtxRelease_v2)(CUdevice);
 static CUresult (*p_cuCtxPushCurrent_v2)(CUcontext);
