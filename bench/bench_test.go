@@ -94,16 +94,21 @@ func stepCases() []stepCase {
 	return out
 }
 
-// The backend is opened once per process: a CUDA backend holds a context,
-// which must not be created per sub-benchmark.
+// The backend is opened once per process: a CUDA backend holds a Driver,
+// which must not be made per sub-benchmark.
 var (
 	backendOnce sync.Once
 	backend     engine.Backend
+	backendSkip string // why a CUDA device is absent (engine.FindCUDA)
 	backendErr  error
 	deviceName  string
 )
 
-func openBackend() (engine.Backend, string, error) {
+// openBackend opens the backend of RBMGPU_BENCH_DEVICE once: it returns
+// the backend, the device's name, a reason to skip (a CUDA device the
+// driver does not list) or an error (any other failure to open, a listed
+// CUDA device's included: engine.FindCUDA's rule).
+func openBackend() (engine.Backend, string, string, error) {
 	backendOnce.Do(func() {
 		deviceName = os.Getenv("RBMGPU_BENCH_DEVICE")
 		if deviceName == "" {
@@ -115,12 +120,31 @@ func openBackend() (engine.Backend, string, error) {
 			backend = &engine.DeviceBackend{Driver: emu.NewDriver(), Label: "emu"}
 			return
 		}
+		if kind, ordinal, err := engine.ParseDevice(deviceName); err == nil && kind == "cuda" {
+			backend, backendSkip, backendErr = engine.FindCUDA(ordinal)
+			return
+		}
 		backend, backendErr = engine.NewBackend(deviceName)
 		if backendErr == nil && deviceName == "auto" {
 			deviceName = backend.Name()
 		}
 	})
-	return backend, deviceName, backendErr
+	return backend, deviceName, backendSkip, backendErr
+}
+
+// requireBackend returns the backend of RBMGPU_BENCH_DEVICE, skipping tb
+// where it names a CUDA device the driver does not list and failing it
+// where the backend does not open.
+func requireBackend(tb testing.TB) engine.Backend {
+	tb.Helper()
+	be, dev, skip, err := openBackend()
+	if skip != "" {
+		tb.Skipf("backend %q: %s", dev, skip)
+	}
+	if err != nil {
+		tb.Fatalf("backend %q: %v", dev, err)
+	}
+	return be
 }
 
 func bigAllowed(dev string) bool {
@@ -144,12 +168,10 @@ func randomBatches(n, B, V int, seed uint64) [][]float32 {
 // batch, the step graph and the parameter update with momentum and weight
 // decay. The clock stops after ReconError, which waits for the device.
 func BenchmarkStep(b *testing.B) {
-	be, dev, err := openBackend()
+	_, dev, _, _ := openBackend()
 	for _, c := range stepCases() {
 		b.Run(dev+"/"+c.name(), func(b *testing.B) {
-			if err != nil {
-				b.Skipf("backend %q: %v", dev, err)
-			}
+			be := requireBackend(b)
 			if c.big() && !bigAllowed(dev) {
 				b.Skip("4096-sized case skipped on the CPU; set RBMGPU_BENCH_BIG=1 to run it")
 			}
@@ -166,12 +188,10 @@ func BenchmarkStep(b *testing.B) {
 // their sparse operands (kernels/host), so the density of the data (0.31
 // here, 0.5 for fair bits) changes the time.
 func BenchmarkStepFashion(b *testing.B) {
-	be, dev, err := openBackend()
+	_, dev, _, _ := openBackend()
 	for _, c := range []stepCase{{alg: "CD", k: 1, v: 784, h: 500, b: 100}, {alg: "PCD", k: 1, persistent: true, v: 784, h: 500, b: 100}} {
 		b.Run(dev+"/"+c.name(), func(b *testing.B) {
-			if err != nil {
-				b.Skipf("backend %q: %v", dev, err)
-			}
+			be := requireBackend(b)
 			ds, derr := loadFashion()
 			if derr != nil {
 				b.Skipf("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist): %v", derr)
@@ -258,7 +278,7 @@ func syntheticDataset(n, d int) (*data.Dataset, error) {
 // installed, and on synthetic Fashion-MNIST-sized data (CD-1, 784×500,
 // batch 128), which the CPU runs only with RBMGPU_BENCH_BIG=1.
 func BenchmarkEpoch(b *testing.B) {
-	be, dev, err := openBackend()
+	_, dev, _, _ := openBackend()
 	cases := []struct {
 		name  string
 		batch int
@@ -270,9 +290,7 @@ func BenchmarkEpoch(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(dev+"/"+c.name, func(b *testing.B) {
-			if err != nil {
-				b.Skipf("backend %q: %v", dev, err)
-			}
+			be := requireBackend(b)
 			if c.big && !bigAllowed(dev) {
 				b.Skip("synthetic epoch skipped on the CPU; set RBMGPU_BENCH_BIG=1 to run it")
 			}

@@ -59,27 +59,44 @@ var cudaBackend func(ordinal int) (Backend, error)
 func CUDAAvailable() bool { return cudaBackend != nil }
 
 // NewBackend returns the backend for a --device value. "auto" picks CUDA
-// device 0 when the build has CUDA and a device exists, else the CPU.
+// device 0 when the build has CUDA and a device exists and opens, else the
+// CPU; OpenBackend also says why it fell back.
 func NewBackend(device string) (Backend, error) {
+	b, _, err := OpenBackend(device)
+	return b, err
+}
+
+// OpenBackend returns the backend for a --device value, like NewBackend,
+// and, when "auto" falls back to the CPU, a one-line reason (no cgo, no
+// CUDA driver, no device, or the device's backend error), empty otherwise.
+func OpenBackend(device string) (b Backend, fallback string, err error) {
+	return openBackend(device, realCUDA())
+}
+
+// openBackend is OpenBackend with p's CUDA lister and constructor.
+func openBackend(device string, p cudaProbe) (b Backend, fallback string, err error) {
 	kind, ordinal, err := ParseDevice(device)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	switch kind {
 	case "cpu":
-		return Host(), nil
+		return Host(), "", nil
 	case "cpu-tape":
-		return CPU{}, nil
+		return CPU{}, "", nil
 	case "cuda":
-		if cudaBackend == nil {
-			return nil, fmt.Errorf("device %s: this binary was built without cgo, so without the CUDA backend", device)
+		if p.open == nil {
+			return nil, "", fmt.Errorf("device %s: this binary was built without cgo, so without the CUDA backend", device)
 		}
-		return cudaBackend(ordinal)
+		b, err := p.open(ordinal)
+		return b, "", err
 	}
-	if cudaBackend != nil {
-		if b, err := cudaBackend(0); err == nil {
-			return b, nil
-		}
+	b, absent, err := p.backend(0)
+	switch {
+	case absent != "":
+		return Host(), absent, nil
+	case err != nil:
+		return Host(), oneLine(err.Error()), nil
 	}
-	return Host(), nil
+	return b, "", nil
 }

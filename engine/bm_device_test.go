@@ -94,14 +94,7 @@ func TestBMDeviceMatchesCPU(t *testing.T) {
 // tests), bm_gibbs_f32 and bm_mask_f32 on the real device pass the same
 // comparison.
 func TestBMCUDAMatchesCPU(t *testing.T) {
-	if _, err := CUDADevices(); err != nil {
-		t.Skipf("no CUDA device: %v", err)
-	}
-	b, err := NewBackend("cuda:0")
-	if err != nil {
-		t.Skipf("cuda:0: %v", err)
-	}
-	checkBMMatchesCPU(t, b)
+	checkBMMatchesCPU(t, RequireCUDA(t, 0))
 }
 
 func checkBMMatchesCPU(t *testing.T, backends ...Backend) {

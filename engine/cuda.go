@@ -28,7 +28,7 @@ func init() {
 		}
 		out := make([]DeviceInfo, len(devs))
 		for i, d := range devs {
-			out[i] = DeviceInfo{Ordinal: d.Ordinal, Name: d.Name, Memory: d.Memory, Major: d.Major, Minor: d.Minor}
+			out[i] = DeviceInfo{Ordinal: d.Ordinal, Name: d.Name, Memory: d.Memory, Major: d.Major, Minor: d.Minor, ComputeMode: d.ComputeMode.String()}
 		}
 		return out, nil
 	}

@@ -62,14 +62,7 @@ func TestEmulatedDeviceMatchesCPU(t *testing.T) {
 // On a machine with an NVIDIA GPU (the GPU kit runs this), the real CUDA
 // backend passes the same comparison (its AIS: engine/ais).
 func TestCUDAMatchesCPU(t *testing.T) {
-	if _, err := CUDADevices(); err != nil {
-		t.Skipf("no CUDA device: %v", err)
-	}
-	b, err := NewBackend("cuda:0")
-	if err != nil {
-		t.Skipf("cuda:0: %v", err)
-	}
-	checkDeviceMatchesCPU(t, b.(*DeviceBackend))
+	checkDeviceMatchesCPU(t, RequireCUDA(t, 0).(*DeviceBackend))
 }
 
 func checkDeviceMatchesCPU(t *testing.T, dev *DeviceBackend) {

@@ -8,6 +8,7 @@ type DeviceInfo struct {
 	Name         string // e.g. "NVIDIA H100 80GB HBM3"
 	Memory       int64  // total device memory in bytes
 	Major, Minor int    // compute capability
+	ComputeMode  string // "Default", "Exclusive_Process", "Prohibited" (nvidia-smi's names)
 }
 
 // cudaDevices is set in cgo builds (cuda.go).

@@ -63,14 +63,7 @@ func TestGaussianBackendsMatchCPU(t *testing.T) {
 // On a machine with an NVIDIA GPU, the CUDA backend passes the same
 // comparison with the real grbm.cu kernels.
 func TestCUDAGaussianMatchesCPU(t *testing.T) {
-	if _, err := CUDADevices(); err != nil {
-		t.Skipf("no CUDA device: %v", err)
-	}
-	b, err := NewBackend("cuda:0")
-	if err != nil {
-		t.Skipf("cuda:0: %v", err)
-	}
-	checkGaussianMatchesCPU(t, b)
+	checkGaussianMatchesCPU(t, RequireCUDA(t, 0))
 }
 
 func checkGaussianMatchesCPU(t *testing.T, backends ...Backend) {

@@ -23,7 +23,10 @@ type DevicePtr uint64
 // launching, for a kernel it does not know, a grid or block the kernel
 // cannot run with (CheckLaunch) or a pointer it cannot use. Launches are
 // asynchronous on a GPU; Synchronize waits for all of them and reports a
-// failure of any. Copies are synchronous.
+// failure of any. Copies are synchronous as the caller sees them: CopyHtoD
+// returns once src may be reused, ordered after earlier launches and before
+// later ones (a GPU driver may still be transferring the staged bytes), and
+// CopyDtoH returns with dst holding the data, after earlier launches.
 type Driver interface {
 	Alloc(bytes int) (DevicePtr, error)
 	Free(p DevicePtr) error

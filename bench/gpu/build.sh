@@ -3,8 +3,8 @@
 # GPU machine that has the NVIDIA driver, PyTorch and no Go:
 #
 #   bench/gpu/carry/rbmgpu.gz          the CLI, CUDA build
-#   bench/gpu/carry/cudadrv.test.gz    kernels/cudadrv: GPU launches vs the emulator, bit for bit
-#   bench/gpu/carry/engine.test.gz     engine tests (CUDA build; run.sh picks the device/GPU ones)
+#   bench/gpu/carry/cudadrv.test.gz    kernels/cudadrv: every kernel on the GPU vs the host kernels, graphs, errors
+#   bench/gpu/carry/engine.test.gz     engine tests (run.sh picks the CUDA ones: CD/PCD, BM, Gaussian vs the CPU)
 #   bench/gpu/carry/ais.test.gz        engine/ais: AIS on the GPU against the exact log Z
 #   bench/gpu/carry/bench.test.gz      bench: BenchmarkStep/BenchmarkEpoch and TestDeviceMatchesCPU
 #   (gzipped: half the size; run.sh unpacks them into a temporary folder)
@@ -13,7 +13,8 @@
 #
 # Run from anywhere in the repository:
 #   bash bench/gpu/build.sh                # TAGS=rbmgpu_cuda (or TAGS=) bash bench/gpu/build.sh to force a tag (or none)
-# then, with the device tool: run(command="bash bench/gpu/run.sh", carry=["bench/gpu/carry"]).
+# then, with the device tool: run(command="bash bench/gpu/run.sh", carry=["bench/gpu/carry"],
+# timeout_s=540) (QUICK=1 bash bench/gpu/run.sh: under 3 minutes). run.sh's header lists its knobs.
 #
 # The CUDA build tag is read from the cuda-tagged engine file that registers the
 # backend (TAGS=... overrides it). The binaries link only the C and C++

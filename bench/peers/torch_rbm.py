@@ -24,11 +24,19 @@ Needs a CUDA GPU and PyTorch (the device machine's python3 has both):
     python3 bench/peers/torch_rbm.py                          # the full matrix below
     python3 bench/peers/torch_rbm.py --k 1 --sizes 784x500 --batches 128 --modes eager
 Matrix by default: CD-1, CD-10 x 784x500, 4096x4096 x batch 128, 1024, 4096 x eager, compiled
-(GEMM ceilings first, then all eager, then all compiled; --budget-s skips what is left).
+(GEMM ceilings first, then all eager, then all compiled).
+
+Time limits, so that a run fits a device lease: --budget-s bounds the whole
+run. A configuration is not started once the budget is spent; a compiled one
+is not started when less budget is left than a compile takes (the longest
+measured so far, --compile-estimate-s before the first); and a configuration
+that runs past min(--config-timeout-s, the budget left + 10 s) is abandoned
+(SIGALRM). Each is reported as a JSON line with an "error" saying why.
 """
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import time
@@ -167,6 +175,10 @@ def main():
     ap.add_argument("--no-gemm", action="store_true", help="skip the GEMM ceilings")
     ap.add_argument("--budget-s", type=float, default=0,
                     help="skip (and report as skipped) configurations started after this many seconds; 0: no limit")
+    ap.add_argument("--config-timeout-s", type=float, default=90,
+                    help="abandon a configuration after this many seconds (also never past the budget); 0: no limit")
+    ap.add_argument("--compile-estimate-s", type=float, default=40,
+                    help="seconds a torch.compile configuration is assumed to take until one is measured")
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--momentum", type=float, default=0.5)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
@@ -192,18 +204,48 @@ def main():
 
     t_start = time.perf_counter()
 
-    def over_budget():
-        return args.budget_s > 0 and time.perf_counter() - t_start > args.budget_s
+    def left():
+        """Seconds of --budget-s left (infinity without a budget)."""
+        return args.budget_s - (time.perf_counter() - t_start) if args.budget_s > 0 else float("inf")
+
+    class ConfigTimeout(Exception):
+        pass
+
+    def on_alarm(_sig, _frame):
+        raise ConfigTimeout("configuration timed out")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+
+    def arm():
+        """Start the per-configuration alarm: --config-timeout-s, at most the budget left + 10 s."""
+        limit = min(args.config_timeout_s if args.config_timeout_s > 0 else float("inf"), left() + 10)
+        if limit != float("inf"):
+            signal.setitimer(signal.ITIMER_REAL, max(limit, 1))
+        return limit
+
+    def disarm():
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
     # GEMM ceilings first, then every configuration eager, then compiled, so
-    # that a run cut short by --budget-s (or a timeout) has the cheap figures.
+    # that a run cut short by the budget (or a timeout) has the cheap figures.
     if not args.no_gemm:
         for V, H in sizes:
             for B in bs:
                 for tf32 in (False, True):
-                    tf = gemm_ceiling(B, V, H, tf32, args.repeats)
+                    if left() <= 0:
+                        break
+                    arm()
+                    try:
+                        tf = gemm_ceiling(B, V, H, tf32, args.repeats)
+                    except ConfigTimeout:
+                        log(f"gemm [{B},{V}]x[{V},{H}] tf32={tf32}: timed out")
+                        continue
+                    finally:
+                        disarm()
                     emit({"peer": "torch-gemm", "M": B, "K": V, "N": H, "tf32": tf32, "tflop_per_sec": tf})
                     log(f"gemm [{B},{V}]x[{V},{H}] tf32={tf32}: {tf:.1f} TFLOP/s")
+    compile_s = args.compile_estimate_s  # the longest compiled configuration so far
+    compiled_any = False
     for mode in modes:
         for V, H in sizes:
             for B in bs:
@@ -213,17 +255,23 @@ def main():
                 for k in ks:
                     rec = {"peer": "torch", "mode": mode, "alg": f"CD-{k}", "V": V, "H": H, "B": B,
                            "tf32": args.tf32, "from_host": args.from_host, "flops_per_step": step_flops(V, H, B, k)}
-                    if over_budget():
-                        rec["error"] = f"skipped: --budget-s {args.budget_s} spent"
+                    if left() <= 0:
+                        rec["error"] = f"skipped: --budget-s {args.budget_s:g} spent"
+                        emit(rec)
+                        continue
+                    if mode == "compiled" and left() < compile_s:
+                        rec["error"] = (f"skipped: {left():.0f} s of --budget-s left, a compile takes about {compile_s:.0f} s"
+                                        + ("" if compiled_any else " (--compile-estimate-s)"))
                         emit(rec)
                         continue
                     set_tf32(args.tf32)
                     model = fn = None
+                    t0 = time.perf_counter()
+                    limit = arm()
                     try:
                         model = RBMStep(V, H, k, args.lr, args.momentum, args.weight_decay, "cuda", args.seed)
                         fn = model
                         skips0 = cudagraph_skips()
-                        t0 = time.perf_counter()
                         if mode == "compiled":
                             torch._dynamo.reset()
                             fn = torch.compile(model, mode="reduce-overhead", dynamic=False)
@@ -232,6 +280,7 @@ def main():
                         warm = 5 if mode == "compiled" else 3
                         med, per, n = time_steps(fn, batches, warmup=warm, repeats=args.repeats,
                                                  target_s=args.target_s, from_host=args.from_host)
+                        disarm()
                         recon = float(model.recon)
                         if not (recon == recon and abs(recon) != float("inf")):
                             raise RuntimeError(f"reconstruction error is {recon}")
@@ -245,11 +294,19 @@ def main():
                                 rec["cudagraph_skips"] = s1 - skips0
                         log(f"{mode:8s} CD-{k} {V}x{H} B{B}: {B / med:,.0f} samples/s ({med * 1e3:.3f} ms/step)")
                     except Exception as e:  # report and go on with the next configuration
-                        rec["error"] = f"{type(e).__name__}: {e}"[:500]
+                        disarm()
+                        if isinstance(e, ConfigTimeout) or "configuration timed out" in str(e):
+                            rec["error"] = f"timed out after {time.perf_counter() - t0:.0f} s (limit {limit:.0f} s)"
+                        else:
+                            rec["error"] = f"{type(e).__name__}: {e}"[:500]
                         log(f"{mode} CD-{k} {V}x{H} B{B}: {rec['error']}")
+                    if mode == "compiled":
+                        compile_s = max(compile_s if compiled_any else 0, time.perf_counter() - t0)
+                        compiled_any = True
                     emit(rec)
                     del model, fn
                     torch.cuda.empty_cache()
+
 
 if __name__ == "__main__":
     main()

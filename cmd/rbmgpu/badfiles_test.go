@@ -170,14 +170,15 @@ func TestFullDisk(t *testing.T) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	stderr, _ := splitNotes(errb.String())
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 1 {
-		t.Fatalf("exit %v, stderr %q; want exit status 1", err, errb.String())
+		t.Fatalf("exit %v, stderr %q; want exit status 1", err, stderr)
 	}
-	if strings.Count(errb.String(), "\n") != 1 || !strings.Contains(errb.String(), "file too large") {
-		t.Errorf("stderr %q: want one line saying the file is too large", errb.String())
+	if strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "file too large") {
+		t.Errorf("stderr %q: want one line saying the file is too large", stderr)
 	}
-	noPanic(t, result{1, out.String(), errb.String()}, nil)
+	noPanic(t, result{code: 1, stdout: out.String(), stderr: stderr}, nil)
 	if _, err := os.Stat(filepath.Join(dir, "full", modelFile)); err == nil {
 		t.Error("a checkpoint was left behind although none could be written completely")
 	}

@@ -299,9 +299,12 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 		res.ExactLogZ, res.ExactLL = num(logZ), num(ll)
 	}
 	if f.AIS {
-		backend, err := engine.NewBackend(f.Device)
+		backend, note, err := openBackend(f.Device)
 		if err != nil {
 			return fmt.Errorf("eval: --device %s: %w", f.Device, err)
+		}
+		if note != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), note)
 		}
 		start := time.Now()
 		r, err := ais.Estimate(cmd.Context(), backend, m, models.AISConfig{
@@ -402,9 +405,12 @@ func runEvalDBN(cmd *cobra.Command, f *evalFlags) error {
 		res.Accuracy = num(float64(right) / float64(n))
 	}
 	if f.AIS {
-		backend, err := engine.NewBackend(f.Device)
+		backend, note, err := openBackend(f.Device)
 		if err != nil {
 			return fmt.Errorf("eval: --device %s: %w", f.Device, err)
+		}
+		if note != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), note)
 		}
 		top := dbn.Layers[len(dbn.Layers)-1]
 		// The top RBM's base rates come from its own input: the recognition

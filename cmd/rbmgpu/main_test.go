@@ -35,7 +35,25 @@ func TestMain(m *testing.M) {
 
 type result struct {
 	code           int
-	stdout, stderr string
+	stdout, stderr string   // stderr without the device notes
+	notes          []string // "rbmgpu: --device auto: using the CPU: ..." lines
+}
+
+// autoNote starts the line saying why --device auto fell back to the CPU.
+const autoNote = "rbmgpu: --device auto: using the CPU: "
+
+// splitNotes separates the --device auto notes from the rest of stderr, so
+// the tests of error messages count only the error's line.
+func splitNotes(stderr string) (rest string, notes []string) {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(stderr, "\n") {
+		if strings.HasPrefix(l, autoNote) {
+			notes = append(notes, strings.TrimSuffix(l, "\n"))
+			continue
+		}
+		b.WriteString(l)
+	}
+	return b.String(), notes
 }
 
 func runCLI(t *testing.T, dir string, args ...string) result {
@@ -51,7 +69,8 @@ func runCLI(t *testing.T, dir string, args ...string) result {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return result{code, out.String(), errb.String()}
+	rest, notes := splitNotes(errb.String())
+	return result{code, out.String(), rest, notes}
 }
 
 func noPanic(t *testing.T, r result, args []string) {
@@ -295,5 +314,6 @@ func interruptWhen(t *testing.T, dir, when string, args ...string) (code int, st
 	if !ok {
 		t.Skipf("run finished before the interrupt arrived (err %v); machine too fast for this test", err)
 	}
-	return ee.ExitCode(), errb.String()
+	rest, _ := splitNotes(errb.String())
+	return ee.ExitCode(), rest
 }

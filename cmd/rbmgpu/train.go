@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,6 +45,7 @@ type trainFlags struct {
 	Out            string  `json:"-"`
 	Resume         string  `json:"-"`
 	Quiet          bool    `json:"-"`
+	deviceNote     string  // why --device auto fell back to the CPU, printed as training starts
 	PNG            bool    `json:"-"`
 	PNGSteps       int     `json:"-"`
 	Model          string  `json:"model"`
@@ -417,6 +419,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 	}
 	defer metrics.Close()
 
+	f.noteDevice(stderr)
 	fmt.Fprintln(stdout, r.banner())
 	if s := tr.Resume; s != nil && r.announce(s) {
 		fmt.Fprintf(stdout, "resuming after epoch %d, batch %d\n", s.Epoch, s.Batch)
@@ -511,11 +514,20 @@ func prepareRun(cmd *cobra.Command, f *trainFlags) (cfg engine.Config, backend e
 	if _, _, err := engine.ParseDevice(f.Device); err != nil {
 		return cfg, nil, nil, nil, usagef("train: --device: %v", err)
 	}
-	if backend, err = engine.NewBackend(f.Device); err != nil {
+	if backend, f.deviceNote, err = openBackend(f.Device); err != nil {
 		return cfg, nil, nil, nil, fmt.Errorf("train: --device %s: %w", f.Device, err)
 	}
 	train, val, err = f.loadData()
 	return cfg, backend, train, val, err
+}
+
+// noteDevice prints, once, why --device auto fell back to the CPU (set by
+// prepareRun; nothing when it did not).
+func (f *trainFlags) noteDevice(w io.Writer) {
+	if f.deviceNote != "" {
+		fmt.Fprintln(w, f.deviceNote)
+		f.deviceNote = ""
+	}
 }
 
 func deviceNote(b engine.Backend) string {

@@ -168,6 +168,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if o.GaussianBottom {
 		bottom = fmt.Sprintf(", Gaussian bottom layer (lr %g)", cfgs[0].Defaults().LR)
 	}
+	f.noteDevice(cmd.ErrOrStderr())
 	fmt.Fprintf(stdout, "pretraining DBN %v on %s (%d samples), %s per layer, %d epochs, batch %d, lr %g%s, %s; output %s\n",
 		sizes, f.Data, train.N, cfg.Algorithm(), cfg.Epochs, min(cfg.Batch, train.N), cfg.LR, bottom, backend.Name(), f.Out)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -126,13 +126,7 @@ func TestAISOnTrainedRBMs(t *testing.T) {
 // On a machine with an NVIDIA GPU (the GPU kit runs this), AIS on the real
 // CUDA backend matches the exact log Z.
 func TestCUDAAISMatchesExact(t *testing.T) {
-	if _, err := engine.CUDADevices(); err != nil {
-		t.Skipf("no CUDA device: %v", err)
-	}
-	b, err := engine.NewBackend("cuda:0")
-	if err != nil {
-		t.Skipf("cuda:0: %v", err)
-	}
+	b := engine.RequireCUDA(t, 0)
 	m := randomRBM(20, 10, 0.5, 1)
 	exact, _ := m.LogZ()
 	r, err := ais.Estimate(context.Background(), b, m, models.AISConfig{Seed: 3})

@@ -10,7 +10,10 @@
 #   3. the rbmgpu binary links none of libcuda, libcudart, libcublas,
 #      libcurand, libcudnn (readelf -d), yet names libcuda.so.1, which it
 #      dlopens when a CUDA device is first asked for: one binary runs on
-#      machines without an NVIDIA driver and falls back to the CPU.
+#      machines without an NVIDIA driver and falls back to the CPU;
+#   4. where the CUDA headers are installed (install-cuda.sh), the driver
+#      API as kernels/cudadrv declares it agrees with cuda.h
+#      (check-driver-api.sh).
 #
 #   bash kernels/tools/vet-cuda.sh
 set -euo pipefail
@@ -43,3 +46,8 @@ if ! grep -qx 'libcuda.so.1' "$tmp/strings"; then
 	exit 1
 fi
 echo "vet-cuda: OK (rbmgpu NEEDED: $(tr '\n' ' ' <<<"$needed")— libcuda.so.1 is dlopened at run time)"
+if [[ -f ${CUDA_PREFIX:-/opt/rbmgpu-cuda}/usr/include/cuda.h ]]; then
+	bash kernels/tools/check-driver-api.sh
+else
+	echo "vet-cuda: no CUDA headers: the driver API declarations were not checked (bash kernels/tools/install-cuda.sh)"
+fi

@@ -185,8 +185,14 @@ func (p *program) allocate(all []*lower.Buffer) error {
 		return fmt.Errorf("%s: allocate %d bytes of device memory: %w", p.label, total, err)
 	}
 	p.base, p.offsets = base, offsets
-	// Zero everything once: momentum starts at zero and the accumulators too.
-	if err := kernels.ZeroD32(p.drv, base, 0, (total+3)/4); err != nil {
+	// Zero everything once: momentum starts at zero and the accumulators
+	// too. A driver with MemsetD32 (the GPU) needs no host buffer of the
+	// allocation's size (kernels.ZeroD32).
+	err = kernels.ZeroD32(p.drv, base, 0, total/4)
+	if tail := total % 4; err == nil && tail != 0 {
+		err = p.drv.CopyHtoD(base+kernels.DevicePtr(total-tail), make([]byte, tail))
+	}
+	if err != nil {
 		p.Close()
 		return fmt.Errorf("%s: clear device memory: %w", p.label, err)
 	}
