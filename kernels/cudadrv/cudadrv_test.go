@@ -583,6 +583,11 @@ func gpuCases() []gpuCase {
 		{"philox_fill", kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock), [][]float32{poison(n), poison(n)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.PhiloxFillF32Args{N: int32(n), U: p[0], W: p[1], Seed: philoxStream.Seed, Op: philoxStream.Op, Step: philoxStream.Step}
 		}, 0, nil},
+		// A mini-batch of 50 rows of 37 gathered from 20 resident rows; the
+		// order's uint32 indices ride in a float32 buffer as their bits.
+		{"gather_rows", kernels.ElementwiseGrid(50 * 37), d1(kernels.ElementwiseBlock), [][]float32{rnd(20*37, -1, 1), rowIndices(r, 50, 20), poison(50 * 37)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.GatherRowsF32Args{Rows: 50, Cols: 37, Src: p[0], Idx: p[1], Dst: p[2]}
+		}, 0, nil},
 		// General Boltzmann machine: R chains of 141 units (not a multiple
 		// of the 128-thread block), the first 60 clamped, 2 sweeps.
 		{"bm_gibbs sample", kernels.BMGibbsGrid(bmR), d1(kernels.BMBlock), [][]float32{bits(rnd(bmR*bmIn, 0, 1)), symmetric(rnd(bmN*bmN, -0.4, 0.4), bmN), rnd(bmN, -1, 1), poison(bmR * bmN)}, func(p []kernels.DevicePtr) kernels.Args {
@@ -637,6 +642,16 @@ func bits(x []float32) []float32 {
 
 // symmetric makes the n×n matrix w symmetric with a zero diagonal, as a
 // Boltzmann machine's weights are.
+// rowIndices returns n random row indices below rows as the bits of
+// float32 values (a uint32 buffer for the GPU cases' float32 plumbing).
+func rowIndices(r *rand.Rand, n, rows int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = math.Float32frombits(uint32(r.IntN(rows)))
+	}
+	return s
+}
+
 func symmetric(w []float32, n int) []float32 {
 	for i := 0; i < n; i++ {
 		w[i*n+i] = 0
