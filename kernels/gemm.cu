@@ -228,7 +228,7 @@ static __device__ __forceinline__ void gemm_blocked(float* smem, int M, int N, i
     static_assert(TM % 4 == 0 && TN % 4 == 0, "float4 fragments");
     static_assert(BM * BK == 4 * GEMM_BLK * GEMM_BLK && BN * BK == 4 * GEMM_BLK * GEMM_BLK,
                   "one float4 of A and one of B per thread per tile");
-    // smem (gemm_smem floats, 16-byte aligned) holds As[2][BK][BM +
+    // smem (GEMM_SMEM floats, 16-byte aligned) holds As[2][BK][BM +
     // GEMM_PAD], then Bs[2][BK][BN + GEMM_PAD]; the epilogue reuses all of it.
     constexpr int LDA = BM + GEMM_PAD, LDB = BN + GEMM_PAD, SMEM = 2 * BK * (LDA + LDB);
     float* const As = smem;                 // buffer b at As + b*BK*LDA
@@ -295,12 +295,12 @@ static __device__ __forceinline__ void gemm_blocked(float* smem, int M, int N, i
             float a[TM], b[TN];
 #pragma unroll
             for (int g = 0; g < TM / 4; g++) {
-                const float4 q = *reinterpret_cast<const float4*>(&As[(cur * BK + kk) * LDA + 64 * g + 4 * ty]);
+                const float4 q = reinterpret_cast<const float4*>(As)[((cur * BK + kk) * LDA + 64 * g + 4 * ty) / 4];
                 a[4 * g] = q.x, a[4 * g + 1] = q.y, a[4 * g + 2] = q.z, a[4 * g + 3] = q.w;
             }
 #pragma unroll
             for (int h = 0; h < TN / 4; h++) {
-                const float4 q = *reinterpret_cast<const float4*>(&Bs[(cur * BK + kk) * LDB + 64 * h + 4 * tx]);
+                const float4 q = reinterpret_cast<const float4*>(Bs)[((cur * BK + kk) * LDB + 64 * h + 4 * tx) / 4];
                 b[4 * h] = q.x, b[4 * h + 1] = q.y, b[4 * h + 2] = q.z, b[4 * h + 3] = q.w;
             }
 #pragma unroll
@@ -349,10 +349,15 @@ static __device__ __forceinline__ void gemm_blocked(float* smem, int M, int N, i
     }
 }
 
+// gemm_smem is the size in floats of the shared array of gemm_blocked.
+#define GEMM_SMEM(BM, BN, BK) (2 * (BK) * ((BM) + (BN) + 2 * GEMM_PAD))
+
 // gemm_blocked_any runs gemm_blocked specialised for the transposes, on
-// one shared array for all four.
+// the kernel's shared array smem (GEMM_SMEM floats, 16-byte aligned). The
+// array is declared in the extern "C" kernel so that its PTX name does not
+// depend on the path of this file (names inside static functions do).
 template <int BM, int BN, int BK, int TM, int TN, bool STAGED>
-static __device__ __forceinline__ void gemm_blocked_any(int M, int N, int K, float alpha,
+static __device__ __forceinline__ void gemm_blocked_any(float* smem, int M, int N, int K, float alpha,
                                                         const float* __restrict__ A,
                                                         const float* __restrict__ B, float beta, float* C,
                                                         int transA, int transB, int flags,
@@ -360,7 +365,7 @@ static __device__ __forceinline__ void gemm_blocked_any(int M, int N, int K, flo
                                                         float* __restrict__ P, float* __restrict__ S,
                                                         unsigned long long seed, unsigned int op,
                                                         unsigned long long step) {
-    __shared__ __align__(16) float smem[2 * BK * (BM + BN + 2 * GEMM_PAD)];
+    static_assert(GEMM_SMEM(BM, BN, BK) == 2 * BK * (BM + GEMM_PAD + BN + GEMM_PAD), "layout");
     if (!transA && !transB)
         gemm_blocked<BM, BN, BK, TM, TN, STAGED, false, false>(smem, M, N, K, alpha, A, B, beta, C, flags, bias, P, S, seed,
                                                        op, step);
@@ -383,7 +388,8 @@ extern "C" __global__ void __launch_bounds__(256, 2)
                      int flags, const float* __restrict__ bias, float* __restrict__ P,
                      float* __restrict__ S, unsigned long long seed, unsigned int op,
                      unsigned long long step) {
-    gemm_blocked_any<128, 128, 8, 8, 8, false>(M, N, K, alpha, A, B, beta, C, transA, transB, flags, bias, P, S, seed,
+    __shared__ __align__(16) float smem[GEMM_SMEM(128, 128, 8)];
+    gemm_blocked_any<128, 128, 8, 8, 8, false>(smem, M, N, K, alpha, A, B, beta, C, transA, transB, flags, bias, P, S, seed,
                                     op, step);
 }
 
@@ -394,6 +400,7 @@ extern "C" __global__ void __launch_bounds__(256)
                    const float* __restrict__ B, float beta, float* C, int transA, int transB, int flags,
                    const float* __restrict__ bias, float* __restrict__ P, float* __restrict__ S,
                    unsigned long long seed, unsigned int op, unsigned long long step) {
-    gemm_blocked_any<64, 64, 16, 4, 4, true>(M, N, K, alpha, A, B, beta, C, transA, transB, flags, bias, P, S, seed, op,
+    __shared__ __align__(16) float smem[GEMM_SMEM(64, 64, 16)];
+    gemm_blocked_any<64, 64, 16, 4, 4, true>(smem, M, N, K, alpha, A, B, beta, C, transA, transB, flags, bias, P, S, seed, op,
                                    step);
 }
