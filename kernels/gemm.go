@@ -85,3 +85,62 @@ func GemmArgsOf(a Args) (*GemmF32Args, bool) {
 	}
 	return nil, false
 }
+
+// GemmModel is the napkin-maths speed of a GEMM kernel on an H100/H200
+// SXM-class GPU (bench/README.md, "GEMM kernels: cost model"): the
+// fraction of one SM's float32 FMA peak that the kernel reaches with one
+// block on the SM (One) and with as many as fit (Full). They are
+// estimates from the kernels' instruction mix, to be replaced by
+// measurements.
+type GemmModel struct {
+	Kernel    string
+	One, Full float64
+}
+
+// GemmModels are the models of the GEMM kernels:
+//
+//   - gemm_f32: two shared-memory loads per FMA, so the shared-memory
+//     pipe (one warp-wide load per clock) caps it at 1/8 of the FMA peak;
+//     one block alone, latency-bound on its single accumulator chain,
+//     reaches about half of that.
+//   - gemm_f32_64x64: 16 FMAs per two float4 fragment loads, 65–69
+//     registers (3 blocks per SM): about half the peak when full, a
+//     quarter with one block.
+//   - gemm_f32_128x128: 64 FMAs per four float4 fragment loads, 128
+//     registers (2 blocks per SM); its next tile's global loads are not in
+//     flight during the multiply (that would spill), so one block alone
+//     waits on them: 0.4 of the peak, 0.7 with two.
+var GemmModels = []GemmModel{
+	{GemmF32, 0.06, 0.125},
+	{GemmF32x64, 0.25, 0.50},
+	{GemmF32x128, 0.40, 0.70},
+}
+
+// Constants of the GPU that the GEMM cost model and the automatic kernel
+// choice (engine/lower) are sized for: an H100 or H200 SXM.
+const (
+	ModelSMs       = 132                    // streaming multiprocessors
+	ModelClockHz   = 1.98e9                 // boost clock
+	ModelSMPeakFMA = 128 * 2 * ModelClockHz // float32 FLOP/s of one SM by FFMA (≈ 0.51 T; 67 T for 132)
+)
+
+// GemmSeconds returns the model's compute time of an M x N x K product on
+// GEMM kernel (0 for another kernel): the busiest SM runs n =
+// ceil(blocks/ModelSMs) full tiles (ragged edges are computed padded) of
+// 2·tile²·K FLOPs at min(n·One, Full) of its peak. Memory traffic,
+// launch overhead and the epilogue are not in it (see bench/README.md).
+func GemmSeconds(kernel string, M, N, K int) float64 {
+	tile, ok := GemmTileOf(kernel)
+	if !ok {
+		return 0
+	}
+	var m GemmModel
+	for _, g := range GemmModels {
+		if g.Kernel == kernel {
+			m = g
+		}
+	}
+	n := ceilDiv(GemmBlocks(kernel, M, N), ModelSMs)
+	rate := min(float64(n)*m.One, m.Full) * ModelSMPeakFMA
+	return float64(n) * 2 * float64(tile*tile) * float64(K) / rate
+}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"unsafe"
@@ -79,5 +80,30 @@ func TestGemmAs(t *testing.T) {
 	}
 	if _, ok := GemmArgsOf((*GemmF32x64Args)(nil)); ok {
 		t.Error("GemmArgsOf(nil) ok")
+	}
+}
+
+// GemmSeconds against the model worked by hand (bench/README.md).
+func TestGemmSeconds(t *testing.T) {
+	peak := ModelSMPeakFMA
+	for _, c := range []struct {
+		kernel  string
+		M, N, K int
+		want    float64
+	}{
+		// 8 x 32 = 256 tiles of 16: 2 per SM at min(2·0.06, 0.125) = 0.12.
+		{GemmF32, 128, 500, 784, 2 * 2 * 256 * 784 / (0.12 * peak)},
+		// 2 x 8 = 16 tiles of 64: 1 per SM at 0.25.
+		{GemmF32x64, 128, 500, 784, 2 * 4096 * 784 / (0.25 * peak)},
+		// 32 x 32 = 1024 tiles of 128: 8 per SM at 0.7.
+		{GemmF32x128, 4096, 4096, 4096, 8 * 2 * 16384 * 4096 / (0.7 * peak)},
+		{SumF32, 1, 1, 1, 0},
+	} {
+		if got := GemmSeconds(c.kernel, c.M, c.N, c.K); math.Abs(got-c.want) > 1e-12*max(1, c.want) {
+			t.Errorf("GemmSeconds(%s, %d, %d, %d) = %g, want %g", c.kernel, c.M, c.N, c.K, got, c.want)
+		}
+	}
+	if len(GemmModels) != len(GemmKernels) {
+		t.Errorf("%d models for %d GEMM kernels", len(GemmModels), len(GemmKernels))
 	}
 }

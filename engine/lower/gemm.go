@@ -72,31 +72,25 @@ func (m GemmMode) resolve() (GemmMode, error) {
 	return 0, fmt.Errorf("lower: unknown %v", m)
 }
 
-// TargetSMs is the number of streaming multiprocessors the automatic GEMM
-// choice sizes grids for: an H100 or H200 SXM (132).
-const TargetSMs = 132
-
 // GemmKernelFor returns the GEMM kernel GemmAuto launches for an M x N
-// output (the choice depends on the grid only, not on K):
+// output: the fastest by the cost model kernels.GemmSeconds (sized for
+// the 132 SMs of an H100/H200), the larger tile on a tie. The choice does
+// not depend on K (every kernel's time is proportional to it). In effect:
 //
-//   - gemm_f32_128x128 when it has at least 3/4 · TargetSMs blocks (99):
-//     with about one 128 x 128 tile per SM or more, the large tile's
-//     arithmetic intensity wins over leaving a quarter of the SMs idle;
-//   - else gemm_f32_64x64 when it has at least TargetSMs/2 blocks (66);
-//   - else gemm_f32, whose 16 x 16 tiles spread a small product over
-//     every SM: at B = 128 and 784 x 500 the 64 x 64 kernel would occupy
-//     16 SMs.
-//
-// bench/README.md derives the thresholds from the cost model of each
-// kernel.
+//   - gemm_f32 while the output has fewer than about 66 (half the SMs)
+//     tiles of 64 x 64 — e.g. the B = 128 conditionals of a 784 x 500 RBM,
+//     where gemm_f32_64x64 would run on 16 SMs;
+//   - gemm_f32_64x64 up to about two 128 x 128 tiles per SM (square
+//     outputs from ≈ 496 to ≈ 1600);
+//   - gemm_f32_128x128 beyond.
 func GemmKernelFor(M, N int) string {
-	switch {
-	case kernels.GemmBlocks(kernels.GemmF32x128, M, N) >= TargetSMs*3/4:
-		return kernels.GemmF32x128
-	case kernels.GemmBlocks(kernels.GemmF32x64, M, N) >= TargetSMs/2:
-		return kernels.GemmF32x64
+	best, bestT := "", 0.0
+	for _, k := range []string{kernels.GemmF32x128, kernels.GemmF32x64, kernels.GemmF32} {
+		if t := kernels.GemmSeconds(k, M, N, 1); best == "" || t < bestT*(1-1e-9) {
+			best, bestT = k, t
+		}
 	}
-	return kernels.GemmF32
+	return best
 }
 
 // gemmKernel returns the kernel mode m launches for an M x N output.

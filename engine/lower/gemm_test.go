@@ -9,27 +9,37 @@ import (
 )
 
 // The automatic choice on the products of a CD-1 step (h = v W, v = h Wᵀ:
-// M = batch; dW = vᵀ h: M = visible, N = hidden) and on small ones.
+// M = batch; dW = vᵀ h: M = visible, N = hidden), on small ones and at
+// the model's crossovers.
 func TestGemmKernelFor(t *testing.T) {
+	const (
+		base  = kernels.GemmF32
+		small = kernels.GemmF32x64
+		big   = kernels.GemmF32x128
+	)
 	for _, c := range []struct {
 		M, N int
 		want string
 	}{
-		{10, 8, kernels.GemmF32},
-		{1, 1, kernels.GemmF32},
-		{128, 500, kernels.GemmF32},       // B=128: 16 tiles of 64
-		{128, 784, kernels.GemmF32},       // 26 tiles of 64
-		{784, 500, kernels.GemmF32x64},    // 104 tiles of 64, 28 of 128
-		{1024, 500, kernels.GemmF32x64},   // 128 tiles of 64, 32 of 128
-		{1024, 784, kernels.GemmF32x64},   // 56 tiles of 128
-		{4096, 500, kernels.GemmF32x128},  // 128 tiles of 128
-		{4096, 784, kernels.GemmF32x128},  // 224 tiles of 128
-		{128, 4096, kernels.GemmF32x64},   // 128 tiles of 64
-		{4096, 4096, kernels.GemmF32x128}, // 1024 tiles of 128
-		{1152, 1152, kernels.GemmF32x64},  // 81 tiles of 128: below 99
-		{1280, 1280, kernels.GemmF32x128}, // 100 tiles of 128
-		{512, 528, kernels.GemmF32x64},    // 8 x 9 = 72 tiles of 64
-		{512, 512, kernels.GemmF32},       // 64 tiles of 64: below 66
+		{1, 1, base},
+		{10, 8, base},
+		{128, 500, base},   // B=128: 16 tiles of 64
+		{128, 784, base},   // 26 tiles of 64
+		{784, 500, small},  // 104 tiles of 64
+		{1024, 500, small}, // 128 tiles of 64
+		{1024, 784, small},
+		{4096, 500, small},  // 128 tiles of 128: one per SM
+		{4096, 784, big},    // 224 tiles of 128
+		{128, 4096, small},  // 128 tiles of 64
+		{4096, 4096, big},   // 1024 tiles of 128
+		{480, 480, base},    // 64 tiles of 64, gemm_f32 still on 7 blocks per SM
+		{496, 496, small},   // the crossovers on square outputs
+		{1600, 1600, small}, // 169 tiles of 128, but 625 of 64
+		{1616, 1616, big},
+		{448, 500, base}, // and on 500 columns
+		{464, 500, small},
+		{5248, 500, small},
+		{5264, 500, big},
 	} {
 		if got := GemmKernelFor(c.M, c.N); got != c.want {
 			t.Errorf("GemmKernelFor(%d, %d) = %s, want %s", c.M, c.N, got, c.want)
