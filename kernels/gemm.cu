@@ -126,13 +126,16 @@ extern "C" __global__ void gemm_f32(int M, int N, int K, float alpha, const floa
 // so that the float4 fragments it reads from shared memory lie side by side
 // with its neighbours' (a quarter-warp reads 128 contiguous bytes: no bank
 // conflicts). The K dimension is walked in tiles of BK: As[k][i] and
-// Bs[k][j] hold one tile of op(A) and op(B), k-major, in two buffers; while
-// the block multiplies one buffer, each thread has already issued the
-// global loads of its share of the next tile (one float4 of A, one of B:
-// BM*BK = BN*BK = 4*256) and stores them into the other buffer afterwards,
-// so there is one barrier per tile. Rows are padded by GEMM_PAD floats
-// (keeps float4 alignment; with BM = 128 the transposing stores of a
-// non-transposed A are conflict-free too).
+// Bs[k][j] hold one tile of op(A) and op(B), k-major, in two buffers, so
+// there is one barrier per tile: while the block multiplies one buffer,
+// each thread loads its share of the next tile (one float4 of A, one of B:
+// BM*BK = BN*BK = 4*256) into the other. With STAGED the loads are issued
+// before the multiply and stored after it (in flight meanwhile); without,
+// they are stored before it (8 live registers fewer; another resident
+// block hides the latency). Rows are padded by GEMM_PAD floats (keeps
+// float4 alignment; with BM = 128 the transposing stores of a
+// non-transposed A are conflict-free too). The transposes are template
+// parameters: four specialisations per kernel.
 //
 // Global loads are float4 when the operand is 16-byte aligned and its
 // stored row length (K, M or N, per transpose) is a multiple of 4; else
@@ -216,6 +219,9 @@ static __device__ __forceinline__ void gemm_store(const gemm_loader<ALONG_K>& L,
     }
 }
 
+// gemm_blocked computes the BM x BN tile (blockIdx.y, blockIdx.x) of the
+// product with op(A) = A^T when TA and op(B) = B^T when TB, as described
+// above, in the shared array smem.
 template <int BM, int BN, int BK, int TM, int TN, bool STAGED, bool TA, bool TB>
 static __device__ __forceinline__ void gemm_blocked(float* smem, int M, int N, int K, float alpha,
                                                     const float* __restrict__ A,
