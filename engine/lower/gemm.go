@@ -115,3 +115,20 @@ func i32(kernel, what string, n int) (int32, error) {
 	}
 	return int32(n), nil
 }
+
+// fitInt32 checks that the rows, columns and element counts of shapes (the
+// inputs and output of a custom op's launch, which the op converts to its
+// kernel's int parameters) fit an int.
+func fitInt32(op string, shapes [][2]int) error {
+	for i, sh := range shapes {
+		for _, d := range []struct {
+			what string
+			n    int
+		}{{"rows", sh[0]}, {"columns", sh[1]}, {"elements", sh[0] * sh[1]}} {
+			if _, err := i32(op, fmt.Sprintf("%s of operand %d", d.what, i), d.n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

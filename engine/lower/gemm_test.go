@@ -182,6 +182,13 @@ func TestSizesMustFitInt32(t *testing.T) {
 			t.Errorf("%s: %v, want an error containing %q", c.name, err, c.want)
 		}
 	}
+	if err := fitInt32("scale_exp_neg", [][2]int{{10, 5}, {1 << 16, 1 << 15}}); err == nil ||
+		!strings.Contains(err.Error(), "elements of operand 1 = 2147483648 does not fit") {
+		t.Errorf("fitInt32: %v", err)
+	}
+	if err := fitInt32("op", [][2]int{{1<<31 - 1, 1}, {1, 1<<31 - 1}}); err != nil {
+		t.Errorf("fitInt32 at the limit: %v", err)
+	}
 	// At the limit the launch is built.
 	if err := newL().gemmLaunch(term{kind: gemmTerm, alpha: 1, a: buf(1, 1<<31-1), b: buf(1<<31-1, 1)}, 0, &Buffer{}, 0, nil, nil, nil, 0, ""); err != nil {
 		t.Errorf("K = 2³¹−1: %v", err)

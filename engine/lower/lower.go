@@ -794,13 +794,17 @@ func (l *lowerer) lowerKernelOp(n *G.Node, op graph.KernelOp, ch []*G.Node) (any
 		}
 		in[i], shapes[i] = b.b, [2]int{b.b.Rows, b.b.Cols}
 	}
-	kl, err := op.KernelLaunch(shapes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
 	r, c, err := shape2(n)
 	if err != nil {
 		return nil, err
+	}
+	// The op converts these sizes to its kernel's int parameters.
+	if err := fitInt32(op.String(), append(shapes, [2]int{r, c})); err != nil {
+		return nil, err
+	}
+	kl, err := op.KernelLaunch(shapes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	out := l.newBuffer(l.name("k"), r, c, Temp)
 	if kl.Args == nil || kl.Output == nil {
