@@ -21,6 +21,10 @@
 // so that matmul → bias → sigmoid → sample is one launch and a gradient
 // v0ᵀp0/B − vkᵀpk/C is two launches into the same buffer. Ops the walk does
 // not know are an error that names them.
+//
+// "gemm_f32" above stands for any of the GEMM kernels (kernels.GemmKernels:
+// the same parameters and bits, different tilings); each product launches
+// the one its shape and the GemmMode choose (gemm.go).
 package lower
 
 import (
