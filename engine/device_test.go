@@ -26,7 +26,7 @@ func nearThreshold(t *testing.T, p *testProgram, seed, step uint64, eps float64)
 	}
 	n := 0
 	for _, l := range plan.Launches {
-		a, ok := l.Args.(*kernels.GemmF32Args)
+		a, ok := kernels.GemmArgsOf(l.Args)
 		if !ok || a.Flags&kernels.GemmSample == 0 {
 			continue
 		}

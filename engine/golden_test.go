@@ -18,6 +18,7 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/engine/lower"
 	"github.com/rbmgpu/rbmgpu/kernels"
 	"github.com/rbmgpu/rbmgpu/kernels/emu"
 	"github.com/rbmgpu/rbmgpu/kernels/host"
@@ -313,6 +314,7 @@ func TestGoldenFingerprints(t *testing.T) {
 			done()
 			fmt.Fprintf(&b, "%-24s %-11s %s\n", c.name, ex.name, full)
 			if ex.name == "emu" {
+				checkBlockedGemmGolden(t, c, full)
 				continue
 			}
 			be, done = ex.make()
@@ -377,6 +379,45 @@ func TestResidentMatchesHost(t *testing.T) {
 					t.Errorf("%s on %s (stopped at %d): %s, not resident %s", c.name, ex.name, stopAt, got, want)
 				}
 			}
+		}
+	}
+}
+
+// countingDriver forwards to a driver and counts launches per kernel.
+type countingDriver struct {
+	kernels.Driver
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (d *countingDriver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
+	d.mu.Lock()
+	d.n[a.Kernel()]++
+	d.mu.Unlock()
+	return d.Driver.Launch(grid, block, a)
+}
+
+// checkBlockedGemmGolden trains c through the emulator once with each
+// register-blocked GEMM kernel forced on every product (the golden
+// cases' products are small, so the automatic choice is gemm_f32): the
+// checkpoint must be the one of the emulator with gemm_f32, bit for bit —
+// which for the RBM and BM cases is also the host executor's (the golden
+// file; the Gaussian kernels' expf/logf are the C library's here) — and
+// the plan must have launched that kernel and never gemm_f32. (No line
+// in the golden file: the digest is the "emu" line's.)
+func checkBlockedGemmGolden(t *testing.T, c goldenCase, emuBaseline string) {
+	t.Helper()
+	for _, mode := range []lower.GemmMode{lower.GemmBig, lower.GemmSmall} {
+		drv := emu.NewDriver()
+		cnt := &countingDriver{Driver: drv, n: map[string]int{}}
+		got := trainGolden(t, c, &engine.DeviceBackend{Driver: cnt, Label: "emu-" + mode.String(), Gemm: mode}, 0)
+		drv.Close()
+		want := map[lower.GemmMode]string{lower.GemmBig: kernels.GemmF32x128, lower.GemmSmall: kernels.GemmF32x64}[mode]
+		if cnt.n[want] == 0 || cnt.n[kernels.GemmF32] != 0 {
+			t.Errorf("%s on emu with GEMM %v: launches %v, want %s and no %s", c.name, mode, cnt.n, want, kernels.GemmF32)
+		}
+		if got != emuBaseline {
+			t.Errorf("%s on emu with %s: %s, with %s %s", c.name, want, got, kernels.GemmF32, emuBaseline)
 		}
 	}
 }

@@ -69,6 +69,136 @@ func (a *GemmF32Args) Addr(i int) unsafe.Pointer {
 	return nil
 }
 
+// GemmF32x128Args are the parameters of gemm_f32_128x128 (gemm.cu), in the launch table's order.
+type GemmF32x128Args struct {
+	M      int32     // int M
+	N      int32     // int N
+	K      int32     // int K
+	Alpha  float32   // float alpha
+	A      DevicePtr // float* A
+	B      DevicePtr // float* B
+	Beta   float32   // float beta
+	C      DevicePtr // float* C
+	TransA int32     // int transA
+	TransB int32     // int transB
+	Flags  int32     // int flags
+	Bias   DevicePtr // float* bias
+	P      DevicePtr // float* P
+	S      DevicePtr // float* S
+	Seed   uint64    // unsigned long long seed
+	Op     uint32    // unsigned int op
+	Step   uint64    // unsigned long long step
+}
+
+// Kernel returns GemmF32x128.
+func (*GemmF32x128Args) Kernel() string { return GemmF32x128 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *GemmF32x128Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.M)
+	case 1:
+		return unsafe.Pointer(&a.N)
+	case 2:
+		return unsafe.Pointer(&a.K)
+	case 3:
+		return unsafe.Pointer(&a.Alpha)
+	case 4:
+		return unsafe.Pointer(&a.A)
+	case 5:
+		return unsafe.Pointer(&a.B)
+	case 6:
+		return unsafe.Pointer(&a.Beta)
+	case 7:
+		return unsafe.Pointer(&a.C)
+	case 8:
+		return unsafe.Pointer(&a.TransA)
+	case 9:
+		return unsafe.Pointer(&a.TransB)
+	case 10:
+		return unsafe.Pointer(&a.Flags)
+	case 11:
+		return unsafe.Pointer(&a.Bias)
+	case 12:
+		return unsafe.Pointer(&a.P)
+	case 13:
+		return unsafe.Pointer(&a.S)
+	case 14:
+		return unsafe.Pointer(&a.Seed)
+	case 15:
+		return unsafe.Pointer(&a.Op)
+	case 16:
+		return unsafe.Pointer(&a.Step)
+	}
+	return nil
+}
+
+// GemmF32x64Args are the parameters of gemm_f32_64x64 (gemm.cu), in the launch table's order.
+type GemmF32x64Args struct {
+	M      int32     // int M
+	N      int32     // int N
+	K      int32     // int K
+	Alpha  float32   // float alpha
+	A      DevicePtr // float* A
+	B      DevicePtr // float* B
+	Beta   float32   // float beta
+	C      DevicePtr // float* C
+	TransA int32     // int transA
+	TransB int32     // int transB
+	Flags  int32     // int flags
+	Bias   DevicePtr // float* bias
+	P      DevicePtr // float* P
+	S      DevicePtr // float* S
+	Seed   uint64    // unsigned long long seed
+	Op     uint32    // unsigned int op
+	Step   uint64    // unsigned long long step
+}
+
+// Kernel returns GemmF32x64.
+func (*GemmF32x64Args) Kernel() string { return GemmF32x64 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *GemmF32x64Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.M)
+	case 1:
+		return unsafe.Pointer(&a.N)
+	case 2:
+		return unsafe.Pointer(&a.K)
+	case 3:
+		return unsafe.Pointer(&a.Alpha)
+	case 4:
+		return unsafe.Pointer(&a.A)
+	case 5:
+		return unsafe.Pointer(&a.B)
+	case 6:
+		return unsafe.Pointer(&a.Beta)
+	case 7:
+		return unsafe.Pointer(&a.C)
+	case 8:
+		return unsafe.Pointer(&a.TransA)
+	case 9:
+		return unsafe.Pointer(&a.TransB)
+	case 10:
+		return unsafe.Pointer(&a.Flags)
+	case 11:
+		return unsafe.Pointer(&a.Bias)
+	case 12:
+		return unsafe.Pointer(&a.P)
+	case 13:
+		return unsafe.Pointer(&a.S)
+	case 14:
+		return unsafe.Pointer(&a.Seed)
+	case 15:
+		return unsafe.Pointer(&a.Op)
+	case 16:
+		return unsafe.Pointer(&a.Step)
+	}
+	return nil
+}
+
 // ColSumF32Args are the parameters of col_sum_f32 (reduce.cu), in the launch table's order.
 type ColSumF32Args struct {
 	M     int32     // int M
@@ -535,6 +665,10 @@ func NewArgs(kernel string) Args {
 	switch kernel {
 	case GemmF32:
 		return new(GemmF32Args)
+	case GemmF32x128:
+		return new(GemmF32x128Args)
+	case GemmF32x64:
+		return new(GemmF32x64Args)
 	case ColSumF32:
 		return new(ColSumF32Args)
 	case SqDiffPartialF32:

@@ -101,6 +101,8 @@ type Kernel struct {
 // Kernel names.
 const (
 	GemmF32          = "gemm_f32"
+	GemmF32x128      = "gemm_f32_128x128" // register-blocked gemm_f32: 128 x 128 tiles
+	GemmF32x64       = "gemm_f32_64x64"   // register-blocked gemm_f32: 64 x 64 tiles
 	ColSumF32        = "col_sum_f32"
 	SqDiffPartialF32 = "sq_diff_partial_f32"
 	SumF32           = "sum_f32"
@@ -117,7 +119,7 @@ const (
 	ClampMinF32       = "clamp_min_f32"
 )
 
-// Epilogue flags of gemm_f32 (GEMM_* in gemm.cu).
+// Epilogue flags of gemm_f32 and its blocked variants (GEMM_* in gemm.cu).
 const (
 	GemmBias    = 1  // x += bias[j]
 	GemmSigmoid = 2  // p = sigmoid(x), else p = x
@@ -128,7 +130,9 @@ const (
 
 // Geometry constants the .cu files are written for.
 const (
-	GemmTile          = 16  // GEMM_TILE in gemm.cu
+	GemmTile          = 16  // GEMM_TILE in gemm.cu: gemm_f32's output tile side and block side
+	GemmTileBig       = 128 // output tile side of gemm_f32_128x128 (block 16 x 16)
+	GemmTileSmall     = 64  // output tile side of gemm_f32_64x64 (block 16 x 16)
 	ReduceMaxThreads  = 256 // RED_MAX_THREADS in reduce.cu
 	ElementwiseBlock  = 256
 	elementwiseMaxGrd = 4096
@@ -137,18 +141,23 @@ const (
 
 func a(name string, t ArgType) Arg { return Arg{name, t} }
 
+// gemmArgs is the parameter list of every GEMM kernel (gemm.cu).
+var gemmArgs = []Arg{
+	a("M", Int32), a("N", Int32), a("K", Int32), a("alpha", Float32),
+	a("A", PtrFloat32), a("B", PtrFloat32), a("beta", Float32), a("C", PtrFloat32),
+	a("transA", Int32), a("transB", Int32), a("flags", Int32), a("bias", PtrFloat32),
+	a("P", PtrFloat32), a("S", PtrFloat32),
+	a("seed", Uint64), a("op", Uint32), a("step", Uint64),
+}
+
 // Kernels is the launch table: every kernel in the embedded PTX, with the
 // parameter list and block shape of its .cu definition. Tests check it
 // against the PTX entry parameters and against the emulator's compiled
 // signatures.
 var Kernels = []Kernel{
-	{GemmF32, "gemm", []Arg{
-		a("M", Int32), a("N", Int32), a("K", Int32), a("alpha", Float32),
-		a("A", PtrFloat32), a("B", PtrFloat32), a("beta", Float32), a("C", PtrFloat32),
-		a("transA", Int32), a("transB", Int32), a("flags", Int32), a("bias", PtrFloat32),
-		a("P", PtrFloat32), a("S", PtrFloat32),
-		a("seed", Uint64), a("op", Uint32), a("step", Uint64),
-	}, Dim3{GemmTile, GemmTile, 1}},
+	{GemmF32, "gemm", gemmArgs, Dim3{GemmTile, GemmTile, 1}},
+	{GemmF32x128, "gemm", gemmArgs, Dim3{16, 16, 1}},
+	{GemmF32x64, "gemm", gemmArgs, Dim3{16, 16, 1}},
 	{ColSumF32, "reduce", []Arg{
 		a("M", Int32), a("N", Int32), a("alpha", Float32), a("X", PtrFloat32),
 		a("beta", Float32), a("out", PtrFloat32),

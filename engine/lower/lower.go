@@ -21,6 +21,10 @@
 // so that matmul → bias → sigmoid → sample is one launch and a gradient
 // v0ᵀp0/B − vkᵀpk/C is two launches into the same buffer. Ops the walk does
 // not know are an error that names them.
+//
+// "gemm_f32" above stands for any of the GEMM kernels (kernels.GemmKernels:
+// the same parameters and bits, different tilings); each product launches
+// the one its shape and the GemmMode choose (gemm.go).
 package lower
 
 import (
@@ -201,17 +205,35 @@ type lowerer struct {
 	users    map[int64][]*G.Node
 	sampled  map[int64]*Buffer // sampling node id → its fused sample buffer
 	nextName int
+	gemm     GemmMode // resolved: never GemmFromEnv
 }
 
-// Lower builds the plan of s: its leaf nodes become Input buffers (by node
-// name), its named outputs the plan's Outputs.
-func Lower(s graph.Step) (*Plan, error) {
+// Options are choices of Lower that change how a plan runs, not what it
+// computes.
+type Options struct {
+	// Gemm chooses the GEMM kernel of every matrix product (the zero
+	// value: $RBMGPU_GEMM, else by shape).
+	Gemm GemmMode
+}
+
+// Lower builds the plan of s with the default Options: its leaf nodes
+// become Input buffers (by node name), its named outputs the plan's
+// Outputs.
+func Lower(s graph.Step) (*Plan, error) { return LowerWith(s, Options{}) }
+
+// LowerWith is Lower with options o.
+func LowerWith(s graph.Step, o Options) (*Plan, error) {
+	gemm, err := o.Gemm.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("lower: %w", err)
+	}
 	g := s.ExprGraph()
 	sorted, err := G.Sort(g)
 	if err != nil {
 		return nil, fmt.Errorf("lower: %w", err)
 	}
 	l := &lowerer{
+		gemm:    gemm,
 		g:       g,
 		rng:     s.Rand(),
 		plan:    &Plan{Inputs: map[string]*Buffer{}, Outputs: map[string]*Buffer{}},
@@ -547,19 +569,40 @@ func (l *lowerer) emit(grid, block kernels.Dim3, a kernels.Args, bind []Bind, st
 	return nil
 }
 
+// gemmLaunch emits the product of term t, with the GEMM kernel of the
+// lowering's mode for its shape (every one computes the same bits).
 func (l *lowerer) gemmLaunch(t term, beta float64, C *Buffer, flags int32, bias, P, S *Buffer, op uint32, note string) error {
 	M, N, K, err := gemmDims(t)
 	if err != nil {
 		return err
 	}
-	a := &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: float32(t.alpha), Beta: float32(beta),
+	kernel := gemmKernel(l.gemm, M, N)
+	a := &kernels.GemmF32Args{Alpha: float32(t.alpha), Beta: float32(beta),
 		TransA: b2i(t.a.trans), TransB: b2i(t.b.trans), Flags: flags, Op: op}
+	for _, d := range []struct {
+		f    *int32
+		name string
+		n    int
+	}{{&a.M, "M", M}, {&a.N, "N", N}, {&a.K, "K", K}} {
+		if *d.f, err = i32(kernel, d.name, d.n); err != nil {
+			return err
+		}
+	}
+	grid, err := kernels.GemmGridOf(kernel, M, N)
+	if err != nil {
+		return err
+	}
+	args, err := kernels.GemmAs(kernel, a) // the same memory: a's fields are args' parameters
+	if err != nil {
+		return err
+	}
+	k, _ := kernels.Lookup(kernel)
 	var step *uint64
 	if flags&kernels.GemmSample != 0 {
 		a.Seed, step = l.rng.Seed, &a.Step
 	}
 	bind := []Bind{{&a.A, t.a.b}, {&a.B, t.b.b}, {&a.C, C}, {&a.Bias, bias}, {&a.P, P}, {&a.S, S}}
-	return l.emit(kernels.GemmGrid(M, N), kernels.Dim3{X: kernels.GemmTile, Y: kernels.GemmTile, Z: 1}, a, bind, step, note)
+	return l.emit(grid, k.Block, args, bind, step, note)
 }
 
 func (l *lowerer) materialiseLin(n *G.Node, v lin) (*Buffer, error) {
@@ -587,7 +630,15 @@ func (l *lowerer) materialiseLin(n *G.Node, v lin) (*Buffer, error) {
 			if x.Cols != out.Len() {
 				return nil, errors.New("column sum width differs from its output's")
 			}
-			a := &kernels.ColSumF32Args{M: int32(x.Rows), N: int32(x.Cols), Alpha: float32(t.alpha), Beta: float32(beta)}
+			m, err := i32(kernels.ColSumF32, "M", x.Rows)
+			if err != nil {
+				return nil, err
+			}
+			n, err := i32(kernels.ColSumF32, "N", x.Cols)
+			if err != nil {
+				return nil, err
+			}
+			a := &kernels.ColSumF32Args{M: m, N: n, Alpha: float32(t.alpha), Beta: float32(beta)}
 			if err := l.emit(kernels.ColSumGrid(x.Cols), kernels.Dim3{X: 32, Y: 8, Z: 1}, a, []Bind{{&a.X, x}, {&a.Out, out}}, nil,
 				fmt.Sprintf("%s %s= %g·colsum(%s)", out.Name, plusEq(beta), t.alpha, x.Name)); err != nil {
 				return nil, err
@@ -600,15 +651,23 @@ func (l *lowerer) materialiseLin(n *G.Node, v lin) (*Buffer, error) {
 			if t.b.b.Len() != nel {
 				return nil, errors.New("squared difference of different sizes")
 			}
+			n, err := i32(kernels.SqDiffPartialF32, "n", nel)
+			if err != nil {
+				return nil, err
+			}
 			grid := kernels.SqDiffGrid(nel)
 			partial := l.newBuffer(l.name("partial"), 1, grid.X, Temp)
 			block := kernels.Dim3{X: kernels.ReduceMaxThreads, Y: 1, Z: 1}
-			sq := &kernels.SqDiffPartialF32Args{N: int32(nel)}
+			sq := &kernels.SqDiffPartialF32Args{N: n}
 			if err := l.emit(grid, block, sq, []Bind{{&sq.A, t.a.b}, {&sq.B, t.b.b}, {&sq.Partial, partial}}, nil,
 				fmt.Sprintf("%s = blocksums (%s − %s)²", partial.Name, t.a.b.Name, t.b.b.Name)); err != nil {
 				return nil, err
 			}
-			sum := &kernels.SumF32Args{N: int32(grid.X), Alpha: float32(t.alpha)}
+			nPartial, err := i32(kernels.SumF32, "n", grid.X)
+			if err != nil {
+				return nil, err
+			}
+			sum := &kernels.SumF32Args{N: nPartial, Alpha: float32(t.alpha)}
 			if err := l.emit(kernels.Dim3{X: 1, Y: 1, Z: 1}, block, sum, []Bind{{&sum.X, partial}, {&sum.Out, out}}, nil,
 				fmt.Sprintf("%s = %g·Σ %s", out.Name, t.alpha, partial.Name)); err != nil {
 				return nil, err
@@ -711,7 +770,11 @@ func (l *lowerer) lowerSample(n *G.Node, sop *graph.SampleOp, ch []*G.Node) (any
 	}
 	S := l.newBuffer(l.name("s"), in.b.Rows, in.b.Cols, Temp)
 	nel := in.b.Len()
-	a := &kernels.BernoulliF32Args{N: int32(nel), Seed: l.rng.Seed, Op: sop.ID}
+	n32, err := i32(kernels.BernoulliF32, "n", nel)
+	if err != nil {
+		return nil, err
+	}
+	a := &kernels.BernoulliF32Args{N: n32, Seed: l.rng.Seed, Op: sop.ID}
 	if err := l.emit(kernels.ElementwiseGrid(nel), kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1}, a,
 		[]Bind{{&a.P, in.b}, {&a.S, S}}, &a.Step,
 		fmt.Sprintf("%s ~ Bernoulli(%s) (sampler %d)", S.Name, in.b.Name, sop.ID)); err != nil {
@@ -735,13 +798,17 @@ func (l *lowerer) lowerKernelOp(n *G.Node, op graph.KernelOp, ch []*G.Node) (any
 		}
 		in[i], shapes[i] = b.b, [2]int{b.b.Rows, b.b.Cols}
 	}
-	kl, err := op.KernelLaunch(shapes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
 	r, c, err := shape2(n)
 	if err != nil {
 		return nil, err
+	}
+	// The op converts these sizes to its kernel's int parameters.
+	if err := fitInt32(op.String(), append(shapes, [2]int{r, c})); err != nil {
+		return nil, err
+	}
+	kl, err := op.KernelLaunch(shapes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	out := l.newBuffer(l.name("k"), r, c, Temp)
 	if kl.Args == nil || kl.Output == nil {

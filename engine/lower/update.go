@@ -39,7 +39,11 @@ func UpdateLaunches(ops []graph.UpdateOp, buf func(name string) *Buffer) ([]Laun
 				return nil, err
 			}
 			n := b[0].Len()
-			a := &kernels.ColSumF32Args{M: 1, N: int32(n), Alpha: op.Alpha, Beta: op.Beta}
+			n32, err := i32(kernels.ColSumF32, "N", n)
+			if err != nil {
+				return nil, fmt.Errorf("lower: %s: %w", op.Note, err)
+			}
+			a := &kernels.ColSumF32Args{M: 1, N: n32, Alpha: op.Alpha, Beta: op.Beta}
 			l = Launch{Kernel: kernels.ColSumF32, Grid: kernels.ColSumGrid(n), Block: kernels.Dim3{X: 32, Y: 8, Z: 1}, Args: a,
 				Bind: []Bind{{&a.X, b[1]}, {&a.Out, b[0]}}}
 		case graph.SGD:
@@ -48,7 +52,11 @@ func UpdateLaunches(ops []graph.UpdateOp, buf func(name string) *Buffer) ([]Laun
 				return nil, err
 			}
 			n := b[0].Len()
-			a := &kernels.SGDUpdateF32Args{N: int32(n), Lr: op.LR, Momentum: op.Momentum, WeightDecay: op.Decay}
+			n32, err := i32(kernels.SGDUpdateF32, "n", n)
+			if err != nil {
+				return nil, fmt.Errorf("lower: %s: %w", op.Note, err)
+			}
+			a := &kernels.SGDUpdateF32Args{N: n32, Lr: op.LR, Momentum: op.Momentum, WeightDecay: op.Decay}
 			l = Launch{Kernel: kernels.SGDUpdateF32, Grid: kernels.ElementwiseGrid(n), Block: elementwise, Args: a,
 				Bind: []Bind{{&a.Param, b[0]}, {&a.Vel, b[1]}, {&a.Grad, b[2]}}}
 		case graph.Adam:
@@ -59,7 +67,11 @@ func UpdateLaunches(ops []graph.UpdateOp, buf func(name string) *Buffer) ([]Laun
 				return nil, err
 			}
 			n := b[0].Len()
-			a := &kernels.ClampMinF32Args{N: int32(n), Lo: op.Value}
+			n32, err := i32(kernels.ClampMinF32, "n", n)
+			if err != nil {
+				return nil, fmt.Errorf("lower: %s: %w", op.Note, err)
+			}
+			a := &kernels.ClampMinF32Args{N: n32, Lo: op.Value}
 			l = Launch{Kernel: kernels.ClampMinF32, Grid: kernels.ElementwiseGrid(n), Block: elementwise, Args: a,
 				Bind: []Bind{{&a.X, b[0]}}}
 		default:

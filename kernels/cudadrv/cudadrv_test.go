@@ -561,6 +561,15 @@ func gpuCases() []gpuCase {
 		{"gemm fused bias sigmoid sample", kernels.GemmGrid(M, N), g16, [][]float32{rnd(M*K, -1, 1), rnd(K*N, -1, 1), rnd(N, -1, 1), poison(M * N), poison(M * N), poison(M * N)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: float32(1), A: p[0], B: p[1], Beta: float32(0), C: p[3], TransA: int32(0), TransB: int32(1), Flags: gemmFull, Bias: p[2], P: p[4], S: p[5], Seed: uint64(3), Op: uint32(4), Step: uint64(5)}
 		}, 8, nil}, // a ±2-ulp expf through 1/(1+e) reaches 4 ulps here: twice that for margin
+		// The blocked GEMM kernels: their float4 path (row lengths multiples
+		// of 4, several blocks), their scalar path (ragged), the fused
+		// epilogue; the GPU must equal the emulator, which equals gemm_f32.
+		blockedGemm(kernels.GemmF32x128, "NN float4", 260, 136, 100, 0, 0, 0, rnd),
+		blockedGemm(kernels.GemmF32x128, "TT ragged", M, N, K, 1, 1, 0, rnd),
+		blockedGemm(kernels.GemmF32x128, "NT fused", 130, N, 44, 0, 1, gemmFull, rnd),
+		blockedGemm(kernels.GemmF32x64, "NN float4", 140, 136, 100, 0, 0, 0, rnd),
+		blockedGemm(kernels.GemmF32x64, "TN ragged", M, N, K, 1, 0, 0, rnd),
+		blockedGemm(kernels.GemmF32x64, "NT fused", M, N, 44, 0, 1, gemmFull, rnd),
 		{"col_sum", kernels.ColSumGrid(N), kernels.Dim3{X: 32, Y: 8, Z: 1}, [][]float32{rnd(M*N, -1, 1), rnd(N, -1, 1)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.ColSumF32Args{M: int32(M), N: int32(N), Alpha: float32(0.5), X: p[0], Beta: float32(2), Out: p[1]}
 		}, 0, nil},
@@ -664,6 +673,31 @@ func symmetric(w []float32, n int) []float32 {
 
 const gemmFull = int32(kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample)
 
+// blockedGemm is a gpuCase of GEMM kernel on an M x N x K product with the
+// given transposes and epilogue flags (gemmFull: bias, sigmoid, P, sample;
+// else alpha 0.7, beta 0.3 into C), as the buffers of the gemm_f32 cases.
+func blockedGemm(kernel, what string, M, N, K int, tA, tB, flags int32, rnd func(int, float32, float32) []float32) gpuCase {
+	grid, _ := kernels.GemmGridOf(kernel, M, N)
+	k, _ := kernels.Lookup(kernel)
+	if flags == gemmFull {
+		nan := make([]float32, M*N)
+		for i := range nan {
+			nan[i] = float32(math.NaN())
+		}
+		return gpuCase{kernel + " " + what, grid, k.Block,
+			[][]float32{rnd(M*K, -1, 1), rnd(K*N, -1, 1), rnd(N, -1, 1), nan, append([]float32(nil), nan...), append([]float32(nil), nan...)},
+			func(p []kernels.DevicePtr) kernels.Args {
+				a, _ := kernels.GemmAs(kernel, &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: 1, A: p[0], B: p[1], C: p[3], TransA: tA, TransB: tB, Flags: flags, Bias: p[2], P: p[4], S: p[5], Seed: 3, Op: 4, Step: 5})
+				return a
+			}, 8, nil} // as gemm_f32 fused: a ±2-ulp expf reaches 4 ulps, twice that for margin
+	}
+	return gpuCase{kernel + " " + what, grid, k.Block, [][]float32{rnd(M*K, -1, 1), rnd(K*N, -1, 1), rnd(M*N, -1, 1)},
+		func(p []kernels.DevicePtr) kernels.Args {
+			a, _ := kernels.GemmAs(kernel, &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: 0.7, A: p[0], B: p[1], Beta: 0.3, C: p[2], TransA: tA, TransB: tB, Flags: flags})
+			return a
+		}, 0, nil}
+}
+
 var philoxStream = kernels.Stream{Seed: 0x1234_5678_9abc_def0, Op: 7, Step: 1<<32 + 3}
 
 // checkGoTwins checks the outputs out of case c against the Go twins where
@@ -696,8 +730,8 @@ func checkGoTwins(t *testing.T, c gpuCase, out [][]float32) {
 				t.Fatalf("S[%d] = %v, want %v (p=%v)", i, out[1][i], want, p)
 			}
 		}
-	case kernels.GemmF32:
-		if c.args(make([]kernels.DevicePtr, len(c.bufs))).(*kernels.GemmF32Args).Flags == gemmFull {
+	case kernels.GemmF32, kernels.GemmF32x128, kernels.GemmF32x64:
+		if a, _ := kernels.GemmArgsOf(c.args(make([]kernels.DevicePtr, len(c.bufs)))); a.Flags == gemmFull {
 			P, S := out[4], out[5]
 			s := kernels.Stream{Seed: 3, Op: 4, Step: 5}
 			for i := range P {

@@ -34,6 +34,7 @@
 #define __shared__ static
 #define __constant__ static const
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 
 struct uint3 {
     unsigned int x, y, z;
@@ -41,6 +42,13 @@ struct uint3 {
 struct dim3 {
     unsigned int x, y, z;
 };
+// float4 as in CUDA: 16-byte aligned, so that the kernels' float4 loads and
+// stores (through reinterpret_cast, only at 16-byte aligned addresses) are
+// the same accesses here.
+struct __attribute__((aligned(16))) float4 {
+    float x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 
 // The scheduler sets threadIdx/blockIdx before resuming each fiber; the launch
 // shape is fixed during a launch. (thread_local so that nothing breaks if a

@@ -94,6 +94,8 @@ struct Entry {
 const std::vector<Entry>& table() {
     static const std::vector<Entry> t = {
         KERNEL(gemm_f32),
+        KERNEL(gemm_f32_128x128),
+        KERNEL(gemm_f32_64x64),
         KERNEL(col_sum_f32),
         KERNEL(sq_diff_partial_f32),
         KERNEL(sum_f32),

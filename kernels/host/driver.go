@@ -278,7 +278,8 @@ var errClosed = fmt.Errorf("host: driver closed")
 // .cu result depends on it: gemm_f32 and col_sum_f32 must cover their
 // output (an uncovered part would be left unwritten on a GPU; here it is
 // an error), and sq_diff_partial_f32 writes grid.X partial sums, each over
-// the elements its block would sum on a GPU. The other kernels are
+// the elements its block would sum on a GPU (the GEMM kernels: the grid of
+// their tile, kernels.GemmGridOf). The other kernels are
 // grid-stride loops whose result is the same for every grid.
 func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 	if _, err := kernels.CheckLaunch(grid, block, a); err != nil {
@@ -290,8 +291,9 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return errClosed
 	}
 	switch a := a.(type) {
-	case *kernels.GemmF32Args:
-		return d.launchGemm(grid, a)
+	case *kernels.GemmF32Args, *kernels.GemmF32x128Args, *kernels.GemmF32x64Args:
+		g, _ := kernels.GemmArgsOf(a) // the same function whatever the tiling
+		return d.launchGemm(grid, a.Kernel(), g)
 	case *kernels.ColSumF32Args:
 		return d.launchColSum(grid, a)
 	case *kernels.SqDiffPartialF32Args:

@@ -5,6 +5,7 @@ package host
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/rbmgpu/rbmgpu/kernels"
@@ -115,6 +116,84 @@ func TestReductionsMatchEmulator(t *testing.T) {
 	for i, f := range d.get(pF, 10) {
 		if ulps(f, eF[i]) > 8 {
 			t.Fatalf("F[%d] = %v, emulator %v", i, f, eF[i])
+		}
+	}
+}
+
+// The host driver accepts the arguments of every GEMM kernel (one code
+// path: the same function), checks the grid against that kernel's tile,
+// and matches the emulator's blocked kernels as it matches gemm_f32: C bit
+// for bit, P within 2 ulp (expf), S except at near-ties.
+func TestBlockedGemmMatchesEmulator(t *testing.T) {
+	if !useAsm {
+		t.Skip("bit-identity needs the FMA micro-kernel")
+	}
+	d := newDev(t, 2)
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, c := range []gemmCase{
+		{M: 129, N: 70, K: 100, alpha: 1, flags: 31 &^ kernels.GemmNoC},
+		{M: 7, N: 200, K: 33, transB: true, alpha: -0.5, beta: 0.75, flags: kernels.GemmBias | kernels.GemmWriteP},
+		{M: 70, N: 33, K: 128, transA: true, alpha: 0.01, beta: 1, flags: kernels.GemmBias | kernels.GemmSigmoid | kernels.GemmWriteP | kernels.GemmSample},
+		{M: 64, N: 131, K: 17, transA: true, transB: true, alpha: 2, flags: kernels.GemmSigmoid | kernels.GemmSample},
+	} {
+		g := gemmInputs(r, c)
+		for _, kernel := range []string{kernels.GemmF32x128, kernels.GemmF32x64} {
+			M, N := c.M, c.N
+			pC, pP, pS := d.put(g.C0), d.put(poison(M*N)), d.put(poison(M*N))
+			cArg := pC
+			if c.flags&kernels.GemmNoC != 0 && c.beta == 0 {
+				cArg = 0
+			}
+			ga := &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(c.K), Alpha: c.alpha, A: d.put(g.A), B: d.put(g.B), Beta: c.beta, C: cArg, TransA: b2i(c.transA), TransB: b2i(c.transB), Flags: int32(c.flags), Bias: d.put(g.bias), P: pP, S: pS, Seed: g.rng.Seed, Op: g.rng.Op, Step: g.rng.Step}
+			a, err := kernels.GemmAs(kernel, ga)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grid, err := kernels.GemmGridOf(kernel, M, N)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.launch(grid, a)
+			C, P, S := d.get(pC, M*N), d.get(pP, M*N), d.get(pS, M*N)
+
+			var st emu.Slices
+			eC, eP, eS := clone(g.C0), poison(M*N), poison(M*N)
+			ea := *ga
+			ea.A, ea.B, ea.C, ea.Bias, ea.P, ea.S = st.F32(g.A), st.F32(g.B), st.F32(eC), st.F32(g.bias), st.F32(eP), st.F32(eS)
+			if cArg == 0 {
+				ea.C = 0
+			}
+			eargs, _ := kernels.GemmAs(kernel, &ea)
+			k, _ := kernels.Lookup(kernel)
+			if err := emu.Launch(grid, k.Block, eargs, &st); err != nil {
+				t.Fatal(err)
+			}
+			ties := 0
+			for i := range C {
+				if math.Float32bits(C[i]) != math.Float32bits(eC[i]) && !(math.IsNaN(float64(C[i])) && math.IsNaN(float64(eC[i]))) {
+					t.Fatalf("%s %+v: C[%d] = %v, emulator %v", kernel, c, i, C[i], eC[i])
+				}
+				if ulps(P[i], eP[i]) > 2 && !(math.IsNaN(float64(P[i])) && math.IsNaN(float64(eP[i]))) {
+					t.Fatalf("%s %+v: P[%d] = %v, emulator %v", kernel, c, i, P[i], eP[i])
+				}
+				if S[i] != eS[i] && !(math.IsNaN(float64(S[i])) && math.IsNaN(float64(eS[i]))) {
+					if u := g.rng.Uniform(uint64(i)); ulps(u, P[i]) > 2 {
+						t.Fatalf("%s %+v: S[%d] = %v, emulator %v", kernel, c, i, S[i], eS[i])
+					}
+					ties++
+				}
+			}
+			t.Logf("%s %+v: C bit-identical; samples differing at near-ties: %d", kernel, c, ties)
+
+			// The grid must cover M x N with the kernel's own tile: a row
+			// of tiles short is an error.
+			short := grid
+			short.Y--
+			if short.Y >= 1 {
+				if err := d.Launch(short, k.Block, a); err == nil || !strings.Contains(err.Error(), "does not cover") {
+					t.Errorf("%s: grid %v for %dx%d: %v, want an error", kernel, short, M, N, err)
+				}
+			}
 		}
 	}
 }

@@ -57,16 +57,19 @@ const panelsPerTask = 4
 
 func b32(v int32) bool { return v != 0 }
 
-func (d *Driver) launchGemm(grid kernels.Dim3, a *kernels.GemmF32Args) error {
-	const name = kernels.GemmF32
+// launchGemm runs GEMM kernel name (gemm_f32 or a blocked variant: the
+// same function) with arguments a over grid.
+func (d *Driver) launchGemm(grid kernels.Dim3, name string, a *kernels.GemmF32Args) error {
 	M32, N32, K32 := a.M, a.N, a.K
 	if err := dims(name, M32, N32, K32); err != nil {
 		return err
 	}
 	M, N, K := int(M32), int(N32), int(K32)
-	if grid.X*kernels.GemmTile < N || grid.Y*kernels.GemmTile < M {
+	tile, _ := kernels.GemmTileOf(name)
+	if grid.X*tile < N || grid.Y*tile < M {
+		want, _ := kernels.GemmGridOf(name, M, N)
 		return fmt.Errorf("host: %s: grid %v does not cover the %dx%d output (want %v)",
-			name, grid, M, N, kernels.GemmGrid(M, N))
+			name, grid, M, N, want)
 	}
 	j := &d.gemm
 	j.M, j.N, j.K = M, N, K

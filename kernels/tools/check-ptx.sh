@@ -4,7 +4,9 @@
 #       any difference means someone edited a .cu without `go generate ./kernels`;
 #   (b) assemble every committed PTX with ptxas for sm_75, sm_80 and sm_90, the
 #       way the driver's JIT will (catches PTX the JIT would reject);
-#   (c) print a summary (registers, shared memory per kernel for sm_80).
+#   (c) print ptxas -v resource usage (registers, spill stores/loads, shared
+#       memory per block) of every kernel for sm_80 and sm_90, and fail if
+#       any kernel spills.
 # Needs the toolchain of kernels/tools/install-cuda.sh (CUDA_PREFIX, default
 # /opt/rbmgpu-cuda) or NVCC/PTXAS set. CI runs:
 #   bash kernels/tools/install-cuda.sh && bash kernels/tools/check-ptx.sh
@@ -55,13 +57,32 @@ for f in "$here"/ptx/*.ptx; do
 	done
 done
 
-# (c) summary
-echo "check-ptx: $(ls "$here"/ptx/*.ptx | wc -l) modules, assembled for ${archs[*]}; resources on sm_80:"
+# (c) resource report (ptxas -v) for sm_80 and sm_90: registers, spill
+#     stores/loads and static shared memory per block of every kernel; any
+#     spill fails the check (a spilling kernel runs out of local memory).
+report_archs=(sm_80 sm_90)
+echo "check-ptx: $(ls "$here"/ptx/*.ptx | wc -l) modules, assembled for ${archs[*]}; resources (ptxas -v):"
+printf '  %-12s %-22s %-6s %5s %12s %11s %10s\n' module kernel arch regs spill-stores spill-loads smem
 for f in "$here"/ptx/*.ptx; do
-	"$ptxas" -arch=sm_80 -v "$f" -o /dev/null 2>&1 |
-		awk -v m="$(basename "$f" .ptx)" '/Compiling entry function/ { k = $7; gsub(/[^A-Za-z0-9_]/, "", k) }
-			/Used/ { sub(/^.*Used /, ""); printf "  %-12s %-22s %s\n", m, k, $0 }'
+	for arch in "${report_archs[@]}"; do
+		"$ptxas" -arch="$arch" -v "$f" -o /dev/null >"$tmp/v" 2>&1 || true
+		awk -v m="$(basename "$f" .ptx)" -v a="$arch" '
+			/Compiling entry function/ { k = $7; gsub(/[^A-Za-z0-9_]/, "", k); st = 0; ld = 0 }
+			/spill stores/ { for (i = 1; i < NF; i++) { if ($(i+1) == "bytes" && $(i+2) == "spill" && $(i+3) == "stores,") st = $i; if ($(i+1) == "bytes" && $(i+2) == "spill" && $(i+3) == "loads") ld = $i } }
+			/Used [0-9]+ registers/ {
+				r = 0; sm = 0
+				for (i = 1; i < NF; i++) { if ($(i+1) ~ /^registers,?$/) r = $i; if ($(i+1) == "bytes" && $(i+2) ~ /^smem/) sm = $i }
+				printf "  %-12s %-22s %-6s %5d %12d %11d %10d\n", m, k, a, r, st, ld, sm
+				if (st > 0 || ld > 0) printf "SPILL %s %s %s\n", m, k, a > "/dev/stderr"
+			}' "$tmp/v" 2>>"$tmp/spills"
+	done
 done
+if [[ -s $tmp/spills ]]; then
+	while read -r _ m k a; do
+		echo "check-ptx: FAIL $m.ptx: $k spills registers on $a (see the report above)" >&2
+	done <"$tmp/spills"
+	fail=1
+fi
 if [[ $fail != 0 ]]; then
 	echo "check-ptx: FAILED" >&2
 	exit 1

@@ -33,6 +33,10 @@ type Backend struct {
 	Driver   kernels.Driver
 	New      func() kernels.Driver
 	Resident bool
+	// Gemm chooses the GEMM kernels of the plans (lower.Options.Gemm; the
+	// zero value: $RBMGPU_GEMM, else by product shape). Every choice
+	// computes the same bits.
+	Gemm lower.GemmMode
 }
 
 // Host returns the default CPU backend: the lowered plan on the Go/AVX2
@@ -74,7 +78,7 @@ func (b *Backend) Compile(s graph.Declared) (exec.Program, error) {
 		}
 		drv, owns = b.New(), true
 	}
-	p, err := compile(b.Label, drv, s)
+	p, err := compile(b.Label, drv, s, lower.Options{Gemm: b.Gemm})
 	if err != nil {
 		if owns {
 			drv.Close()
@@ -88,8 +92,8 @@ func (b *Backend) Compile(s graph.Declared) (exec.Program, error) {
 	return p, nil
 }
 
-func compile(label string, drv kernels.Driver, s graph.Declared) (*program, error) {
-	plan, err := lower.Lower(s)
+func compile(label string, drv kernels.Driver, s graph.Declared, o lower.Options) (*program, error) {
+	plan, err := lower.LowerWith(s, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
