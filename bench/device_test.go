@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/engine/exec"
 	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/models"
 )
@@ -100,4 +101,102 @@ func train(t *testing.T, be engine.Backend, cfg graph.StepConfig, steps int) (*m
 		t.Fatal(err)
 	}
 	return out, r
+}
+
+// TestResidentMatchesStep: when the benchmarked backend's programs are
+// resident (the CUDA backend), an epoch fed from device memory — the rows
+// uploaded once, the order once, each mini-batch gathered on the device
+// and each step's recording (a CUDA graph) replayed — gives the same bits
+// as Step on mini-batches copied from the host in the same order. Skipped
+// where the backend's programs are not exec.Resident (the CPU backends).
+func TestResidentMatchesStep(t *testing.T) {
+	dev := os.Getenv("RBMGPU_BENCH_DEVICE")
+	if dev == "" || dev == "cpu-tape" {
+		t.Skip("RBMGPU_BENCH_DEVICE is unset or cpu-tape: nothing to compare")
+	}
+	be := requireBackend(t)
+	for _, cfg := range []graph.StepConfig{
+		{Visible: 784, Hidden: 500, Batch: 128, K: 1},
+		{Visible: 333, Hidden: 77, Batch: 45, K: 3, Persistent: true},
+	} {
+		t.Run(stepCase{alg: map[bool]string{false: "CD", true: "PCD"}[cfg.Persistent], k: cfg.K,
+			v: cfg.Visible, h: cfg.Hidden, b: cfg.Batch}.name(), func(t *testing.T) {
+			const nb = 6
+			B, V := cfg.Batch, cfg.Visible
+			rows := randomBatches(1, nb*B, V, 5)[0]
+			perm := make([]int, nb*B)
+			engine.Permutation(perm, 3, 1)
+			order := make([]int32, len(perm))
+			for i, r := range perm {
+				order[i] = int32(r)
+			}
+			h := graph.Hyper{LR: 0.05, Momentum: 0.5, WeightDecay: 1e-3}
+			var got [2]*models.RBM
+			var recon [2]float64
+			for i := range got {
+				m, err := models.NewRBM(V, cfg.Hidden, 42)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var chains []float32
+				if cfg.Persistent {
+					chains = rows[:cfg.NegativeRows()*V]
+				}
+				prog, err := compileRBM(be, cfg, 42, m, chains)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer prog.Close()
+				if i == 0 {
+					batch := make([]float32, B*V)
+					for b := 0; b < nb; b++ {
+						for r := 0; r < B; r++ {
+							k := perm[b*B+r]
+							copy(batch[r*V:(r+1)*V], rows[k*V:(k+1)*V])
+						}
+						if err := prog.Step(batch, 1, h); err != nil {
+							t.Fatal(err)
+						}
+					}
+				} else {
+					res, ok := prog.(exec.Resident)
+					if !ok {
+						t.Skipf("%s programs are not resident", be.Name())
+					}
+					if err := res.SetData(rows, nb*B); err != nil {
+						t.Fatal(err)
+					}
+					if err := res.SetOrder(order); err != nil {
+						t.Fatal(err)
+					}
+					// Two calls: the second replays the recording of the first.
+					if err := res.StepOrdered(0, 2, h); err != nil {
+						t.Fatal(err)
+					}
+					if err := res.StepOrdered(2, nb-2, h); err != nil {
+						t.Fatal(err)
+					}
+				}
+				r, err := prog.ReconError()
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, _ := models.NewRBM(V, cfg.Hidden, 1)
+				if err := rbmOf(prog, out); err != nil {
+					t.Fatal(err)
+				}
+				got[i], recon[i] = out, r
+			}
+			for _, p := range [][2][]float32{{got[0].W, got[1].W}, {got[0].VBias, got[1].VBias}, {got[0].HBias, got[1].HBias}} {
+				for j := range p[0] {
+					if math.Float32bits(p[0][j]) != math.Float32bits(p[1][j]) {
+						t.Fatalf("%s: element %d: resident %v, Step %v", be.Name(), j, p[1][j], p[0][j])
+					}
+				}
+			}
+			if recon[0] != recon[1] {
+				t.Errorf("%s: reconstruction error resident %v, Step %v", be.Name(), recon[1], recon[0])
+			}
+		})
+	}
 }

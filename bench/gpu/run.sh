@@ -12,7 +12,8 @@
 #          (cudadrv.test); the engine's CD/PCD, BM and Gaussian steps and AIS
 #          on cuda:0 against the CPU (engine.test, ais.test); CD-1, CD-10 and
 #          PCD-1 training at the benchmark shapes against the CPU (bench.test
-#          TestDeviceMatchesCPU);
+#          TestDeviceMatchesCPU), and resident epochs (data on the device, a
+#          CUDA graph per step) against Step, bit for bit (TestResidentMatchesStep);
 #   ours   BenchmarkStep on $DEVICE, CD-1 and CD-10 x 784x500, 4096x4096 x
 #          B128, 1024, 4096, twice: with the baseline GEMM
 #          (RBMGPU_GEMM=baseline) and the new one (the default);
@@ -149,7 +150,7 @@ stage_check() {
       -test.run '^Test(CUDAMatchesCPU|BMCUDAMatchesCPU|CUDAGaussianMatchesCPU)$' || rc=1
     runtest "$out/check.txt" engine/ais ais.test -test.v -test.short -test.run '^TestCUDAAISMatchesExact$' || rc=1
   fi
-  RBMGPU_BENCH_DEVICE=$dev runtest "$out/check.txt" bench bench.test -test.v -test.run '^TestDeviceMatchesCPU$' || rc=1
+  RBMGPU_BENCH_DEVICE=$dev runtest "$out/check.txt" bench bench.test -test.v -test.run '^Test(DeviceMatchesCPU|ResidentMatchesStep)$' || rc=1
   if grep -q -- '--- SKIP' "$out/check.txt"; then
     echo "run: some checks were skipped (reasons above): is there a CUDA device?" | tee -a "$out/check.txt"
     rc=1
