@@ -324,3 +324,10 @@ func (grbmKind) Load(path string) (map[string][]float32, models.Meta, error) {
 	}
 	return t, meta, nil
 }
+
+// ModelSizes implements ModelSizer: a Gaussian RBM adds its log variances
+// (trained) and its standardisation (two V vectors, counted with them).
+func (grbmKind) ModelSizes(c Config, V int) (params, chainWidth float64) {
+	v, h := float64(V), float64(c.Hidden)
+	return v*h + v + h + 3*v, v
+}
