@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rbmgpu/rbmgpu/cmd/rbmgpu/internal/pictures"
+	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -76,6 +77,10 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 			return fmt.Errorf("sample: %w", err)
 		}
 		what = fmt.Sprintf("DBN %v", dbn.Sizes())
+		if dbn.Gaussian != nil {
+			// A DBN checkpoint records no data range.
+			fmt.Fprintf(cmd.ErrOrStderr(), "rbmgpu: sample: %s\n", greyLevels(x, 0, 0, false))
+		}
 	} else {
 		if f.Label != -1 {
 			return usagef("sample: --label needs a DBN trained with labels")
@@ -83,16 +88,21 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		var modelPath string
 		dir, modelPath, err = runPaths(f.Model)
 		if err != nil {
-			return err
+			return fmt.Errorf("sample: %w", err)
 		}
 		if isGRBM(modelPath) {
-			g, err := loadGRBM(modelPath)
+			snap, _, err := engine.LoadSnapshot(modelPath)
 			if err != nil {
 				return err
 			}
+			g := snap.GRBM()
 			V = g.V
-			if x, err = grbmSamples(g, f.N, f.Steps, f.Seed); err != nil {
+			var note string
+			if x, note, err = grbmSamples(snap, f.N, f.Steps, f.Seed); err != nil {
 				return fmt.Errorf("sample: %w", err)
+			}
+			if note != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "rbmgpu: sample: %s\n", note)
 			}
 			what = fmt.Sprintf("Gaussian RBM %d×%d (means of the last sweep, data units)", g.V, g.H)
 		} else {
