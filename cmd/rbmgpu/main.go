@@ -40,9 +40,9 @@ var errInterrupted = errors.New("interrupted")
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "rbmgpu",
-		Short: "Train Boltzmann machines on GPUs and CPUs",
-		Long:  rootHelp(),
+		Use:           "rbmgpu",
+		Short:         "Train Boltzmann machines on GPUs and CPUs",
+		Long:          rootHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
