@@ -179,12 +179,7 @@ func (e *Encoder) driverRunner(drv kernels.Driver, batch int) (func(u []float32,
 		sizes = append(sizes, y.In*y.Out, y.Out)
 	}
 	sizes = append(sizes, batch*width, batch*width)
-	off := make([]kernels.DevicePtr, len(sizes))
-	total := 0
-	for i, n := range sizes {
-		off[i] = kernels.DevicePtr(total)
-		total += (4*n + 255) / 256 * 256
-	}
+	off, total := kernels.Float32Offsets(sizes)
 	base, err := drv.Alloc(total)
 	if err != nil {
 		return nil, nil, fmt.Errorf("allocate %d bytes: %w", total, err)

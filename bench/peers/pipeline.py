@@ -20,11 +20,9 @@ Debian: apt-get install -y python3-sklearn python3-numpy dataset-fashion-mnist.
 """
 
 import argparse
-import gzip
 import json
 import os
 import platform
-import struct
 import sys
 import time
 
@@ -34,27 +32,18 @@ DATA = "/usr/share/datasets/fashion-mnist"
 
 
 def read_idx(path):
-    """An IDX file (raw or gzip) as a numpy array of its shape (uint8 data)."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    magic, = struct.unpack(">I", raw[:4])
-    if magic >> 8 != 0x08:
-        raise SystemExit(f"{path}: IDX magic {magic:#010x}: want unsigned-byte data")
-    nd = magic & 0xFF
-    dims = struct.unpack(">" + "I" * nd, raw[4:4 + 4 * nd])
-    x = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd)
-    if x.size != int(np.prod(dims)):
-        raise SystemExit(f"{path}: header says {dims}, file holds {x.size} values")
-    return x.reshape(dims)
+    """An IDX file (raw or gzip) as rows: (N, rows·cols) images, (N, 1) labels."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from sklearn_rbm import load_idx_images
+    return load_idx_images(path)
 
 
 def prepare(args):
     os.makedirs(args.dir, exist_ok=True)
     for split, n, prefix in (("train", args.train_n, "train"), ("test", args.test_n, "t10k")):
         x = read_idx(os.path.join(args.data, f"{prefix}-images-idx3-ubyte.gz"))[:n]
-        y = read_idx(os.path.join(args.data, f"{prefix}-labels-idx1-ubyte.gz"))[:n]
-        x = (x.reshape(len(x), -1).astype(np.float32) / np.float32(255))
+        y = read_idx(os.path.join(args.data, f"{prefix}-labels-idx1-ubyte.gz"))[:n].ravel()
+        x = x.astype(np.float32) / np.float32(255)
         np.save(os.path.join(args.dir, f"{split}.npy"), x)
         np.save(os.path.join(args.dir, f"{split}_labels.npy"), y.astype(np.int64))
         print(f"{split}: {x.shape[0]} images of {x.shape[1]} pixels in [0, 1], {len(np.unique(y))} classes")
