@@ -54,6 +54,8 @@ config.json, metrics.jsonl) and writes three pictures into --out (default DIR):
   samples.png  --samples N Gibbs chains started from uniformly random
                binary vectors, after --steps S sweeps: the visible
                probabilities p(v|h) of the last sweep, 0 black and 1 white
+               (a Gaussian RBM: the means b + Wh in data units, grey levels
+               from the training data's range recorded in the checkpoint)
   curves.png   reconstruction error, log-likelihood, held-out log-likelihood
                and free-energy gap against the epoch (epochs where a metric
                was not computed are skipped); not written when the run has

@@ -27,7 +27,9 @@ func newSampleCmd() *cobra.Command {
 		Short: "Draw samples from a trained RBM or DBN into a PNG grid",
 		Long: `sample runs Gibbs chains in a trained model and draws the final visible
 probabilities as a grid of images: for an RBM, N chains of S block-Gibbs sweeps from
-random binary starts; for a DBN (a checkpoint written by models.SaveDBN), S sweeps in
+random binary starts; for a Gaussian RBM, the chains' means in data units, drawn
+with grey levels from the training data's range (recorded in the checkpoint; an
+older checkpoint falls back to the samples' own range and says so); for a DBN (a checkpoint written by models.SaveDBN), S sweeps in
 the top RBM — clamped to --label when the top RBM was trained with label units —
 followed by a down-pass through the lower layers.`,
 		Example: `  rbmgpu sample --model runs/bas --n 64 --steps 1000 --png samples.png
