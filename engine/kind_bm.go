@@ -315,3 +315,10 @@ func (bmKind) Load(path string) (map[string][]float32, models.Meta, error) {
 	t[graph.NameChains] = chains
 	return t, meta, nil
 }
+
+// ModelSizes implements ModelSizer: N = V + H units, the N×N weights and
+// mask, N biases; the chains hold all N units.
+func (bmKind) ModelSizes(c Config, V int) (params, chainWidth float64) {
+	n := float64(V + c.Hidden)
+	return 2*n*n + n, n
+}

@@ -18,7 +18,8 @@ import (
 // c = 0, σ = 1, PCD chains from N(0, 1), and updates z like the other
 // parameters (momentum, no weight decay) when LearnVariance is set,
 // clamped to σ ≥ SigmaFloor. Checkpoints add logvar, data_mean, data_std
-// and velocity.logvar to the RBM's tensors.
+// and velocity.logvar to the RBM's tensors, and the training data's range
+// [min, max] to the metadata (for pictures).
 
 func init() { RegisterKind(grbmKind{}) }
 
@@ -42,6 +43,10 @@ const (
 const (
 	TensorDataMean = "data_mean" // V per-feature mean of the training data
 	TensorDataStd  = "data_std"  // V per-feature scale (models.Standardisation)
+	// TensorDataRange is the Snapshot tensor [min, max] of the training
+	// data in data units; checkpoints keep it in the metadata
+	// (models.Meta.DataRange), not as a tensor.
+	TensorDataRange = "data_range"
 )
 
 // GRBMOptions are the settings of the "grbm" kind (Config.Options).
@@ -110,7 +115,8 @@ func (grbmKind) Step(c Config, V int) (graph.Declared, error) {
 		graph.GaussianOptions{FixedVariance: !o.LearnVariance, MinLogVar: float32(2 * math.Log(o.SigmaFloor))})
 }
 
-// Init standardises on train and starts from σ = 1.
+// Init standardises on train, records its range (TensorDataRange) and
+// starts from σ = 1.
 func (grbmKind) Init(c Config, train *data.Dataset) (map[string][]float32, error) {
 	V := train.D
 	m, err := models.NewRBM(V, c.Hidden, c.Seed)
@@ -121,6 +127,11 @@ func (grbmKind) Init(c Config, train *data.Dataset) (map[string][]float32, error
 	mean, std := models.Standardisation(train.X, train.N, V)
 	t[graph.NameLogVar], t[graph.VelocityOf(graph.NameLogVar)] = zeros(V), zeros(V)
 	t[TensorDataMean], t[TensorDataStd] = mean, std
+	lo, hi := train.X[0], train.X[0]
+	for _, x := range train.X {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	t[TensorDataRange] = []float32{lo, hi}
 	if c.Persistent {
 		// N(0, 1): the standardised data's marginals, the model with
 		// W = 0, b = 0, σ = 1.
@@ -150,6 +161,17 @@ func (s *Snapshot) GRBM() *models.GRBM {
 	}
 	return &models.GRBM{V: m.V, H: m.H, W: m.W, VBias: m.VBias, HBias: m.HBias, LogVar: s.Tensors[graph.NameLogVar],
 		DataMean: s.Tensors[TensorDataMean], DataStd: s.Tensors[TensorDataStd]}
+}
+
+// DataRange returns the [lo, hi] range of the training data in data units
+// that a "grbm" run records (TensorDataRange); ok is false for other kinds
+// and for checkpoints written before it was recorded.
+func (s *Snapshot) DataRange() (lo, hi float32, ok bool) {
+	r := s.Tensors[TensorDataRange]
+	if len(r) != 2 {
+		return 0, 0, false
+	}
+	return r[0], r[1], true
 }
 
 func (grbmKind) Model(s *Snapshot) (any, error) {
@@ -298,12 +320,16 @@ func (grbmKind) Save(path string, s *Snapshot, meta models.Meta) error {
 	if g == nil {
 		return fmt.Errorf("save %s: snapshot holds no Gaussian RBM", path)
 	}
+	if lo, hi, ok := s.DataRange(); ok {
+		meta.DataRange = []float64{float64(lo), float64(hi)}
+	}
 	return models.SaveGRBM(path, g, meta, ExtraTensors(s, rbmShapes(s), graph.NameW, graph.NameVBias, graph.NameHBias,
-		graph.NameLogVar, TensorDataMean, TensorDataStd))
+		graph.NameLogVar, TensorDataMean, TensorDataStd, TensorDataRange))
 }
 
-// Load reads a "grbm" checkpoint: the model, its standardisation and the
-// training state (velocity.logvar zero when absent).
+// Load reads a "grbm" checkpoint: the model, its standardisation, the
+// data range of the metadata (when recorded) and the training state
+// (velocity.logvar zero when absent).
 func (grbmKind) Load(path string) (map[string][]float32, models.Meta, error) {
 	g, meta, extra, err := models.LoadGRBM(path)
 	if err != nil {
@@ -319,8 +345,18 @@ func (grbmKind) Load(path string) (map[string][]float32, models.Meta, error) {
 		vel = zeros(g.V)
 	}
 	t[graph.VelocityOf(graph.NameLogVar)] = vel
+	if r := meta.DataRange; len(r) == 2 && r[0] <= r[1] {
+		t[TensorDataRange] = []float32{float32(r[0]), float32(r[1])}
+	}
 	if err := rbmState(path, t, extra, g.V, g.H); err != nil {
 		return nil, meta, err
 	}
 	return t, meta, nil
+}
+
+// ModelSizes implements ModelSizer: a Gaussian RBM adds its log variances
+// (trained) and its standardisation (two V vectors, counted with them).
+func (grbmKind) ModelSizes(c Config, V int) (params, chainWidth float64) {
+	v, h := float64(V), float64(c.Hidden)
+	return v*h + v + h + 3*v, v
 }

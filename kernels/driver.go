@@ -221,3 +221,16 @@ func (s *sequence) Replay() error {
 }
 
 func (s *sequence) Close() error { s.closed = true; return nil }
+
+// Float32Offsets lays float32 buffers of the given lengths out one after
+// the other in one allocation, each starting at a multiple of 256 bytes
+// (the alignment cudaMalloc gives): off[i] is buffer i's offset from the
+// allocation's base and total the bytes to Alloc.
+func Float32Offsets(lengths []int) (off []DevicePtr, total int) {
+	off = make([]DevicePtr, len(lengths))
+	for i, n := range lengths {
+		off[i] = DevicePtr(total)
+		total += (4*n + 255) / 256 * 256
+	}
+	return off, total
+}

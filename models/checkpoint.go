@@ -34,6 +34,10 @@ type Meta struct {
 	RNGStep         uint64          `json:"rng_step"`                   // Philox step counter reached
 	Hyper           json.RawMessage `json:"hyper,omitempty"`            // trainer hyperparameters, opaque here
 	DataFingerprint string          `json:"data_fingerprint,omitempty"` // identifies the training data
+	// DataRange is [min, max] of the training data in data units, for
+	// models of real-valued data (a Gaussian RBM): pictures map grey
+	// levels from it. Absent in other checkpoints and older ones.
+	DataRange []float64 `json:"data_range,omitempty"`
 }
 
 // Names of the parameter tensors of an RBM checkpoint.

@@ -46,11 +46,13 @@ func loadGRBM(path string) (*models.GRBM, error) {
 
 const grbmStartSeed = 0x67726d62 // "grmb"
 
-// grbmSamples runs n chains of g for steps sweeps of block Gibbs sampling
-// from N(0, 1) starts (standardised units), keeps the mean b + W h of the
-// last visible update, and returns them n×V in data units clipped to [0, 1]
-// (the range the CLI scales data into), ready to draw.
-func grbmSamples(g *models.GRBM, n, steps int, seed uint64) ([]float32, error) {
+// grbmSamples runs n chains of the Gaussian RBM of s for steps sweeps of
+// block Gibbs sampling from N(0, 1) starts (standardised units), keeps the
+// mean b + W h of the last visible update, maps it back to data units and
+// returns it n×V as grey levels in [0, 1] (see greyLevels), with the note
+// greyLevels gives.
+func grbmSamples(s *engine.Snapshot, n, steps int, seed uint64) ([]float32, string, error) {
+	g := s.GRBM()
 	rng := rand.New(rand.NewPCG(seed, grbmStartSeed))
 	v := make([]float32, n*g.V)
 	for i := range v {
@@ -58,14 +60,36 @@ func grbmSamples(g *models.GRBM, n, steps int, seed uint64) ([]float32, error) {
 	}
 	if steps > 0 {
 		if err := g.Gibbs(v, n, steps, seed, 0, true); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	g.Unstandardise(v)
-	for i, x := range v {
-		v[i] = min(max(x, 0), 1)
+	lo, hi, ok := s.DataRange()
+	note := greyLevels(v, lo, hi, ok)
+	return v, note, nil
+}
+
+// greyLevels maps x (data units, in place) to grey levels,
+// (x − lo)/(hi − lo), with [lo, hi] the training data's range when known
+// (ok), else x's own min and max; then the returned note says so, for a
+// line on stderr ("" when the range was known).
+func greyLevels(x []float32, lo, hi float32, ok bool) string {
+	note := ""
+	if !ok && len(x) > 0 {
+		lo, hi = x[0], x[0]
+		for _, v := range x {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		note = fmt.Sprintf("the checkpoint records no range of its training data (written before it did): grey levels span the samples' own %g … %g", lo, hi)
 	}
-	return v, nil
+	span := hi - lo
+	if !(span > 0) {
+		span = 1
+	}
+	for i, v := range x {
+		x[i] = (v - lo) / span
+	}
+	return note
 }
 
 // grbmEvalResult is the --json record of `eval` on a Gaussian RBM.

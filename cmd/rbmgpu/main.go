@@ -1,11 +1,12 @@
 // Command rbmgpu trains and inspects Boltzmann machines.
 //
-//	rbmgpu train     train an RBM (CD-k / PCD-k) on a data set
-//	rbmgpu eval      AIS log-likelihood, exact log Z, pseudo-likelihood
-//	rbmgpu sample    samples of an RBM or DBN as a PNG grid
-//	rbmgpu plot      weight filters, model samples and training curves as PNG
-//	rbmgpu devices   list the compute devices this build can use
-//	rbmgpu version   print the version and build configuration
+//	rbmgpu train      train a model (every kind of --model) on a data set
+//	rbmgpu eval       AIS log-likelihood, exact log Z, pseudo-likelihood
+//	rbmgpu sample     samples of an RBM, Gaussian RBM, BM or DBN as a PNG grid
+//	rbmgpu plot       weight filters, model samples and training curves as PNG
+//	rbmgpu transform  hidden features of a trained model as an N×H NPY file
+//	rbmgpu devices    list the compute devices this build can use
+//	rbmgpu version    print the version and build configuration
 //
 // Exit status: 0 on success, 1 when a command fails, 2 for usage errors
 // (bad flags, impossible settings), 130 when interrupted (after saving).
@@ -39,15 +40,9 @@ var errInterrupted = errors.New("interrupted")
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "rbmgpu",
-		Short: "Train Boltzmann machines on GPUs and CPUs",
-		Long: `rbmgpu trains restricted Boltzmann machines with contrastive divergence
-(CD-k) or persistent contrastive divergence (PCD-k), on an NVIDIA GPU when the
-binary is built with -tags cuda, and on the CPU everywhere.
-
-Start with:
-  rbmgpu train                       # bars-and-stripes 4x4, built in, seconds
-  rbmgpu train --data train-images-idx3-ubyte.gz --hidden 500 --cd 1 --out runs/fmnist`,
+		Use:           "rbmgpu",
+		Short:         "Train Boltzmann machines on GPUs and CPUs",
+		Long:          rootHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -56,8 +51,32 @@ Start with:
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())}
 	})
-	root.AddCommand(newTrainCmd(), newEvalCmd(), newSampleCmd(), newPlotCmd(), newDevicesCmd(), newVersionCmd())
+	root.AddCommand(newTrainCmd(), newEvalCmd(), newSampleCmd(), newPlotCmd(), newTransformCmd(), newDevicesCmd(), newVersionCmd())
 	return root
+}
+
+// rootHelp is the long help of rbmgpu: the models (from the kinds
+// registry and the CLI's own models) and how the GPU is found.
+func rootHelp() string {
+	var b strings.Builder
+	b.WriteString(`rbmgpu trains Boltzmann machines and reads what they learned. Models
+(train --model NAME):
+`)
+	for _, m := range modelList() {
+		fmt.Fprintf(&b, "  %-6s %s\n", m.name, m.summary)
+	}
+	b.WriteString(`
+Devices (--device): the CPU everywhere (the lowered plan on Go kernels;
+cpu-tape is the reference interpreter), and an NVIDIA GPU where its driver
+is installed: the binary loads libcuda.so.1 at run time (no CUDA toolkit,
+no build tag), and --device auto uses CUDA device 0 when the driver reports
+one. 'rbmgpu devices' lists what this machine has.
+
+Start with:
+  rbmgpu train                       # bars-and-stripes 4x4, built in, seconds
+  rbmgpu train --data train-images-idx3-ubyte.gz --hidden 500 --cd 1 --out runs/fmnist
+  rbmgpu transform --model runs/fmnist --data t10k-images-idx3-ubyte.gz --out features.npy`)
+	return b.String()
 }
 
 // run executes the command line and returns the exit status; every error

@@ -87,38 +87,59 @@ type modelFlags struct {
 	order    []string // settings in registration order
 }
 
-// addModelFlags creates the options of every model and registers their
-// settings as flags of fl.
-func addModelFlags(fl *pflag.FlagSet) *modelFlags {
-	mf := &modelFlags{byName: map[string]*trainModel{}, owners: map[string][]flagOwner{}, settings: map[string]*modelSetting{}}
+// modelList returns the values of --model without their options:
+// engine.DefaultKind first, the other registered engine kinds, then the
+// models the CLI builds itself (sorted), each with its summary and CLI part.
+func modelList() []*trainModel {
 	cliOf := func(name string) *modelCLI {
 		if c := modelCLIs[name]; c != nil {
 			return c
 		}
 		return &modelCLI{}
 	}
+	var list []*trainModel
 	names := engine.KindNames()
 	if i := slices.Index(names, engine.DefaultKind); i > 0 {
 		names = append([]string{engine.DefaultKind}, slices.Delete(names, i, i+1)...)
 	}
 	for _, n := range names {
 		k, _ := engine.LookupKind(n)
-		mf.add(&trainModel{name: n, summary: k.Summary(), kind: true, opts: k.NewOptions(), cli: cliOf(n)})
+		list = append(list, &trainModel{name: n, summary: k.Summary(), kind: true, cli: cliOf(n)})
 	}
 	var cliNames []string
 	for n := range modelCLIs {
-		if mf.byName[n] == nil {
+		if !slices.Contains(names, n) {
 			cliNames = append(cliNames, n)
 		}
 	}
 	slices.Sort(cliNames)
 	for _, n := range cliNames {
-		c := modelCLIs[n]
-		var opts engine.Options
-		if c.newOptions != nil {
-			opts = c.newOptions()
+		list = append(list, &trainModel{name: n, summary: modelCLIs[n].summary, cli: modelCLIs[n]})
+	}
+	return list
+}
+
+// modelNames lists the names of modelList.
+func modelNames() []string {
+	var names []string
+	for _, m := range modelList() {
+		names = append(names, m.name)
+	}
+	return names
+}
+
+// addModelFlags creates the options of every model and registers their
+// settings as flags of fl.
+func addModelFlags(fl *pflag.FlagSet) *modelFlags {
+	mf := &modelFlags{byName: map[string]*trainModel{}, owners: map[string][]flagOwner{}, settings: map[string]*modelSetting{}}
+	for _, m := range modelList() {
+		if m.kind {
+			k, _ := engine.LookupKind(m.name)
+			m.opts = k.NewOptions()
+		} else if m.cli.newOptions != nil {
+			m.opts = m.cli.newOptions()
 		}
-		mf.add(&trainModel{name: n, summary: c.summary, opts: opts, cli: c})
+		mf.add(m)
 	}
 	for _, m := range mf.models {
 		for kind, with := range m.cli.borrows {
@@ -163,10 +184,7 @@ func (mf *modelFlags) lookup(name string) *trainModel { return mf.byName[name] }
 
 // names lists the models for messages: "rbm, bm, grbm or dbn".
 func (mf *modelFlags) names() string {
-	var n []string
-	for _, m := range mf.models {
-		n = append(n, m.name)
-	}
+	n := modelNames()
 	return strings.Join(n[:len(n)-1], ", ") + " or " + n[len(n)-1]
 }
 

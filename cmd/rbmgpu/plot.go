@@ -54,6 +54,8 @@ config.json, metrics.jsonl) and writes three pictures into --out (default DIR):
   samples.png  --samples N Gibbs chains started from uniformly random
                binary vectors, after --steps S sweeps: the visible
                probabilities p(v|h) of the last sweep, 0 black and 1 white
+               (a Gaussian RBM: the means b + Wh in data units, grey levels
+               from the training data's range recorded in the checkpoint)
   curves.png   reconstruction error, log-likelihood, held-out log-likelihood
                and free-energy gap against the epoch (epochs where a metric
                was not computed are skipped); not written when the run has
@@ -109,7 +111,7 @@ func runPlot(cmd *cobra.Command, f *plotFlags) error {
 
 	dir, modelPath, err := runPaths(f.Model)
 	if err != nil {
-		return err
+		return fmt.Errorf("plot: %w", err)
 	}
 	snap, _, err := engine.LoadSnapshot(modelPath)
 	if err != nil {
@@ -153,9 +155,12 @@ func runPlot(cmd *cobra.Command, f *plotFlags) error {
 		return err
 	}
 
-	probs, err := sample(f.Samples)
+	probs, note, err := sample(f.Samples)
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
+	}
+	if note != "" {
+		fmt.Fprintf(stderr, "rbmgpu: plot: %s\n", note)
 	}
 	img, err = pictures.Grid(probs, f.Samples, rows, cols, 0)
 	if err != nil {
@@ -197,17 +202,21 @@ func writePicture(w io.Writer, path string, img image.Image, what string) error 
 
 // picturesOf returns what the pictures of a snapshot draw: the RBM whose
 // weights are the filters (the Bernoulli part of a Gaussian RBM), and a
-// function drawing n chains after steps sweeps (see sampleChains and
-// grbmSamples); nil when s holds no RBM.
-func picturesOf(s *engine.Snapshot, steps int, seed uint64) (*models.RBM, func(n int) ([]float32, error)) {
+// function drawing n chains after steps sweeps as grey levels in [0, 1],
+// with a note for stderr when their mapping is a fallback (see
+// sampleChains and grbmSamples); nil when s holds no RBM.
+func picturesOf(s *engine.Snapshot, steps int, seed uint64) (*models.RBM, func(n int) ([]float32, string, error)) {
 	m := s.RBM()
 	if m == nil {
 		return nil, nil
 	}
-	if g := s.GRBM(); g != nil {
-		return m, func(n int) ([]float32, error) { return grbmSamples(g, n, steps, seed) }
+	if s.GRBM() != nil {
+		return m, func(n int) ([]float32, string, error) { return grbmSamples(s, n, steps, seed) }
 	}
-	return m, func(n int) ([]float32, error) { return sampleChains(m, n, steps, seed) }
+	return m, func(n int) ([]float32, string, error) {
+		x, err := sampleChains(m, n, steps, seed)
+		return x, "", err
+	}
 }
 
 // epochPictures writes the --png pictures of an epoch into dir:
@@ -230,7 +239,7 @@ func epochPictures(dir string, s *engine.Snapshot, shape []int, steps int, seed 
 		return fmt.Errorf("--png: %w", err)
 	}
 	const chains = 64
-	x, err := sample(chains)
+	x, _, err := sample(chains)
 	if err != nil {
 		return fmt.Errorf("--png: %w", err)
 	}
@@ -250,9 +259,9 @@ func runPaths(model string) (dir, modelPath string, err error) {
 	st, err := os.Stat(model)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", "", fmt.Errorf("plot: --model %s: no such run directory", model)
+			return "", "", fmt.Errorf("--model %s: no such run directory or file", model)
 		}
-		return "", "", fmt.Errorf("plot: --model: %w", err)
+		return "", "", fmt.Errorf("--model: %w", err)
 	}
 	if !st.IsDir() {
 		return filepath.Dir(model), model, nil
@@ -260,9 +269,9 @@ func runPaths(model string) (dir, modelPath string, err error) {
 	modelPath = filepath.Join(model, modelFile)
 	if _, err := os.Stat(modelPath); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", "", fmt.Errorf("plot: %s: no such file (is %s a run directory written by 'rbmgpu train'?)", modelPath, model)
+			return "", "", fmt.Errorf("%s: no such file (is %s a run directory written by 'rbmgpu train'?)", modelPath, model)
 		}
-		return "", "", fmt.Errorf("plot: %w", err)
+		return "", "", err
 	}
 	return model, modelPath, nil
 }

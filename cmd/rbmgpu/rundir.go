@@ -164,28 +164,53 @@ func truncateMetrics(path string, epochs int) error {
 // writeFileAtomic writes b to path through a temporary file in the same
 // directory, synced before it is renamed over path: readers see the old
 // file or the new one, never a part.
-func writeFileAtomic(path string, b []byte) (err error) {
+func writeFileAtomic(path string, b []byte) error {
+	f, err := createAtomic(path)
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(b); err != nil {
+		f.Abort()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// atomicFile is a file being written under a temporary name in the
+// directory of path; Commit syncs it and renames it over path, Abort
+// removes it.
+type atomicFile struct {
+	*os.File
+	path string
+}
+
+// createAtomic starts an atomic write of path.
+func createAtomic(path string) (*atomicFile, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	return &atomicFile{File: tmp, path: path}, nil
+}
+
+// Commit syncs, closes and renames the file into place.
+func (f *atomicFile) Commit() error {
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err == nil {
+		err = os.Rename(f.Name(), f.path)
 	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", f.path, err)
 	}
 	return nil
+}
+
+// Abort closes and removes the temporary file.
+func (f *atomicFile) Abort() {
+	f.Close()
+	os.Remove(f.Name())
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rbmgpu/rbmgpu/cmd/rbmgpu/internal/pictures"
+	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
@@ -26,7 +27,9 @@ func newSampleCmd() *cobra.Command {
 		Short: "Draw samples from a trained RBM or DBN into a PNG grid",
 		Long: `sample runs Gibbs chains in a trained model and draws the final visible
 probabilities as a grid of images: for an RBM, N chains of S block-Gibbs sweeps from
-random binary starts; for a DBN (a checkpoint written by models.SaveDBN), S sweeps in
+random binary starts; for a Gaussian RBM, the chains' means in data units, drawn
+with grey levels from the training data's range (recorded in the checkpoint; an
+older checkpoint falls back to the samples' own range and says so); for a DBN (a checkpoint written by models.SaveDBN), S sweeps in
 the top RBM — clamped to --label when the top RBM was trained with label units —
 followed by a down-pass through the lower layers.`,
 		Example: `  rbmgpu sample --model runs/bas --n 64 --steps 1000 --png samples.png
@@ -76,6 +79,10 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 			return fmt.Errorf("sample: %w", err)
 		}
 		what = fmt.Sprintf("DBN %v", dbn.Sizes())
+		if dbn.Gaussian != nil {
+			// A DBN checkpoint records no data range.
+			fmt.Fprintf(cmd.ErrOrStderr(), "rbmgpu: sample: %s\n", greyLevels(x, 0, 0, false))
+		}
 	} else {
 		if f.Label != -1 {
 			return usagef("sample: --label needs a DBN trained with labels")
@@ -83,16 +90,21 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		var modelPath string
 		dir, modelPath, err = runPaths(f.Model)
 		if err != nil {
-			return err
+			return fmt.Errorf("sample: %w", err)
 		}
 		if isGRBM(modelPath) {
-			g, err := loadGRBM(modelPath)
+			snap, _, err := engine.LoadSnapshot(modelPath)
 			if err != nil {
 				return err
 			}
+			g := snap.GRBM()
 			V = g.V
-			if x, err = grbmSamples(g, f.N, f.Steps, f.Seed); err != nil {
+			var note string
+			if x, note, err = grbmSamples(snap, f.N, f.Steps, f.Seed); err != nil {
 				return fmt.Errorf("sample: %w", err)
+			}
+			if note != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "rbmgpu: sample: %s\n", note)
 			}
 			what = fmt.Sprintf("Gaussian RBM %d×%d (means of the last sweep, data units)", g.V, g.H)
 		} else {

@@ -61,10 +61,10 @@ func newTrainCmd() *cobra.Command { return newTrainCmdWith(&trainFlags{}) }
 func newTrainCmdWith(f *trainFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train an RBM with CD-k or PCD-k",
-		Long: `train fits a Bernoulli–Bernoulli restricted Boltzmann machine to a data set
-with contrastive divergence (--cd K) or persistent contrastive divergence
-(--pcd K) and writes, in --out:
+		Short: "Train a model (--model " + strings.Join(modelNames(), ", ") + ") on a data set",
+		Long: `train fits a model to a data set — by default (--model rbm) a Bernoulli–Bernoulli
+restricted Boltzmann machine, with contrastive divergence (--cd K) or
+persistent contrastive divergence (--pcd K) — and writes, in --out:
 
   model.safetensors  the model and training state (a checkpoint, rewritten
                      atomically after every epoch and on Ctrl-C)
@@ -98,7 +98,8 @@ and resumes in the layer where it stopped.`,
 	fl.StringVar(&f.Data, "data", "bas:4x4", "training data: bas:RxC (built in), fashion-mnist[:test], mnist[:test], or a file (IDX, .npy, .npz, .csv)")
 	fl.StringVar(&f.Labels, "labels", "", "labels file (IDX, .npy or one-column .csv), kept with the data")
 	fl.StringVar(&f.Binarize, "binarize", "none", "none | threshold[:T] (x ≥ T → 1, T default 0.5) | stochastic (x → 1 with probability x)")
-	fl.Float64Var(&f.Val, "val", -1, fmt.Sprintf("fraction held out for the free-energy gap and held-out log-likelihood (default %g for files, %g for bas)", file.val, bas.val))
+	f.Val = -1
+	fl.Var(unsetFloat{&f.Val}, "val", fmt.Sprintf("fraction held out for the free-energy gap and held-out log-likelihood (default %g for files, %g for bas)", file.val, bas.val))
 	fl.IntVar(&f.Hidden, "hidden", def.Hidden, "number of hidden units")
 	fl.IntVar(&f.CD, "cd", 0, fmt.Sprintf("train with CD-K (K Gibbs steps from the data); default CD-%d", def.K))
 	fl.IntVar(&f.PCD, "pcd", 0, "train with PCD-K (K Gibbs steps of persistent chains)")
@@ -122,6 +123,29 @@ and resumes in the layer where it stopped.`,
 	fl.StringVar(&f.Model, "model", engine.DefaultKind, f.models.help())
 	return cmd
 }
+
+// unsetFloat is a float flag whose negative value means "the data set's
+// default": it shows as empty while unset, so that --help prints only the
+// default its usage names, not pflag's "(default -1)".
+type unsetFloat struct{ p *float64 }
+
+func (v unsetFloat) String() string {
+	if v.p == nil || *v.p < 0 {
+		return ""
+	}
+	return strconv.FormatFloat(*v.p, 'g', -1, 64)
+}
+
+func (v unsetFloat) Set(s string) error {
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	*v.p = x
+	return nil
+}
+
+func (unsetFloat) Type() string { return "float" }
 
 // isBuiltin reports whether the data spec names built-in data.
 func isBuiltin(spec string) bool { return strings.HasPrefix(spec, "bas:") }
@@ -331,10 +355,30 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err := f.models.validate(cmd.Flags()); err != nil {
 		return err
 	}
+	if err := checkTyped(cmd, f); err != nil {
+		return err
+	}
 	if m.cli.run != nil {
 		return m.cli.run(cmd, f)
 	}
 	return trainSingle(cmd, f, m)
+}
+
+// checkTyped rejects zero or negative counts and rates typed on the
+// command line: zero means "the default" inside, so a typed one is a
+// mistake, not a request (the held-out fraction may be 0).
+func checkTyped(cmd *cobra.Command, f *trainFlags) error {
+	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains"} {
+		if fl := cmd.Flags().Lookup(name); fl.Changed {
+			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
+				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())
+			}
+		}
+	}
+	if cmd.Flags().Changed("val") && f.Val < 0 {
+		return usagef("train: --val %v: want a fraction in [0, 1)", f.Val)
+	}
+	return nil
 }
 
 // trainSingle trains one model of an engine kind: the model's CLI shapes
@@ -348,6 +392,10 @@ func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
 	}
 	cfg, backend, train, val, err := prepareRun(cmd, f)
 	if err != nil {
+		return err
+	}
+	est := engine.EstimateMemory(cfg, train.N+heldOut(val), train.D)
+	if err := checkMemory(cmd.OutOrStdout(), "train", est, backend); err != nil {
 		return err
 	}
 	r := &modelRun{
@@ -406,7 +454,12 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 	}
 	tr := &engine.Trainer{Config: r.cfg, Backend: r.backend}
 	fingerprint := r.train.Fingerprint()
+	// lastGood is the newest checkpoint this run can fall back on: the one
+	// it resumed from, then each it wrote; none for a fresh run that has
+	// not written one yet.
+	lastGood := ""
 	if f.Resume != "" {
+		lastGood = filepath.Join(f.Resume, modelFile)
 		snap, err := f.resumeSnapshot(r.cfg.Epochs, fingerprint, r.ofKind)
 		if err != nil {
 			return err
@@ -443,6 +496,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 		if err := engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint); err != nil {
 			return err
 		}
+		lastGood = filepath.Join(f.Out, modelFile)
 		if r.afterEpoch != nil {
 			return r.afterEpoch(s)
 		}
@@ -461,8 +515,11 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 			res.Snapshot.Epoch+1, res.Snapshot.Batch, filepath.Join(f.Out, modelFile), f.Out)
 		return errInterrupted
 	}
+	if err != nil && lastGood != "" {
+		return fmt.Errorf("train: %w (last good checkpoint: %s)", err, lastGood)
+	}
 	if err != nil {
-		return fmt.Errorf("train: %w (last good checkpoint: %s)", err, filepath.Join(f.Out, modelFile))
+		return fmt.Errorf("train: %w", err)
 	}
 	fmt.Fprintf(stdout, "saved %s\n", filepath.Join(f.Out, modelFile))
 	return nil
@@ -495,18 +552,9 @@ func (f *trainFlags) resumeSnapshot(epochs int, fingerprint string, ofKind func(
 }
 
 // prepareRun does what every training run (RBM or DBN) does before it
-// starts: reject typed zeros, fill the data set's defaults, validate the
+// starts: fill the data set's defaults, validate the
 // settings, open the backend and load and split the data.
 func prepareRun(cmd *cobra.Command, f *trainFlags) (cfg engine.Config, backend engine.Backend, train, val *data.Dataset, err error) {
-	// Zero means "the data set's default" for these flags; typed by the
-	// user, it is a mistake.
-	for _, name := range []string{"epochs", "batch", "lr"} {
-		if fl := cmd.Flags().Lookup(name); fl.Changed {
-			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
-				return cfg, nil, nil, nil, usagef("train: --%s %s: want a positive value", name, fl.Value.String())
-			}
-		}
-	}
 	f.fillDefaults()
 	if cfg, err = f.config(); err != nil {
 		return cfg, nil, nil, nil, err

@@ -133,10 +133,16 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	if (o.FineTuneEpochs > 0 || o.LabelUnits) && train.Labels == nil {
 		return usagef("train: %s has no labels: pass --labels", f.Data)
 	}
+	if err := checkMemory(stdout, "train", dbnMemory(f.layerConfigs(cfg, len(sizes)-1), sizes, train.N+heldOut(val)), backend); err != nil {
+		return err
+	}
 	if err := f.makeOutDir(); err != nil {
 		return err
 	}
 	fingerprint := train.Fingerprint()
+	// saved reports whether a layer checkpoint exists to fall back on: one
+	// this run wrote, or the progress it resumed.
+	saved := false
 	var resume *dbn.Progress
 	if f.Resume != "" {
 		if resume, err = loadDBNProgress(f.Resume, len(sizes)-1, cfg.Epochs, fingerprint, f.Data); err != nil {
@@ -145,6 +151,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		if err := truncateDBNMetrics(filepath.Join(f.Out, metricsFile), resume); err != nil {
 			return err
 		}
+		saved = true
 	} else if err := removeLayerCheckpoints(f.Out); err != nil {
 		return err
 	}
@@ -187,7 +194,11 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	pre := &dbn.Pretrainer{Sizes: sizes, Configs: cfgs, Labels: o.LabelUnits, Backend: backend,
 		Callbacks: []dbn.LayerCallback{onEpoch}, Resume: resume,
 		Checkpoint: func(p *dbn.Progress) error {
-			return engine.SaveSnapshot(layerCheckpoint(f.Out, p.Layer()), p.Current, fingerprint)
+			if err := engine.SaveSnapshot(layerCheckpoint(f.Out, p.Layer()), p.Current, fingerprint); err != nil {
+				return err
+			}
+			saved = true
+			return nil
 		}}
 	net, prog, err := pre.Fit(ctx, train)
 	if errors.Is(err, context.Canceled) {
@@ -203,8 +214,11 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 		}
 		return errInterrupted
 	}
-	if err != nil {
+	if err != nil && saved {
 		return fmt.Errorf("train: pretrain DBN: %w (finished layers and the last good checkpoint are in %s)", err, f.Out)
+	}
+	if err != nil {
+		return fmt.Errorf("train: pretrain DBN: %w", err)
 	}
 	if o.FineTuneEpochs > 0 {
 		ft := dbn.FineTuneConfig{Epochs: o.FineTuneEpochs, LR: o.FineTuneLR, Schedule: ftSched, Batch: cfg.Batch, Seed: f.Seed, Patience: 3}
@@ -237,6 +251,27 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	}
 	fmt.Fprintf(stdout, "saved %s (score it with: rbmgpu eval --model %s --data TEST [--labels TEST_LABELS] [--ais])\n", path, path)
 	return nil
+}
+
+// dbnMemory is the memory estimate of greedy pretraining: the layer that
+// needs the most, layer l (l > 0) training on the N×sizes[l] probabilities
+// of the layer below while the data (N×sizes[0]) stay loaded.
+func dbnMemory(cfgs []engine.Config, sizes []int, N int) engine.MemoryEstimate {
+	var most engine.MemoryEstimate
+	for l := range len(sizes) - 1 {
+		c := cfgs[min(l, len(cfgs)-1)]
+		c.Hidden = sizes[l+1]
+		e := engine.EstimateMemory(c, N, sizes[l])
+		if l > 0 {
+			data := 4 * int64(N) * int64(sizes[0])
+			e.Data += data
+			e.Host += data
+		}
+		if e.OnHost() > most.OnHost() {
+			most = e
+		}
+	}
+	return most
 }
 
 // layerCheckpoint is the checkpoint of layer l of a DBN run: the layer's

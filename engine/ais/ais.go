@@ -102,12 +102,7 @@ func OnDriver(ctx context.Context, drv kernels.Driver, m *models.RBM, cfg models
 		bF0
 		bLW
 	)
-	off := make([]kernels.DevicePtr, len(sizes))
-	total := 0
-	for i, n := range sizes {
-		off[i] = kernels.DevicePtr(total)
-		total += (4*n + 255) / 256 * 256
-	}
+	off, total := kernels.Float32Offsets(sizes)
 	base, err := drv.Alloc(total)
 	if err != nil {
 		return models.AISResult{}, fmt.Errorf("AIS: allocate %d bytes: %w", total, err)

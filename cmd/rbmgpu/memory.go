@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/rbmgpu/rbmgpu/engine"
+)
+
+// Memory before a run: the estimate of engine.EstimateMemory is printed as
+// one line, and a run that needs more than the machine has stops with one
+// line naming both, before the model is allocated.
+
+// meminfoPath is where the host's available memory is read
+// (MemAvailable, in kB).
+const meminfoPath = "/proc/meminfo"
+
+// hostAvailable returns MemAvailable of /proc/meminfo in bytes; ok is
+// false where it cannot be read (not Linux).
+func hostAvailable() (n int64, ok bool) {
+	f, err := os.Open(meminfoPath)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, found := strings.Cut(sc.Text(), ":")
+		if !found || name != "MemAvailable" {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		return kb << 10, true
+	}
+	return 0, false
+}
+
+// deviceMemory returns the memory of the CUDA device a backend runs on
+// (its total: the driver's free memory is not known before a context
+// exists); ok is false for the CPU backends and when the driver says
+// nothing.
+func deviceMemory(b engine.Backend) (n int64, ok bool) {
+	name := b.Name()
+	if !strings.HasPrefix(name, "cuda") {
+		return 0, false
+	}
+	_, ordinal, err := engine.ParseDevice(name)
+	if err != nil {
+		return 0, false
+	}
+	devs, err := engine.CUDADevices()
+	if err != nil {
+		return 0, false
+	}
+	for _, d := range devs {
+		if d.Ordinal == ordinal {
+			return int64(d.Memory), true
+		}
+	}
+	return 0, false
+}
+
+// checkMemory prints the memory line of a run of est on b to w and
+// returns a one-line error when it cannot fit: on the CPU backends the
+// executor's memory is host memory (est.OnHost), on a GPU est.Host stays on
+// the host and est.Device goes to the device. An unknown amount available
+// is not checked.
+func checkMemory(w io.Writer, what string, est engine.MemoryEstimate, b engine.Backend) error {
+	parts := fmt.Sprintf("data %s, parameters %s, chains %s, buffers %s",
+		engine.FormatBytes(est.Data), engine.FormatBytes(est.Params), engine.FormatBytes(est.Chains), engine.FormatBytes(est.Buffers))
+	host := est.Host
+	onDevice := strings.HasPrefix(b.Name(), "cuda")
+	if !onDevice {
+		host = est.OnHost()
+	}
+	avail, hostKnown := hostAvailable()
+	dev, devKnown := deviceMemory(b)
+	line := fmt.Sprintf("memory: about %s on the host", engine.FormatBytes(host))
+	if onDevice {
+		line += fmt.Sprintf(", %s on %s", engine.FormatBytes(est.Device), b.Name())
+	}
+	line += " (" + parts + ")"
+	if hostKnown {
+		line += fmt.Sprintf("; %s available", engine.FormatBytes(avail))
+	}
+	if devKnown {
+		line += fmt.Sprintf(", %s on %s", engine.FormatBytes(dev), b.Name())
+	}
+	fmt.Fprintln(w, line)
+	switch {
+	case hostKnown && host > avail:
+		return fmt.Errorf("%s: the run needs about %s of host memory (%s), but %s is available (MemAvailable in %s)",
+			what, engine.FormatBytes(host), parts, engine.FormatBytes(avail), meminfoPath)
+	case onDevice && devKnown && est.Device > dev:
+		return fmt.Errorf("%s: the run needs about %s of device memory (%s), but %s has %s",
+			what, engine.FormatBytes(est.Device), parts, b.Name(), engine.FormatBytes(dev))
+	}
+	return nil
+}
