@@ -187,18 +187,15 @@ func (m *Potts) ZeroSumGauge() *Potts {
 	}
 	rowMean, colMean := make([]float64, q), make([]float64, q)
 	for i := 0; i < L; i++ {
-		for j := 0; j < L; j++ {
-			if i == j {
-				continue
-			}
+		for j := i + 1; j < L; j++ {
 			blk := m.J[(i*L+j)*q*q : (i*L+j+1)*q*q]
 			all := blockMeans(blk, q, rowMean, colMean)
-			out := g.J[(i*L+j)*q*q : (i*L+j+1)*q*q]
 			for a := 0; a < q; a++ {
 				for b := 0; b < q; b++ {
-					out[a*q+b] = float32(float64(blk[a*q+b]) - colMean[b] - rowMean[a] + all)
+					g.SetCoupling(i, j, a, b, float32(float64(blk[a*q+b])-colMean[b]-rowMean[a]+all))
 				}
-				h[i*q+a] += rowMean[a] - all
+				h[i*q+a] += rowMean[a] - all // J_ij(a,·) − J_ij(·,·)
+				h[j*q+a] += colMean[a] - all // J_ji(a,·) = J_ij(·,a)
 			}
 		}
 	}
