@@ -141,52 +141,44 @@ func ReadPottsParams(r io.Reader, name, letters string) (*Potts, error) {
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
-		var e paramsEntry
+		n, form := 0, ""
 		switch f[0] {
 		case "J":
-			if len(f) != 6 {
-				return fail(line, "%d fields, want \"J i j a b value\"", len(f))
+			n, form = 2, "J i j a b value"
+		case "h":
+			n, form = 1, "h i a value"
+		default:
+			return fail(line, "line type %q: want \"J i j a b value\" or \"h i a value\"", clipToken(f[0]))
+		}
+		if len(f) != 2*n+2 {
+			return fail(line, "%d fields, want %q", len(f), form)
+		}
+		var ix, st [2]int
+		for k := 0; k < n; k++ {
+			var ok bool
+			if ix[k], ok = site(f[1+k]); !ok {
+				return fail(line, "site %q: want an integer from 0 to %d", clipToken(f[1+k]), maxParamsSites-1)
 			}
-			i, ok1 := site(f[1])
-			j, ok2 := site(f[2])
-			a, ok3 := state(f[3])
-			b, ok4 := state(f[4])
-			v, ok5 := value(f[5])
-			switch {
-			case !ok1 || !ok2:
-				return fail(line, "sites %q %q: want integers from 0 to %d", f[1], f[2], maxParamsSites-1)
-			case !ok3 || !ok4:
-				return fail(line, "states %q %q: want letters of %q or integers from 0 to %d", f[3], f[4], letters, maxState-1)
-			case !ok5:
-				return fail(line, "value %q is not a finite float32", f[5])
-			case i == j:
+			if st[k], ok = state(f[1+n+k]); !ok {
+				return fail(line, "state %q: want a letter of %q or an integer from 0 to %d", clipToken(f[1+n+k]), letters, maxState-1)
+			}
+		}
+		v, ok := value(f[1+2*n])
+		if !ok {
+			return fail(line, "value %q is not a finite float32", clipToken(f[1+2*n]))
+		}
+		i, j, a, b := ix[0], ix[0], st[0], 0 // a field: j = i
+		if n == 2 {
+			j, b = ix[1], st[1]
+			if i == j {
 				return fail(line, "coupling of site %d with itself: diagonal blocks are zero", i)
 			}
 			if i > j {
 				i, j, a, b = j, i, b, a
 			}
-			e = paramsEntry{i: uint16(i), j: uint16(j), a: uint8(a), b: uint8(b), v: v, line: int32(line)}
-			L, q = max(L, j+1), max(q, a+1, b+1)
-		case "h":
-			if len(f) != 4 {
-				return fail(line, "%d fields, want \"h i a value\"", len(f))
-			}
-			i, ok1 := site(f[1])
-			a, ok2 := state(f[2])
-			v, ok3 := value(f[3])
-			switch {
-			case !ok1:
-				return fail(line, "site %q: want an integer from 0 to %d", f[1], maxParamsSites-1)
-			case !ok2:
-				return fail(line, "state %q: want a letter of %q or an integer from 0 to %d", f[2], letters, maxState-1)
-			case !ok3:
-				return fail(line, "value %q is not a finite float32", f[3])
-			}
-			e = paramsEntry{i: uint16(i), j: uint16(i), a: uint8(a), v: v, line: int32(line)}
-			L, q = max(L, i+1), max(q, a+1)
-		default:
-			return fail(line, "line type %q: want \"J i j a b value\" or \"h i a value\"", clipToken(f[0]))
 		}
+		e := paramsEntry{i: uint16(i), j: uint16(j), a: uint8(a), b: uint8(b), v: v, line: int32(line)}
+		L, q = max(L, j+1), max(q, a+1, b+1)
 		entries = append(entries, e)
 	}
 	if err := sc.Err(); err != nil {

@@ -29,22 +29,10 @@ func TestPottsParamsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.L != m.L || got.Q != m.Q || !equalF32(got.H, m.H) || !equalF32(got.J, m.J) {
+		if got.L != m.L || got.Q != m.Q || !equalSlices(got.H, m.H) || !equalSlices(got.J, m.J) {
 			t.Fatalf("letters %q: round trip changed the model", letters)
 		}
 	}
-}
-
-func equalF32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // A hand-written file in both spellings, a pair given as (j, i), and
@@ -78,10 +66,11 @@ func TestReadPottsParamsTable(t *testing.T) {
 		{"h 0 A 1\nX 1 2\n", `p.dat: line 2: line type "X"`},
 		{"J 0 1 A C\n", `p.dat: line 1: 5 fields, want "J i j a b value"`},
 		{"h 0 A 1 2\n", `p.dat: line 1: 5 fields, want "h i a value"`},
+		{"h x A 1\n", `p.dat: line 1: site "x": want an integer from 0 to 65535`},
 		{"J 0 0 A C 1\n", "p.dat: line 1: coupling of site 0 with itself"},
-		{"J 0 -1 A C 1\n", "p.dat: line 1: sites"},
-		{"J 0 1 A W 1\n", `p.dat: line 1: states "A" "W": want letters of "-AC"`},
-		{"J 0 1 A 3 1\n", `p.dat: line 1: states`},
+		{"J 0 -1 A C 1\n", `p.dat: line 1: site "-1"`},
+		{"J 0 1 A W 1\n", `p.dat: line 1: state "W": want a letter of "-AC" or an integer from 0 to 2`},
+		{"J 0 1 A 3 1\n", `p.dat: line 1: state "3"`},
 		{"h 0 A nan\n", `p.dat: line 1: value "nan" is not a finite float32`},
 		{"h 0 A 1e39\n", `p.dat: line 1: value "1e39"`},
 		{"h 0 A 1\nh 0 A 2\n", "p.dat: line 2: entry given twice"},
@@ -124,7 +113,7 @@ func FuzzReadPottsParams(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equalF32(m.H, m2.H) || !equalF32(m.J, m2.J) {
+		if !equalSlices(m.H, m2.H) || !equalSlices(m.J, m2.J) {
 			t.Fatal("round trip changed the model")
 		}
 	})

@@ -152,7 +152,7 @@ func (o Options) alphabet() *Alphabet {
 // when the problem is not on one line) and a one-line message saying what
 // was found and what was expected, e.g.
 //
-//	fn3.sto: line 45, column 31: letter 'J' is not in the protein alphabet -ACDEFGHIKLMNPQRSTVWY
+//	fn3.sto: line 45: column 31: letter '1' is not in the protein alphabet -ACDEFGHIKLMNPQRSTVWY
 type Error struct {
 	File string
 	Line int

@@ -58,7 +58,7 @@ func TestRead(t *testing.T) {
 		{"fasta X to gap", "a.fa", ">s1\nAXDE\n>s2\nACbE\n", Options{}, []string{"s1", "s2"}, []string{"A-DE", "AC-E"}, 0},
 		{"fasta X dropped", "a.fa", ">s1\nAXDE\n>s2\nACDE\n", Options{Ambiguous: AmbiguousDrop}, []string{"s2"}, []string{"ACDE"}, 1},
 		{"a2m inserts removed", "a.a2m", ">s1\nACdeD.E\n>s2\nA-..DyE\n", Options{}, []string{"s1", "s2"}, []string{"ACDE", "A-DE"}, 0},
-		{"a3m inserts removed", "a.a3m", ">s1\nACkkkDE\n>s2\nA-DE\n", Options{}, []string{"s1", "s2"}, []string{"ACDE", "A-DE"}, 0},
+		{"a3m inserts removed", "a.a3m", "#A3M#\n>s1\nACkkkDE\n>s2\nA-DE\n", Options{}, []string{"s1", "s2"}, []string{"ACDE", "A-DE"}, 0},
 		{"sniffed fasta", "aln", ">s1\nAC\n>s2\nA-\n", Options{}, []string{"s1", "s2"}, []string{"AC", "A-"}, 0},
 		{"stockholm multi-block", "a.sto", stockholmTwoBlocks, Options{}, []string{"s1", "s2"}, []string{"AC-DEFG", "ACFD-F-"}, 0},
 		{"sniffed stockholm", "aln", stockholmTwoBlocks, Options{}, []string{"s1", "s2"}, []string{"AC-DEFG", "ACFD-F-"}, 0},

@@ -157,7 +157,7 @@ func readFASTA(br *bufio.Reader, name string, opt Options, a2m bool) (*MSA, erro
 			continue
 		}
 		t := bytes.TrimSpace(p)
-		if len(t) == 0 || (cur < 0 && t[0] == ';') { // blank, or an old-style comment before the first record
+		if len(t) == 0 || (cur < 0 && (t[0] == ';' || a2m && t[0] == '#')) { // blank, or a comment (';'; A3M's "#A3M#") before the first record
 			continue
 		}
 		if cur < 0 {
