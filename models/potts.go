@@ -248,10 +248,11 @@ func (m *Potts) Logits(s []uint8, i int, dst []float64) []float64 {
 		if j == i {
 			continue
 		}
-		// J_ij(a, s_j) = J_ji(s_j, a): row s_j of block (j, i), contiguous in a.
-		row := m.J[((j*L+i)*q+int(s[j]))*q:][:q]
-		for a, v := range row {
-			dst[a] += float64(v)
+		// Column s_j of block (i, j): the blocks of row i are contiguous
+		// (L·q² values), so a sweep over j stays in cache.
+		col := m.J[(i*L+j)*q*q+int(s[j]):]
+		for a := range dst {
+			dst[a] += float64(col[a*q])
 		}
 	}
 	return dst

@@ -461,3 +461,18 @@ func TestComparePottsStats(t *testing.T) {
 		t.Error("sizes differ: no error")
 	}
 }
+
+// One reference Gibbs sweep of 1,000 chains of a dense L = 100, q = 21
+// model (the Go oracle, not the host kernel that training will use).
+func BenchmarkPottsGibbs(b *testing.B) {
+	const L, q, n = 100, 21, 1000
+	m := randomPotts(b, L, q, 0.1, 12)
+	s := make([]uint8, n*L)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := m.Gibbs(s, n, 1, 1, uint64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*n*L/b.Elapsed().Seconds(), "sites/s")
+}

@@ -205,6 +205,9 @@ func ReadFile(path string, opt Options) (*MSA, error) {
 // recognised by its magic bytes and decompressed. name labels the MSA and
 // the errors.
 func Read(r io.Reader, name string, opt Options) (*MSA, error) {
+	if err := opt.alphabet().validate(); err != nil {
+		return nil, errorAt(name, 0, "%v", err)
+	}
 	br, err := input(r, name)
 	if err != nil {
 		return nil, err

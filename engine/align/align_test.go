@@ -125,6 +125,7 @@ func TestReadErrors(t *testing.T) {
 		{"stockholm unequal blocks", "s.sto", "# STOCKHOLM 1.0\ns1 AC\ns2 AC\n\ns1 D\n//\n", Options{}, `s.sto: line 3: sequence "s2" has 2 columns, want 3`},
 		{"stockholm letter", "s.sto", "# STOCKHOLM 1.0\ns1   AC*\n//\n", Options{}, "s.sto: line 2: column 8: letter '*' is not in the protein alphabet"},
 		{"bad gzip", "z.fa.gz", "\x1f\x8bxx", Options{}, "z.fa.gz: gzip: "},
+		{"bad alphabet", "a.fa", ">a\nA\n", Options{Alphabet: &Alphabet{Letters: "AB", Gap: 3}}, `a.fa: alphabet "AB": gap code 3, but '-' is at -1`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Read(strings.NewReader(tc.text), tc.file, tc.opt)

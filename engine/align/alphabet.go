@@ -60,6 +60,24 @@ func ParseAlphabet(s string) (*Alphabet, error) {
 	return &Alphabet{Name: "custom", Letters: s, Gap: strings.IndexByte(s, '-')}, nil
 }
 
+// validate reports an alphabet that ParseAlphabet would not return:
+// letters it refuses, or Gap not the index of '-'.
+func (a *Alphabet) validate() error {
+	p, err := ParseAlphabet(a.Letters)
+	if err != nil {
+		return err
+	}
+	if a.Gap != p.Gap {
+		return fmt.Errorf("alphabet %q: gap code %d, but '-' is at %d", a.Letters, a.Gap, p.Gap)
+	}
+	for _, c := range []byte(a.Ambiguous) {
+		if !isUpper(c) || strings.IndexByte(a.Letters, c) >= 0 {
+			return fmt.Errorf("alphabet %q: ambiguity letter %q: want upper-case letters outside the alphabet", a.Letters, c)
+		}
+	}
+	return nil
+}
+
 // Decode returns the letters of codes (each < q).
 func (a *Alphabet) Decode(codes []uint8) string {
 	b := make([]byte, len(codes))

@@ -33,3 +33,22 @@ WCDEF..GHI-L
 	// [19 2 3 4 5 6 7 8 0 10]
 	// weights [0.33 0.33 0.33], M_eff = 1.00
 }
+
+// Reweight a FASTA alignment at 80% identity: a and b are within 80% of
+// each other (8 of 10 sites agree) and share a unit of weight; c is alone.
+func ExampleWeights() {
+	const fasta = ">a\nACDEFGHIKL\n>b\nACDEFGHIWW\n>c\nMNPQRSTVWY\n"
+	m, err := align.ReadFASTA(strings.NewReader(fasta), "f.fa", align.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, theta := range []float64{0.8, 0.9, 0} {
+		w, _ := align.Weights(m, theta)
+		fmt.Printf("θ = %.1f: weights %.2f, M_eff = %.1f\n", theta, w, align.MEff(w))
+	}
+	// Output:
+	// θ = 0.8: weights [0.50 0.50 1.00], M_eff = 2.0
+	// θ = 0.9: weights [1.00 1.00 1.00], M_eff = 3.0
+	// θ = 0.0: weights [1.00 1.00 1.00], M_eff = 3.0
+}
