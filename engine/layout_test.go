@@ -24,13 +24,14 @@ var rooms = map[string][]string{
 	"graph":        {"graph", "kernels"},
 	"models":       {"models", "kernels"},
 	"engine/data":  {"engine/data", "models", "kernels"},
+	"engine/align": {"engine/align", "models", "kernels"},
 	"engine/lower": {"engine/lower", "graph", "kernels"},
 	"engine/exec":  {"engine/exec", "engine/lower", "graph", "kernels"},
-	"engine":       {"engine/data", "engine/exec", "graph", "models", "kernels"},
+	"engine":       {"engine/align", "engine/data", "engine/exec", "graph", "models", "kernels"},
 	"engine/dbn":   {"engine", "engine/data", "engine/exec", "graph", "models", "kernels"},
 	"engine/ais":   {"engine/exec", "models", "kernels"},
-	"cmd":          {"cmd", "engine", "engine/data", "engine/dbn", "engine/ais", "engine/exec", "graph", "models", "kernels"},
-	"bench":        {"engine", "engine/data", "engine/exec", "graph", "models", "kernels"},
+	"cmd":          {"cmd", "engine", "engine/align", "engine/data", "engine/dbn", "engine/ais", "engine/exec", "graph", "models", "kernels"},
+	"bench":        {"engine", "engine/align", "engine/data", "engine/exec", "graph", "models", "kernels"},
 }
 
 // room returns the rooms entry whose key is the longest prefix of pkg.
