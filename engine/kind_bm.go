@@ -220,8 +220,9 @@ func (bmKind) Evaluate(m *EpochMetrics, s *Snapshot, train, heldout *data.Datase
 	}
 	meanLogU := func(d *data.Dataset, n int) float64 {
 		sum := 0.0
+		row := make([]float32, d.D)
 		for i := 0; i < n; i++ {
-			sum += model.LogUnnormalized(d.Row(i))
+			sum += model.LogUnnormalized(d.RowTo(row, i))
 		}
 		return sum / float64(n)
 	}

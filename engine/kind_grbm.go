@@ -118,7 +118,7 @@ func (grbmKind) Init(c Config, train *data.Dataset) (map[string][]float32, error
 		return nil, err
 	}
 	t := rbmTensors(m)
-	mean, std := models.Standardisation(train.X, train.N, V)
+	mean, std := models.StandardisationRows(train.N, V, train.RowTo)
 	t[graph.NameLogVar], t[graph.VelocityOf(graph.NameLogVar)] = zeros(V), zeros(V)
 	t[TensorDataMean], t[TensorDataStd] = mean, std
 	if c.Persistent {
@@ -169,7 +169,7 @@ func (grbmKind) Begin(c Config, s *Snapshot, train *data.Dataset, fresh bool) Ru
 	n := min(train.N, 1000)
 	row := make([]float32, train.D)
 	for k := 0; k < n; k++ {
-		copy(row, train.Row(k*train.N/n))
+		train.RowTo(row, k*train.N/n)
 		models.StandardiseRows(row, g.mean, g.std)
 		for _, u := range row {
 			g.baseline += float64(u) * float64(u) / float64(n)
@@ -267,7 +267,7 @@ func evaluateGaussian(m *EpochMetrics, g *models.GRBM, train, heldout *data.Data
 		row := make([]float32, d.D)
 		var sum float64
 		for i := 0; i < n; i++ {
-			copy(row, d.Row(i))
+			d.RowTo(row, i)
 			g.Standardise(row)
 			sum += g.FreeEnergy(row)
 		}

@@ -223,7 +223,9 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 	var batch []float32
 	var order []int32
 	if resident {
-		rows := append([]float32(nil), train.X...)
+		// Float32 rows: the device gathers and computes in float32
+		// whatever the host storage (uint8 codes, bits).
+		rows := train.CopyRows(make([]float32, train.N*V), 0, train.N)
 		l.run.Prepare(rows)
 		if err := rp.SetData(rows, train.N); err != nil {
 			return err
@@ -305,17 +307,16 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 }
 
 // step runs mini-batches b … b+n−1 of the epoch's order perm: on a
-// resident program from its own copy of the data, else copied into batch
-// and mapped to model units here.
+// resident program from its own copy of the data, else gathered into batch
+// (converted to float32 from the data's storage) and mapped to model units
+// here.
 func (l *loop) step(res exec.Resident, batch []float32, train *data.Dataset, perm []int, b, n int, h graph.Hyper) error {
 	if res != nil {
 		return res.StepOrdered(b, n, h)
 	}
 	B, V := l.cfg.Batch, train.D
 	rows := batch[:n*B*V]
-	for r := 0; r < n*B; r++ {
-		copy(rows[r*V:(r+1)*V], train.Row(perm[b*B+r]))
-	}
+	train.Gather(rows, perm[b*B:(b+n)*B])
 	l.run.Prepare(rows)
 	return l.prog.Step(rows, n, h)
 }
@@ -325,8 +326,9 @@ func (l *loop) step(res exec.Resident, batch []float32, train *data.Dataset, per
 // guide §8): visible biases that start from the data's marginals.
 func MarginalLogits(dst []float32, d *data.Dataset) {
 	mean := make([]float64, d.D)
+	row := make([]float32, d.D)
 	for i := 0; i < d.N; i++ {
-		for j, x := range d.Row(i) {
+		for j, x := range d.RowTo(row, i) {
 			mean[j] += float64(x)
 		}
 	}

@@ -405,7 +405,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 	tr := &engine.Trainer{Config: r.cfg, Backend: r.backend}
 	fingerprint := r.train.Fingerprint()
 	if f.Resume != "" {
-		snap, err := f.resumeSnapshot(r.cfg.Epochs, fingerprint, r.ofKind)
+		snap, err := f.resumeSnapshot(r.cfg.Epochs, r.train, r.ofKind)
 		if err != nil {
 			return err
 		}
@@ -469,7 +469,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 // it fits this run (ofKind, nil for any; the same data; epochs left to
 // train) and cuts metrics.jsonl back to it, so that the resumed run appends
 // where the checkpoint left off.
-func (f *trainFlags) resumeSnapshot(epochs int, fingerprint string, ofKind func(*engine.Snapshot) error) (*engine.Snapshot, error) {
+func (f *trainFlags) resumeSnapshot(epochs int, train *data.Dataset, ofKind func(*engine.Snapshot) error) (*engine.Snapshot, error) {
 	snap, meta, err := engine.LoadSnapshot(filepath.Join(f.Resume, modelFile))
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
@@ -479,7 +479,7 @@ func (f *trainFlags) resumeSnapshot(epochs int, fingerprint string, ofKind func(
 			return nil, err
 		}
 	}
-	if err := sameData(f.Data, fingerprint, meta.DataFingerprint); err != nil {
+	if err := sameData(f.Data, train, meta.DataFingerprint); err != nil {
 		return nil, err
 	}
 	if snap.Epoch >= epochs && snap.Batch == 0 {
