@@ -264,14 +264,10 @@ func (grbmKind) Evaluate(m *EpochMetrics, s *Snapshot, train, heldout *data.Data
 
 func evaluateGaussian(m *EpochMetrics, g *models.GRBM, train, heldout *data.Dataset, cfg Config) error {
 	meanF := func(d *data.Dataset, n int) float64 {
-		row := make([]float32, d.D)
-		var sum float64
-		for i := 0; i < n; i++ {
-			d.RowTo(row, i)
+		return meanOverRows(d, n, func(row []float32) float64 {
 			g.Standardise(row)
-			sum += g.FreeEnergy(row)
-		}
-		return sum / float64(n)
+			return g.FreeEnergy(row)
+		})
 	}
 	if heldout != nil && heldout.N > 0 {
 		n := min(heldout.N, train.N, cfg.FreeEnergyRows)

@@ -241,12 +241,9 @@ func evaluateRBM(m *EpochMetrics, model *models.RBM, train, heldout *data.Datase
 	return nil
 }
 
+// meanFreeEnergy is the mean free energy of the first n rows of d.
 func meanFreeEnergy(model *models.RBM, d *data.Dataset, n int) float64 {
-	var sum float64
-	for i := 0; i < n; i++ {
-		sum += model.FreeEnergy(d.Row(i))
-	}
-	return sum / float64(n)
+	return meanOverRows(d, n, model.FreeEnergy)
 }
 
 // RBMSnapshot returns a snapshot holding m (not copied) as an "rbm" run

@@ -103,12 +103,13 @@ type metricsJSON struct {
 	Samples       int      `json:"samples"`
 	Seconds       float64  `json:"seconds"`
 	SamplesPerSec float64  `json:"samples_per_sec"`
+	EvalSeconds   float64  `json:"eval_seconds"`
 }
 
 func jsonMetrics(m engine.EpochMetrics) metricsJSON {
 	return metricsJSON{Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
 		LogLikelihood: num(m.LogLikelihood), HeldOutLL: num(m.HeldOutLogLikelihood), LogZ: num(m.LogZ),
-		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec}
+		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec, EvalSeconds: m.EvalSeconds}
 }
 
 func formatMetrics(m engine.EpochMetrics, epochs int) string {

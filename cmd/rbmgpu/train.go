@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,6 +52,8 @@ type trainFlags struct {
 	// models are the values of --model with their settings (saved in
 	// config.json beside the fields above).
 	models *modelFlags
+	// clock times the parts of the run for its last line.
+	clock runClock
 }
 
 func newTrainCmd() *cobra.Command { return newTrainCmdWith(&trainFlags{}) }
@@ -310,6 +313,7 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 }
 
 func runTrain(cmd *cobra.Command, f *trainFlags) error {
+	f.clock.start = time.Now()
 	stderr := cmd.ErrOrStderr()
 	data.DownloadNotify = func(s string) { fmt.Fprintln(stderr, "rbmgpu: "+s) }
 	if f.Resume != "" {
@@ -437,7 +441,8 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 		if err := metrics.Sync(); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
-		if err := engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint); err != nil {
+		f.clock.epoch(m)
+		if err := f.clock.saved(func() error { return engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint) }); err != nil {
 			return err
 		}
 		if r.afterEpoch != nil {
@@ -462,6 +467,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 		return fmt.Errorf("train: %w (last good checkpoint: %s)", err, filepath.Join(f.Out, modelFile))
 	}
 	fmt.Fprintf(stdout, "saved %s\n", filepath.Join(f.Out, modelFile))
+	fmt.Fprintln(stdout, f.clock.summary())
 	return nil
 }
 
@@ -515,6 +521,7 @@ func prepareRun(cmd *cobra.Command, f *trainFlags) (cfg engine.Config, backend e
 		return cfg, nil, nil, nil, fmt.Errorf("train: --device %s: %w", f.Device, err)
 	}
 	train, val, err = f.loadData()
+	f.clock.loaded(train)
 	return cfg, backend, train, val, err
 }
 
