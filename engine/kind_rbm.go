@@ -241,9 +241,10 @@ func evaluateRBM(m *EpochMetrics, model *models.RBM, train, heldout *data.Datase
 	return nil
 }
 
-// meanFreeEnergy is the mean free energy of the first n rows of d.
+// meanFreeEnergy is the mean free energy of the first n rows of d
+// (models.RBM.FreeEnergyFunc: FreeEnergy's bits, W in float64 once).
 func meanFreeEnergy(model *models.RBM, d *data.Dataset, n int) float64 {
-	return meanOverRows(d, n, model.FreeEnergy)
+	return meanOverRows(d, n, model.FreeEnergyFunc())
 }
 
 // RBMSnapshot returns a snapshot holding m (not copied) as an "rbm" run
