@@ -42,7 +42,8 @@ from torch_rbm import RBMStep, step_flops  # noqa: E402  (the GPU peer's CD-k st
 
 
 class PCDStep(RBMStep):
-    """RBMStep with C persistent chains: PCD-1 as graph/cd.go builds it."""
+    """RBMStep with persistent chains, as many as the batch has rows: PCD-1 as
+    graph/cd.go builds it."""
 
     def __init__(self, V, H, lr, momentum, decay, seed, chains):
         super().__init__(V, H, 1, lr, momentum, decay, "cpu", seed)
@@ -52,7 +53,6 @@ class PCDStep(RBMStep):
     @torch.no_grad()
     def forward(self, v0):
         W, b, c = self.W, self.b, self.c
-        B, C = v0.shape[0], self.chains.shape[0]
         ph0 = torch.sigmoid(v0 @ W + c)
         h0 = torch.bernoulli(ph0)
         pv1 = torch.sigmoid(h0 @ W.t() + b)
@@ -60,16 +60,7 @@ class PCDStep(RBMStep):
         vk = torch.bernoulli(torch.sigmoid(hc @ W.t() + b))
         phk = torch.sigmoid(vk @ W + c)
         self.chains.copy_(vk)
-        gW = v0.t() @ ph0 / B - vk.t() @ phk / C
-        gb = v0.mean(0) - vk.mean(0)
-        gc = ph0.mean(0) - phk.mean(0)
-        self.recon.add_(((v0 - pv1) ** 2).sum() / B)
-        self.vW.mul_(self.momentum).add_(self.lr * (gW - self.decay * W))
-        self.vb.mul_(self.momentum).add_(self.lr * gb)
-        self.vc.mul_(self.momentum).add_(self.lr * gc)
-        W.add_(self.vW)
-        b.add_(self.vb)
-        c.add_(self.vc)
+        self.update(v0, pv1, ph0, vk, phk)
 
 
 def load(args):
@@ -108,7 +99,7 @@ def main():
         if alg == "CD-1":
             step, flops = RBMStep(V, H, 1, args.lr, args.momentum, args.weight_decay, "cpu", args.seed), step_flops(V, H, B, 1)
         elif alg == "PCD-1":
-            step, flops = PCDStep(V, H, args.lr, args.momentum, args.weight_decay, args.seed, B), 14.0 * B * V * H
+            step, flops = PCDStep(V, H, args.lr, args.momentum, args.weight_decay, args.seed, chains=B), 14.0 * B * V * H
         else:
             raise SystemExit(f"--algs: {alg!r}: want CD-1 or PCD-1")
         for i in range(3):
