@@ -15,6 +15,10 @@ import (
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
+// gatherBatches is the most mini-batches the trainer gathers into its
+// float32 buffer for one Program.Step (784 features × 100 rows: 2.5 MB).
+const gatherBatches = 8
+
 // Philox op ids of the trainer's own draws; the step graph uses small ids.
 const (
 	opShuffle    uint32 = 0x5EED0001 // per-epoch data order, Step = epoch
@@ -237,6 +241,9 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		}
 		order = make([]int32, train.N)
 	} else {
+		// Gather a few mini-batches per Step: the buffer stays small (and
+		// in cache) and the program's upload slot is only touched as far.
+		chunk = min(chunk, gatherBatches)
 		batch = make([]float32, chunk*cfg.Batch*V)
 	}
 	for epoch := snap.Epoch; epoch < cfg.Epochs; epoch++ {

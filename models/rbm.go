@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/floats"
 
@@ -183,8 +184,10 @@ func (m *RBM) FreeEnergyFunc() func(v []float32) float64 {
 	}
 	vbias := append([]float32(nil), m.VBias...)
 	hbias := append([]float32(nil), m.HBias...)
+	scratch := sync.Pool{New: func() any { return make([]float64, H) }}
 	return func(v []float32) float64 {
-		act := make([]float64, H)
+		act := scratch.Get().([]float64)
+		defer scratch.Put(act)
 		for j, c := range hbias {
 			act[j] = float64(c)
 		}
