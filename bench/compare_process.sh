@@ -58,7 +58,7 @@ import json, os, statistics, sys
 out, rounds, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def t(name):
     wall, rss = open(os.path.join(out, name)).read().split()[-2:]
-    return float(wall), int(rss) / 1024
+    return float(wall), int(rss) / 1000  # /usr/bin/time %M is in KiB; MB here are 1000 KiB, as the issue counts
 ours = [t(f"ours-{r}.time") for r in range(1, rounds + 1)]
 sk = [t(f"sklearn-{r}.time") for r in range(1, rounds + 1)]
 fit = [json.loads(open(os.path.join(out, f"sklearn-{r}.jsonl")).read())["seconds"] for r in range(1, rounds + 1)]
