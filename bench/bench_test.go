@@ -200,7 +200,7 @@ func BenchmarkStepFashion(b *testing.B) {
 			n := min(ds.N, 20000) / cfg.Batch
 			batches := make([][]float32, n)
 			for i := range batches {
-				batches[i] = ds.X[i*cfg.Batch*ds.D : (i+1)*cfg.Batch*ds.D]
+				batches[i] = ds.Rows(i*cfg.Batch, cfg.Batch)
 			}
 			benchStep(b, be, cfg, batches)
 		})

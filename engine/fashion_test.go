@@ -55,8 +55,8 @@ func TestFashionMNISTOneEpoch(t *testing.T) {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)
-	r0 := reconError(before, d.X, evalRows)
-	r1 := reconError(res.Snapshot.RBM(), d.X, evalRows)
+	r0 := reconError(before, d.Rows(0, evalRows), evalRows)
+	r1 := reconError(res.Snapshot.RBM(), d.Rows(0, evalRows), evalRows)
 	m := res.Metrics[0]
 	t.Logf("Fashion-MNIST 784×500 CD-1, 1 epoch: %v (%.0f samples/s); recon error (mean-field, %d images) %.2f → %.2f; training recon %.2f",
 		elapsed.Round(time.Millisecond), m.SamplesPerSec, evalRows, r0, r1, m.ReconError)

@@ -29,7 +29,7 @@ func TestGaussianFashionMNISTDefaults(t *testing.T) {
 	}
 	d.ScaleTo01()
 	const n = 3000
-	sub := &data.Dataset{Name: "fashion-mnist[:3000]", N: n, D: d.D, X: d.X[:n*d.D]}
+	sub := &data.Dataset{Name: "fashion-mnist[:3000]", N: n, D: d.D, X: d.Rows(0, n)}
 	for _, learn := range []bool{false, true} {
 		cfg := Config{Model: "grbm", Options: &GRBMOptions{LearnVariance: learn}, Hidden: 128, K: 1, Epochs: 10, Batch: 100, Momentum: 0.5, Seed: 1}
 		start := time.Now()

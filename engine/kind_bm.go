@@ -218,13 +218,7 @@ func (bmKind) Evaluate(m *EpochMetrics, s *Snapshot, train, heldout *data.Datase
 	if cfg.ExactLLMaxUnits < 0 || model.H > models.MaxExactBMUnits {
 		return nil
 	}
-	meanLogU := func(d *data.Dataset, n int) float64 {
-		sum := 0.0
-		for i := 0; i < n; i++ {
-			sum += model.LogUnnormalized(d.Row(i))
-		}
-		return sum / float64(n)
-	}
+	meanLogU := func(d *data.Dataset, n int) float64 { return meanOverRows(d, n, model.LogUnnormalized) }
 	if heldout != nil && heldout.N > 0 && model.H <= cfg.ExactLLMaxUnits {
 		n := min(heldout.N, train.N, cfg.FreeEnergyRows)
 		m.FreeEnergyGap = meanLogU(train, n) - meanLogU(heldout, n)

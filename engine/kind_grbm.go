@@ -124,13 +124,10 @@ func (grbmKind) Init(c Config, train *data.Dataset) (map[string][]float32, error
 		return nil, err
 	}
 	t := rbmTensors(m)
-	mean, std := models.Standardisation(train.X, train.N, V)
+	mean, std := models.StandardisationRows(train.N, V, train.RowTo)
 	t[graph.NameLogVar], t[graph.VelocityOf(graph.NameLogVar)] = zeros(V), zeros(V)
 	t[TensorDataMean], t[TensorDataStd] = mean, std
-	lo, hi := train.X[0], train.X[0]
-	for _, x := range train.X {
-		lo, hi = min(lo, x), max(hi, x)
-	}
+	lo, hi := train.Range()
 	t[TensorDataRange] = []float32{lo, hi}
 	if c.Persistent {
 		// N(0, 1): the standardised data's marginals, the model with
@@ -191,7 +188,7 @@ func (grbmKind) Begin(c Config, s *Snapshot, train *data.Dataset, fresh bool) Ru
 	n := min(train.N, 1000)
 	row := make([]float32, train.D)
 	for k := 0; k < n; k++ {
-		copy(row, train.Row(k*train.N/n))
+		train.RowTo(row, k*train.N/n)
 		models.StandardiseRows(row, g.mean, g.std)
 		for _, u := range row {
 			g.baseline += float64(u) * float64(u) / float64(n)
@@ -286,14 +283,10 @@ func (grbmKind) Evaluate(m *EpochMetrics, s *Snapshot, train, heldout *data.Data
 
 func evaluateGaussian(m *EpochMetrics, g *models.GRBM, train, heldout *data.Dataset, cfg Config) error {
 	meanF := func(d *data.Dataset, n int) float64 {
-		row := make([]float32, d.D)
-		var sum float64
-		for i := 0; i < n; i++ {
-			copy(row, d.Row(i))
+		return meanOverRows(d, n, func(row []float32) float64 {
 			g.Standardise(row)
-			sum += g.FreeEnergy(row)
-		}
-		return sum / float64(n)
+			return g.FreeEnergy(row)
+		})
 	}
 	if heldout != nil && heldout.N > 0 {
 		n := min(heldout.N, train.N, cfg.FreeEnergyRows)

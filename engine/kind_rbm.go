@@ -220,11 +220,14 @@ func extraTensor(path string, extra map[string]safetensors.Tensor, name string, 
 	return x.Data, nil
 }
 
-// evaluateRBM fills the free-energy gap and exact log-likelihood of model.
+// evaluateRBM fills the free-energy gap and exact log-likelihood of model
+// (free energies by models.RBM.FreeEnergyFunc: FreeEnergy's bits, W in
+// float64 once).
 func evaluateRBM(m *EpochMetrics, model *models.RBM, train, heldout *data.Dataset, cfg Config) error {
+	fe := model.FreeEnergyFunc()
 	if heldout != nil && heldout.N > 0 {
 		n := min(heldout.N, train.N, cfg.FreeEnergyRows)
-		m.FreeEnergyGap = meanFreeEnergy(model, heldout, n) - meanFreeEnergy(model, train, n)
+		m.FreeEnergyGap = meanOverRows(heldout, n, fe) - meanOverRows(train, n, fe)
 	}
 	if cfg.ExactLLMaxUnits < 0 || min(model.V, model.H) > cfg.ExactLLMaxUnits {
 		return nil
@@ -234,19 +237,11 @@ func evaluateRBM(m *EpochMetrics, model *models.RBM, train, heldout *data.Datase
 		return err
 	}
 	m.LogZ = logZ
-	m.LogLikelihood = -meanFreeEnergy(model, train, train.N) - logZ
+	m.LogLikelihood = -meanOverRows(train, train.N, fe) - logZ
 	if heldout != nil && heldout.N > 0 {
-		m.HeldOutLogLikelihood = -meanFreeEnergy(model, heldout, heldout.N) - logZ
+		m.HeldOutLogLikelihood = -meanOverRows(heldout, heldout.N, fe) - logZ
 	}
 	return nil
-}
-
-func meanFreeEnergy(model *models.RBM, d *data.Dataset, n int) float64 {
-	var sum float64
-	for i := 0; i < n; i++ {
-		sum += model.FreeEnergy(d.Row(i))
-	}
-	return sum / float64(n)
 }
 
 // RBMSnapshot returns a snapshot holding m (not copied) as an "rbm" run

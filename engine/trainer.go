@@ -15,6 +15,10 @@ import (
 	"github.com/rbmgpu/rbmgpu/models"
 )
 
+// gatherBatches is the most mini-batches the trainer gathers into its
+// float32 buffer for one Program.Step (784 features × 100 rows: 2.5 MB).
+const gatherBatches = 8
+
 // Philox op ids of the trainer's own draws; the step graph uses small ids.
 const (
 	opShuffle    uint32 = 0x5EED0001 // per-epoch data order, Step = epoch
@@ -37,8 +41,13 @@ type EpochMetrics struct {
 	HeldOutLogLikelihood float64 `json:"heldout_log_likelihood"`
 	LogZ                 float64 `json:"log_z"`
 	Samples              int     `json:"samples"`
-	Seconds              float64 `json:"seconds"`
-	SamplesPerSec        float64 `json:"samples_per_sec"`
+	// Seconds is the wall time of the epoch's mini-batches (to the
+	// snapshot at its end), evaluation excluded.
+	Seconds       float64 `json:"seconds"`
+	SamplesPerSec float64 `json:"samples_per_sec"`
+	// EvalSeconds is the wall time of the epoch's evaluation (the
+	// free-energy gap, exact log-likelihoods); 0 when it was skipped.
+	EvalSeconds float64 `json:"eval_seconds"`
 }
 
 // Snapshot is the complete state of a run between two mini-batches: enough
@@ -223,13 +232,18 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 	var batch []float32
 	var order []int32
 	if resident {
-		rows := append([]float32(nil), train.X...)
+		// Float32 rows: the device gathers and computes in float32
+		// whatever the host storage (uint8 codes, bits).
+		rows := train.CopyRows(make([]float32, train.N*V), 0, train.N)
 		l.run.Prepare(rows)
 		if err := rp.SetData(rows, train.N); err != nil {
 			return err
 		}
 		order = make([]int32, train.N)
 	} else {
+		// Gather a few mini-batches per Step: the buffer stays small (and
+		// in cache) and the program's upload slot is only touched as far.
+		chunk = min(chunk, gatherBatches)
 		batch = make([]float32, chunk*cfg.Batch*V)
 	}
 	for epoch := snap.Epoch; epoch < cfg.Epochs; epoch++ {
@@ -287,9 +301,11 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 			SamplesPerSec: float64(done) / secs}
 		m.FreeEnergyGap, m.LogLikelihood, m.HeldOutLogLikelihood, m.LogZ = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
+			t0 := time.Now()
 			if err := l.kind.Evaluate(&m, snap, train, heldout, cfg); err != nil {
 				return fmt.Errorf("epoch %d: %w", epoch+1, err)
 			}
+			m.EvalSeconds = time.Since(t0).Seconds()
 		}
 		res.Metrics = append(res.Metrics, m)
 		for _, cb := range l.t.Callbacks {
@@ -305,17 +321,16 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 }
 
 // step runs mini-batches b … b+n−1 of the epoch's order perm: on a
-// resident program from its own copy of the data, else copied into batch
-// and mapped to model units here.
+// resident program from its own copy of the data, else gathered into batch
+// (converted to float32 from the data's storage) and mapped to model units
+// here.
 func (l *loop) step(res exec.Resident, batch []float32, train *data.Dataset, perm []int, b, n int, h graph.Hyper) error {
 	if res != nil {
 		return res.StepOrdered(b, n, h)
 	}
 	B, V := l.cfg.Batch, train.D
 	rows := batch[:n*B*V]
-	for r := 0; r < n*B; r++ {
-		copy(rows[r*V:(r+1)*V], train.Row(perm[b*B+r]))
-	}
+	train.Gather(rows, perm[b*B:(b+n)*B])
 	l.run.Prepare(rows)
 	return l.prog.Step(rows, n, h)
 }
@@ -325,8 +340,9 @@ func (l *loop) step(res exec.Resident, batch []float32, train *data.Dataset, per
 // guide §8): visible biases that start from the data's marginals.
 func MarginalLogits(dst []float32, d *data.Dataset) {
 	mean := make([]float64, d.D)
+	row := make([]float32, d.D)
 	for i := 0; i < d.N; i++ {
-		for j, x := range d.Row(i) {
+		for j, x := range d.RowTo(row, i) {
 			mean[j] += float64(x)
 		}
 	}

@@ -39,9 +39,17 @@ func (m *GRBM) validateStandardisation() error {
 // tiny standard deviation; ordinary features keep a scale within 1% of
 // their standard deviation.
 func Standardisation(x []float32, n, v int) (mean, std []float32) {
+	return StandardisationRows(n, v, func(dst []float32, r int) []float32 { return x[r*v : (r+1)*v] })
+}
+
+// StandardisationRows is Standardisation of n rows of v features read
+// through row, which returns row r (it may write it into dst, a scratch of
+// v values): data held in any storage, read one row at a time.
+func StandardisationRows(n, v int, row func(dst []float32, r int) []float32) (mean, std []float32) {
 	m, s := make([]float64, v), make([]float64, v)
+	buf := make([]float32, v)
 	for r := 0; r < n; r++ {
-		for i, xi := range x[r*v : (r+1)*v] {
+		for i, xi := range row(buf, r) {
 			m[i] += float64(xi)
 		}
 	}
@@ -49,7 +57,7 @@ func Standardisation(x []float32, n, v int) (mean, std []float32) {
 		m[i] /= float64(n)
 	}
 	for r := 0; r < n; r++ {
-		for i, xi := range x[r*v : (r+1)*v] {
+		for i, xi := range row(buf, r) {
 			d := float64(xi) - m[i]
 			s[i] += d * d
 		}

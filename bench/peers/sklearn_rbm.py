@@ -3,7 +3,8 @@
 CPU benchmarks use, and print one JSON line.
 
 Data: Fashion-MNIST training images (IDX, gzip) scaled to [0, 1] and binarized
-at 0.5 (x >= 0.5 -> 1), as `engine/data` Load + ScaleTo01 + Binarize(0.5) does;
+at 0.5 (x >= 0.5 -> 1), as `engine/data` Load + ScaleTo01 + Binarize(0.5) does
+(--binarize none keeps the grey levels, as `rbmgpu train` without --binarize);
 synthetic fair bits of the same shape when the file is absent.
 
 What is timed: fit() alone (parameter initialisation and n_iter epochs of
@@ -59,8 +60,10 @@ def load_data(args):
         lo, hi = float(x.min()), float(x.max())
         if hi > lo:
             x = (x - lo) / (hi - lo)  # ScaleTo01: min-max into [0, 1]
-        x = (x >= 0.5).astype(args.dtype)  # Binarize(0.5)
-        name = "fashion-mnist"
+        name = "fashion-mnist (grey levels)"
+        if args.binarize != "none":
+            x = (x >= float(args.binarize)).astype(args.dtype)  # Binarize(T)
+            name = "fashion-mnist"
     else:
         rng = np.random.default_rng(args.seed)
         x = rng.integers(0, 2, size=(args.synthetic_rows, args.n_features)).astype(args.dtype)
@@ -94,6 +97,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=1, help="fit() this many times; median reported")
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                     help="precision of the data, hence of scikit-learn's computation (float64 is BernoulliRBM's usual)")
+    ap.add_argument("--binarize", default="0.5",
+                    help="threshold T (x >= T -> 1) after scaling, or none: grey levels in [0, 1], as rbmgpu train without --binarize")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--synthetic-rows", type=int, default=60000)
     ap.add_argument("--n-features", type=int, default=784, help="synthetic data width")

@@ -85,7 +85,6 @@ class RBMStep(torch.nn.Module):
     @torch.no_grad()
     def forward(self, v0):
         W, b, c = self.W, self.b, self.c
-        B = v0.shape[0]
         ph0 = torch.sigmoid(v0 @ W + c)
         h = torch.bernoulli(ph0)
         pv1 = torch.sigmoid(h @ W.t() + b)
@@ -96,6 +95,14 @@ class RBMStep(torch.nn.Module):
             phk = torch.sigmoid(vk @ W + c)
             if t < self.k:
                 h = torch.bernoulli(phk)
+        self.update(v0, pv1, ph0, vk, phk)
+
+    def update(self, v0, pv1, ph0, vk, phk):
+        """The statistics of data v0 (p(h|v0) = ph0, reconstruction p(v|h0) = pv1)
+        and negative samples vk (as many rows, p(h|vk) = phk), the momentum
+        update and the reconstruction monitor."""
+        W, b, c = self.W, self.b, self.c
+        B = v0.shape[0]
         gW = (v0.t() @ ph0 - vk.t() @ phk) / B
         gb = v0.mean(0) - vk.mean(0)
         gc = ph0.mean(0) - phk.mean(0)

@@ -51,7 +51,7 @@ func runEvalBM(cmd *cobra.Command, f *evalFlags, dir, file string) error {
 	if err != nil {
 		return err
 	}
-	ll, err := m.LogLikelihood(d.X[:n*d.D], n)
+	ll, err := m.LogLikelihood(d.Rows(0, n), n)
 	if err != nil {
 		return err
 	}

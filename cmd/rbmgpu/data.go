@@ -22,11 +22,7 @@ func prepareData(spec, labels, binarize string, seed uint64, real bool) (*data.D
 	if d.N == 0 || d.D == 0 {
 		return nil, fmt.Errorf("%s: no data", spec)
 	}
-	var lo, hi float32 = d.X[0], d.X[0]
-	for _, x := range d.X {
-		lo, hi = min(lo, x), max(hi, x)
-	}
-	if (lo < 0 || hi > 1) && !real {
+	if lo, hi := d.Range(); (lo < 0 || hi > 1) && !real {
 		d.ScaleTo01()
 	}
 	mode, arg, hasArg := strings.Cut(binarize, ":")

@@ -278,7 +278,7 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	x := d.X[:n*d.D]
+	x := d.Rows(0, n)
 	small := min(m.V, m.H) <= models.MaxExactUnits
 	if !f.AIS && !f.Exact && !f.PLL {
 		f.Exact, f.AIS = small, !small
@@ -389,7 +389,7 @@ func runEvalDBN(cmd *cobra.Command, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	x := d.X[:n*d.D]
+	x := d.Rows(0, n)
 	res := evalResult{Model: f.Model, Data: f.Data, Visible: dbn.Visible(), Hidden: dbn.TopHidden(), N: n, Kind: "dbn", Layers: dbn.Sizes()}
 	if dbn.HasClassifier() && d.Labels != nil {
 		pred, err := dbn.Predict(x, n)

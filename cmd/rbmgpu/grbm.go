@@ -143,7 +143,7 @@ func runEvalGRBM(cmd *cobra.Command, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	x := append([]float32(nil), d.X[:n*d.D]...)
+	x := d.CopyRows(make([]float32, n*d.D), 0, n)
 	g.Standardise(x)
 	small := g.H <= models.MaxExactUnits
 	if f.Exact && !small {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/engine/data"
 )
 
 // The run directory of `rbmgpu train` (--out): the checkpoint, the
@@ -26,10 +27,10 @@ const (
 
 // sameData refuses to resume on data other than the checkpoint's: the
 // fingerprint saved with it (empty in files from before fingerprints) must
-// match this run's.
-func sameData(dataName, fingerprint, saved string) error {
-	if saved != "" && saved != fingerprint {
-		return fmt.Errorf("resume: %s: the data differ from the data the run was trained on (fingerprint %s, saved %s)", dataName, fingerprint, saved)
+// identify d's values (data.Dataset.SameFingerprint).
+func sameData(dataName string, d *data.Dataset, saved string) error {
+	if saved != "" && !d.SameFingerprint(saved) {
+		return fmt.Errorf("resume: %s: the data differ from the data the run was trained on (fingerprint %s, saved %s)", dataName, d.Fingerprint(), saved)
 	}
 	return nil
 }
@@ -102,12 +103,13 @@ type metricsJSON struct {
 	Samples       int      `json:"samples"`
 	Seconds       float64  `json:"seconds"`
 	SamplesPerSec float64  `json:"samples_per_sec"`
+	EvalSeconds   float64  `json:"eval_seconds"`
 }
 
 func jsonMetrics(m engine.EpochMetrics) metricsJSON {
 	return metricsJSON{Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
 		LogLikelihood: num(m.LogLikelihood), HeldOutLL: num(m.HeldOutLogLikelihood), LogZ: num(m.LogZ),
-		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec}
+		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec, EvalSeconds: m.EvalSeconds}
 }
 
 func formatMetrics(m engine.EpochMetrics, epochs int) string {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,6 +54,8 @@ type trainFlags struct {
 	// models are the values of --model with their settings (saved in
 	// config.json beside the fields above).
 	models *modelFlags
+	// clock times the parts of the run for its last line.
+	clock runClock
 }
 
 func newTrainCmd() *cobra.Command { return newTrainCmdWith(&trainFlags{}) }
@@ -336,6 +339,7 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 }
 
 func runTrain(cmd *cobra.Command, f *trainFlags) error {
+	f.clock.start = time.Now()
 	stderr := cmd.ErrOrStderr()
 	data.DownloadNotify = func(s string) { fmt.Fprintln(stderr, "rbmgpu: "+s) }
 	if f.Resume != "" {
@@ -460,7 +464,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 	lastGood := ""
 	if f.Resume != "" {
 		lastGood = filepath.Join(f.Resume, modelFile)
-		snap, err := f.resumeSnapshot(r.cfg.Epochs, fingerprint, r.ofKind)
+		snap, err := f.resumeSnapshot(r.cfg.Epochs, r.train, r.ofKind)
 		if err != nil {
 			return err
 		}
@@ -493,7 +497,8 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 		if err := metrics.Sync(); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
-		if err := engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint); err != nil {
+		f.clock.epoch(m)
+		if err := f.clock.saved(func() error { return engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint) }); err != nil {
 			return err
 		}
 		lastGood = filepath.Join(f.Out, modelFile)
@@ -522,6 +527,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	fmt.Fprintf(stdout, "saved %s\n", filepath.Join(f.Out, modelFile))
+	fmt.Fprintln(stdout, f.clock.summary())
 	return nil
 }
 
@@ -529,7 +535,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 // it fits this run (ofKind, nil for any; the same data; epochs left to
 // train) and cuts metrics.jsonl back to it, so that the resumed run appends
 // where the checkpoint left off.
-func (f *trainFlags) resumeSnapshot(epochs int, fingerprint string, ofKind func(*engine.Snapshot) error) (*engine.Snapshot, error) {
+func (f *trainFlags) resumeSnapshot(epochs int, train *data.Dataset, ofKind func(*engine.Snapshot) error) (*engine.Snapshot, error) {
 	snap, meta, err := engine.LoadSnapshot(filepath.Join(f.Resume, modelFile))
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
@@ -539,7 +545,7 @@ func (f *trainFlags) resumeSnapshot(epochs int, fingerprint string, ofKind func(
 			return nil, err
 		}
 	}
-	if err := sameData(f.Data, fingerprint, meta.DataFingerprint); err != nil {
+	if err := sameData(f.Data, train, meta.DataFingerprint); err != nil {
 		return nil, err
 	}
 	if snap.Epoch >= epochs && snap.Batch == 0 {
@@ -566,6 +572,7 @@ func prepareRun(cmd *cobra.Command, f *trainFlags) (cfg engine.Config, backend e
 		return cfg, nil, nil, nil, fmt.Errorf("train: --device %s: %w", f.Device, err)
 	}
 	train, val, err = f.loadData()
+	f.clock.loaded(train)
 	return cfg, backend, train, val, err
 }
 

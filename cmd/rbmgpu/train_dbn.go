@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/engine/dbn"
 	"github.com/rbmgpu/rbmgpu/models"
 )
@@ -145,7 +146,7 @@ func runTrainDBN(cmd *cobra.Command, f *trainFlags) error {
 	saved := false
 	var resume *dbn.Progress
 	if f.Resume != "" {
-		if resume, err = loadDBNProgress(f.Resume, len(sizes)-1, cfg.Epochs, fingerprint, f.Data); err != nil {
+		if resume, err = loadDBNProgress(f.Resume, len(sizes)-1, cfg.Epochs, train, f.Data); err != nil {
 			return err
 		}
 		if err := truncateDBNMetrics(filepath.Join(f.Out, metricsFile), resume); err != nil {
@@ -299,7 +300,7 @@ func removeLayerCheckpoints(dir string) error {
 // loadDBNProgress reads the layer checkpoints of a DBN run: layers whose
 // snapshot completed all epochs are finished, the first one that did not is
 // resumed, later files are ignored (they cannot exist in a run of ours).
-func loadDBNProgress(dir string, layers, epochs int, fingerprint, dataName string) (*dbn.Progress, error) {
+func loadDBNProgress(dir string, layers, epochs int, train *data.Dataset, dataName string) (*dbn.Progress, error) {
 	p := &dbn.Progress{}
 	for l := 0; l < layers; l++ {
 		path := layerCheckpoint(dir, l)
@@ -310,7 +311,7 @@ func loadDBNProgress(dir string, layers, epochs int, fingerprint, dataName strin
 		if err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
-		if err := sameData(dataName, fingerprint, meta.DataFingerprint); err != nil {
+		if err := sameData(dataName, train, meta.DataFingerprint); err != nil {
 			return nil, err
 		}
 		if s.Epoch >= epochs && s.Batch == 0 {

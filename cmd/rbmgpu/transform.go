@@ -158,7 +158,7 @@ func writeFeatures(cmd *cobra.Command, f *transformFlags, enc *engine.Encoder, b
 		return fmt.Errorf("transform: write %s: %w", f.Out, err)
 	}
 	var buf []byte
-	err = enc.Encode(cmd.Context(), backend, d.X, d.N, f.Batch, func(_, _ int, h []float32) error {
+	err = enc.Encode(cmd.Context(), backend, d.Values(), d.N, f.Batch, func(_, _ int, h []float32) error {
 		buf = buf[:0]
 		for _, x := range h {
 			u := math.Float32bits(x)

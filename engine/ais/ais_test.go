@@ -103,7 +103,7 @@ func TestAISOnTrainedRBMs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		aisCfg := models.AISConfig{Seed: 7, BaseVBias: models.BaseRateBias(d.X, d.N, d.D, 1)}
+		aisCfg := models.AISConfig{Seed: 7, BaseVBias: models.BaseRateBias(d.Values(), d.N, d.D, 1)}
 		backends := []engine.Backend{engine.CPU{}, engine.Host()}
 		if i > 0 {
 			backends = backends[:1] // the device path once is enough (it is 3× slower on tiny models)

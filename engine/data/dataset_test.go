@@ -22,8 +22,8 @@ func TestScaleTo01(t *testing.T) {
 	for _, tc := range tests {
 		ds := &Dataset{Name: tc.name, N: 1, D: len(tc.in), X: append([]float32(nil), tc.in...)}
 		ds.ScaleTo01()
-		if !equalF32(ds.X, tc.want) {
-			t.Errorf("%s: got %v, want %v", tc.name, ds.X, tc.want)
+		if !equalF32(ds.Values(), tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, ds.Values(), tc.want)
 		}
 	}
 	// x/255 for a full 0..255 range, exactly as float32(x/255.0)
@@ -33,7 +33,7 @@ func TestScaleTo01(t *testing.T) {
 	}
 	ds := &Dataset{N: 1, D: 256, X: x}
 	ds.ScaleTo01()
-	for i, v := range ds.X {
+	for i, v := range ds.Values() {
 		if v != float32(float64(i)/255) {
 			t.Fatalf("x=%d: got %v, want %v", i, v, float32(float64(i)/255))
 		}
@@ -43,8 +43,8 @@ func TestScaleTo01(t *testing.T) {
 func TestBinarize(t *testing.T) {
 	ds := &Dataset{N: 1, D: 5, X: []float32{0, 0.49, 0.5, 0.51, 1}}
 	ds.Binarize(0.5)
-	if want := []float32{0, 0, 1, 1, 1}; !equalF32(ds.X, want) {
-		t.Errorf("got %v, want %v", ds.X, want)
+	if want := []float32{0, 0, 1, 1, 1}; !equalF32(ds.Values(), want) {
+		t.Errorf("got %v, want %v", ds.Values(), want)
 	}
 }
 
@@ -66,27 +66,27 @@ func TestBinarizeStochastic(t *testing.T) {
 	if err := c.BinarizeStochastic(43); err != nil {
 		t.Fatal(err)
 	}
-	if !equalF32(a.X, b.X) {
+	if !equalF32(a.Values(), b.Values()) {
 		t.Error("same seed gave different samples")
 	}
-	if equalF32(a.X, c.X) {
+	if equalF32(a.Values(), c.Values()) {
 		t.Error("different seeds gave identical samples")
 	}
 	// exact contract with the Philox stream
 	s := kernels.Stream{Seed: 42, Op: 0xB1A5}
-	orig := make1()
+	orig, got := make1(), a.Values()
 	for i := range n {
 		want := float32(0)
 		if s.Uniform(uint64(i)) < orig.X[i] {
 			want = 1
 		}
-		if a.X[i] != want {
-			t.Fatalf("element %d: got %v, want %v", i, a.X[i], want)
+		if got[i] != want {
+			t.Fatalf("element %d: got %v, want %v", i, got[i], want)
 		}
 	}
 	// per-probability mean close to p (n/5 = 40000 draws each: sd ≤ 0.0025)
 	var sum [5]float64
-	for i, v := range a.X {
+	for i, v := range a.Values() {
 		if v != 0 && v != 1 {
 			t.Fatalf("element %d = %v, not binary", i, v)
 		}
@@ -105,8 +105,8 @@ func TestBinarizeStochastic(t *testing.T) {
 	bad := &Dataset{Name: "img.idx", N: 2, D: 2, X: []float32{0, 1, 255, 0.5}}
 	err := bad.BinarizeStochastic(1)
 	wantErr(t, err, "img.idx: element 2 (sample 1, feature 0): value 255 is outside [0, 1]", "ScaleTo01")
-	if !equalF32(bad.X, []float32{0, 1, 255, 0.5}) {
-		t.Errorf("data changed on error: %v", bad.X)
+	if !equalF32(bad.Values(), []float32{0, 1, 255, 0.5}) {
+		t.Errorf("data changed on error: %v", bad.Values())
 	}
 	nan := &Dataset{Name: "n", N: 1, D: 1, X: []float32{float32(math.NaN())}}
 	wantErr(t, nan.BinarizeStochastic(1), "n: element 0 (sample 0, feature 0): value NaN is outside [0, 1]")
@@ -125,7 +125,7 @@ func TestSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.N != 81 || va.N != 20 || len(tr.X) != 81*d || len(va.X) != 20*d || tr.Name != "d[train]" || va.Name != "d[val]" || !equalInts(tr.Shape, []int{3}) {
+	if tr.N != 81 || va.N != 20 || len(tr.Values()) != 81*d || len(va.Values()) != 20*d || tr.Name != "d[train]" || va.Name != "d[val]" || !equalInts(tr.Shape, []int{3}) {
 		t.Fatalf("sizes: train %d val %d", tr.N, va.N)
 	}
 	seen := map[int]bool{}
@@ -137,7 +137,7 @@ func TestSplit(t *testing.T) {
 			}
 			seen[i] = true
 			for j := range d {
-				if part.X[k*d+j] != float32(i*10+j) { // labels follow their rows
+				if part.Row(k)[j] != float32(i*10+j) { // labels follow their rows
 					t.Fatalf("row %d does not match label %d", k, i)
 				}
 			}
@@ -163,8 +163,8 @@ func TestSplit(t *testing.T) {
 	}
 	small := &Dataset{Name: "s", N: 5, D: 1, X: []float32{0, 1, 2, 3, 4}}
 	a, b, _ := small.Split(0.4, 7)
-	if !equalF32(append(a.X, b.X...), []float32{float32(perm[0]), float32(perm[1]), float32(perm[2]), float32(perm[3]), float32(perm[4])}) {
-		t.Errorf("split order %v %v, want perm %v", a.X, b.X, perm)
+	if !equalF32(append(a.Values(), b.Values()...), []float32{float32(perm[0]), float32(perm[1]), float32(perm[2]), float32(perm[3]), float32(perm[4])}) {
+		t.Errorf("split order %v %v, want perm %v", a.Values(), b.Values(), perm)
 	}
 	// zero fraction: everything in train, empty val; labels nil stay nil
 	a, b, err = small.Split(0, 1)

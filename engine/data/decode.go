@@ -120,14 +120,8 @@ func numel(dims []int) (n int64, ok bool) {
 // their checksums.
 func readElems(r io.Reader, name string, n int64, t dtype, b bound, rowLen int) ([]float32, error) {
 	need := n * int64(t.size) // n <= maxElements, size <= 8: no overflow
-	if b.n >= 0 && need > b.n {
-		if b.exact {
-			return nil, errorf(name, "truncated: header says %d bytes of data, file has %d", need, b.n)
-		}
-		return nil, errorf(name, "truncated: header says %d bytes of data, more than the compressed input can hold (at most %d)", need, b.n)
-	}
-	if b.exact && need < b.n {
-		return nil, errorf(name, "%d bytes of trailing data after the %d bytes of data the header describes", b.n-need, need)
+	if err := checkBound(name, need, b); err != nil {
+		return nil, err
 	}
 	// Allocate the final slice up front when the size is trustworthy: always
 	// for an exact size, and for a compressed input (bounded only by the
@@ -165,12 +159,55 @@ func readElems(r io.Reader, name string, n int64, t dtype, b bound, rowLen int) 
 		}
 		got += int64(k)
 	}
-	if extra, err := drain(r); err != nil {
-		return nil, wrapErr(name, err)
-	} else if extra > 0 {
-		return nil, errorf(name, "trailing data after the %d bytes of data the header describes", need)
+	if err := checkDrained(r, name, need); err != nil {
+		return nil, err
 	}
 	return dst, nil
+}
+
+// checkBound checks need, the bytes of data a header announces, against b,
+// what the input can deliver.
+func checkBound(name string, need int64, b bound) error {
+	if b.n >= 0 && need > b.n {
+		if b.exact {
+			return errorf(name, "truncated: header says %d bytes of data, file has %d", need, b.n)
+		}
+		return errorf(name, "truncated: header says %d bytes of data, more than the compressed input can hold (at most %d)", need, b.n)
+	}
+	if b.exact && need < b.n {
+		return errorf(name, "%d bytes of trailing data after the %d bytes of data the header describes", b.n-need, need)
+	}
+	return nil
+}
+
+// checkDrained reads r to its end after the need bytes of data: trailing
+// bytes are an error, and reading to EOF lets gzip and zip verify their
+// checksums.
+func checkDrained(r io.Reader, name string, need int64) error {
+	if extra, err := drain(r); err != nil {
+		return wrapErr(name, err)
+	} else if extra > 0 {
+		return errorf(name, "trailing data after the %d bytes of data the header describes", need)
+	}
+	return nil
+}
+
+// readArray reads the n elements of an array of the given shape: as uint8
+// codes (compact storage, Data nil) when compact is set and t is an
+// unsigned byte, else converted to float32 (readElems).
+func readArray(r io.Reader, name string, shape []int, n int64, t dtype, b bound, rowLen int, compact bool) (Array, error) {
+	if compact && t.kind == 'u' && t.size == 1 {
+		s, err := readCodes(r, name, n, b)
+		if err != nil {
+			return Array{}, err
+		}
+		return Array{Shape: shape, codes: s}, nil
+	}
+	vals, err := readElems(r, name, n, t, b, rowLen)
+	if err != nil {
+		return Array{}, err
+	}
+	return Array{Shape: shape, Data: vals}, nil
 }
 
 // drain reads r to EOF (so compressed readers check their checksums) and

@@ -28,7 +28,7 @@ func TestFashionMNIST(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ds.N != tc.n || ds.D != 784 || !equalInts(ds.Shape, []int{28, 28}) || len(ds.X) != tc.n*784 || len(ds.Labels) != tc.n {
+		if ds.N != tc.n || ds.D != 784 || !equalInts(ds.Shape, []int{28, 28}) || len(ds.Values()) != tc.n*784 || len(ds.Labels) != tc.n {
 			t.Fatalf("%s: got N=%d D=%d Shape=%v", img, ds.N, ds.D, ds.Shape)
 		}
 		var count [10]int
@@ -43,10 +43,7 @@ func TestFashionMNIST(t *testing.T) {
 				t.Errorf("%s: class %d has %d samples, want %d", lab, c, k, tc.n/10)
 			}
 		}
-		lo, hi := ds.X[0], ds.X[0]
-		for _, v := range ds.X {
-			lo, hi = min(lo, v), max(hi, v)
-		}
+		lo, hi := ds.Range()
 		if lo != 0 || hi != 255 {
 			t.Errorf("pixel range [%v, %v], want [0, 255]", lo, hi)
 		}

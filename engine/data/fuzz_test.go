@@ -115,10 +115,10 @@ func FuzzReadCSV(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if ds.N < 1 || ds.D < 1 || len(ds.X) != ds.N*ds.D {
-			t.Fatalf("N=%d D=%d len(X)=%d", ds.N, ds.D, len(ds.X))
+		if ds.N < 1 || ds.D < 1 || len(ds.Values()) != ds.N*ds.D {
+			t.Fatalf("N=%d D=%d len(X)=%d", ds.N, ds.D, len(ds.Values()))
 		}
-		for i, v := range ds.X {
+		for i, v := range ds.Values() {
 			if v-v != 0 {
 				t.Fatalf("element %d = %v is not finite", i, v)
 			}

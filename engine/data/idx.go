@@ -36,10 +36,10 @@ const maxIDXRank = 16
 // *os.File the byte count in the header is checked against what r holds
 // before anything is allocated. Float elements must be finite.
 func ReadIDX(r io.Reader, name string) (Array, error) {
-	return readIDX(r, name, sizeHint(r))
+	return readIDX(r, name, sizeHint(r), false)
 }
 
-func readIDX(r io.Reader, name string, b bound) (Array, error) {
+func readIDX(r io.Reader, name string, b bound, compact bool) (Array, error) {
 	var hdr [4]byte
 	if m, err := io.ReadFull(r, hdr[:]); err != nil {
 		if m == 0 && errors.Is(err, io.EOF) {
@@ -78,11 +78,7 @@ func readIDX(r io.Reader, name string, b bound) (Array, error) {
 	if rank >= 2 {
 		rowLen = int(n / max(int64(shape[0]), 1))
 	}
-	vals, err := readElems(r, name, n, t, b, rowLen)
-	if err != nil {
-		return Array{}, err
-	}
-	return Array{Shape: shape, Data: vals}, nil
+	return readArray(r, name, shape, n, t, b, rowLen, compact)
 }
 
 // LoadIDXImages loads an IDX file of rank ≥ 2, raw or gzip-compressed
@@ -99,7 +95,7 @@ func LoadIDXImages(path string) (*Dataset, error) {
 }
 
 func idxDataset(in *input, path string) (*Dataset, error) {
-	a, err := readIDX(in.r, path, in.bound)
+	a, err := readIDX(in.r, path, in.bound, true)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +113,7 @@ func LoadIDXLabels(path string) ([]int, error) {
 		return nil, err
 	}
 	defer in.Close()
-	a, err := readIDX(in.r, path, in.bound)
+	a, err := readIDX(in.r, path, in.bound, false)
 	if err != nil {
 		return nil, err
 	}

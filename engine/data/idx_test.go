@@ -117,11 +117,11 @@ func TestLoadIDXFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ds.N != 3 || ds.D != 4 || !equalInts(ds.Shape, []int{2, 2}) || !equalF32(ds.X, wantX) || !equalInts(ds.Labels, []int{7, 0, 9}) {
+		if ds.N != 3 || ds.D != 4 || !equalInts(ds.Shape, []int{2, 2}) || !equalF32(ds.Values(), wantX) || !equalInts(ds.Labels, []int{7, 0, 9}) {
 			t.Errorf("%s: got %+v", c.img, ds)
 		}
 		d2, err := LoadIDXImages(c.img)
-		if err != nil || !equalF32(d2.X, wantX) {
+		if err != nil || !equalF32(d2.Values(), wantX) {
 			t.Errorf("LoadIDXImages(%s): %v", c.img, err)
 		}
 		l, err := LoadIDXLabels(c.lab)

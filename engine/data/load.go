@@ -135,7 +135,7 @@ func loadFile(path string, opts LoadOptions) (*Dataset, error) {
 	case fmtIDX:
 		return idxDataset(in, path)
 	case fmtNPY:
-		a, err := readNPY(in.r, path, in.bound)
+		a, err := readNPY(in.r, path, in.bound, true)
 		if err != nil {
 			return nil, err
 		}
@@ -170,9 +170,9 @@ func LoadLabels(path string) ([]int, error) {
 	var a Array
 	switch sniff(in.head, path) {
 	case fmtIDX:
-		a, err = readIDX(in.r, path, in.bound)
+		a, err = readIDX(in.r, path, in.bound, false)
 	case fmtNPY:
-		a, err = readNPY(in.r, path, in.bound)
+		a, err = readNPY(in.r, path, in.bound, false)
 	case fmtCSV, fmtTSV, fmtUnknown:
 		var ds *Dataset
 		ds, err = readCSV(in.r, path, CSVHeaderAuto, ',')

@@ -35,10 +35,10 @@ const maxNPYHeader = 1 << 20
 // in-memory reader or a regular *os.File the data size in the header is
 // checked against what r holds before anything is allocated.
 func ReadNPY(r io.Reader, name string) (Array, error) {
-	return readNPY(r, name, sizeHint(r))
+	return readNPY(r, name, sizeHint(r), false)
 }
 
-func readNPY(r io.Reader, name string, b bound) (Array, error) {
+func readNPY(r io.Reader, name string, b bound, compact bool) (Array, error) {
 	var pre [10]byte // magic, version, and a v1 length; v2/v3 read 2 more bytes
 	if m, err := io.ReadFull(r, pre[:]); err != nil {
 		if m == 0 && errors.Is(err, io.EOF) {
@@ -103,11 +103,7 @@ func readNPY(r io.Reader, name string, b bound) (Array, error) {
 	if len(shape) >= 2 && shape[0] > 0 {
 		rowLen = int(n / int64(shape[0]))
 	}
-	vals, err := readElems(r, name, n, t, b, rowLen)
-	if err != nil {
-		return Array{}, err
-	}
-	return Array{Shape: shape, Data: vals}, nil
+	return readArray(r, name, shape, n, t, b, rowLen, compact)
 }
 
 // parseNPYHeader parses the dict literal of an NPY header. It accepts exactly

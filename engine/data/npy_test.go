@@ -100,7 +100,7 @@ func TestLoadNPY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ds.N != 2 || ds.D != 6 || !equalInts(ds.Shape, []int{2, 3}) || !equalInts(ds.Labels, []int{3, 1}) || ds.X[11] != 11 {
+	if ds.N != 2 || ds.D != 6 || !equalInts(ds.Shape, []int{2, 3}) || !equalInts(ds.Labels, []int{3, 1}) || ds.Values()[11] != 11 {
 		t.Errorf("got %+v", ds)
 	}
 	// gzip-compressed NPY is recognised by magic bytes

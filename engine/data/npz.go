@@ -144,7 +144,7 @@ func walkNPZ(ra io.ReaderAt, size int64, name string, want func(string) bool, us
 		if err != nil {
 			return errorf(member, "cannot open member: %v", err)
 		}
-		a, err := readNPY(rc, member, b)
+		a, err := readNPY(rc, member, b, false)
 		rc.Close()
 		if err != nil {
 			return err

@@ -24,9 +24,9 @@ func TestReadNPZ(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]Array{
-			"components_":        {[]int{2, 3}, []float32{0.5, -1, 2, 0, 0.25, -0.125}},
-			"intercept_hidden_":  {[]int{2}, []float32{-0.5, 1.5}},
-			"intercept_visible_": {[]int{3}, []float32{float32(0.1), float32(0.2), float32(0.3)}},
+			"components_":        {Shape: []int{2, 3}, Data: []float32{0.5, -1, 2, 0, 0.25, -0.125}},
+			"intercept_hidden_":  {Shape: []int{2}, Data: []float32{-0.5, 1.5}},
+			"intercept_visible_": {Shape: []int{3}, Data: []float32{float32(0.1), float32(0.2), float32(0.3)}},
 		}
 		if len(m) != len(want) {
 			t.Fatalf("deflate=%v: got keys %v", deflate, m)

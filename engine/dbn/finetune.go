@@ -296,7 +296,7 @@ func lossAccuracy(dbn *models.DBN, d *data.Dataset) (loss, acc float64, err erro
 	correct := 0
 	for lo := 0; lo < d.N; lo += evalChunk {
 		n := min(evalChunk, d.N-lo)
-		z, err := dbn.Logits(d.X[lo*d.D:(lo+n)*d.D], n)
+		z, err := dbn.Logits(d.Rows(lo, n), n)
 		if err != nil {
 			return 0, 0, fmt.Errorf("evaluate: %w", err)
 		}
@@ -465,7 +465,7 @@ func newFineTuner(dbn *models.DBN, classes, B int, cfg FineTuneConfig) (*fineTun
 func (f *fineTuner) load(dbn *models.DBN, d *data.Dataset, rows []int) {
 	V, W := f.V, f.V+f.C
 	for r, i := range rows {
-		copy(f.xs[r*V:(r+1)*V], d.Row(i))
+		d.RowTo(f.xs[r*V:(r+1)*V], i)
 	}
 	// A Gaussian bottom layer reads standardised, precision-scaled inputs.
 	dbn.BottomInput(f.xs, f.xs, f.B)

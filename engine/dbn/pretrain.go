@@ -163,7 +163,7 @@ func (p *Pretrainer) Fit(ctx context.Context, train *data.Dataset) (*models.DBN,
 			if l == 1 {
 				one.Gaussian = prog.Bottom
 			}
-			h := one.Up(in.X, in.N)[0]
+			h := one.Up(in.Values(), in.N)[0]
 			in = &data.Dataset{Name: fmt.Sprintf("%s→h%d", train.Name, l-1), N: in.N, D: sizes[l], X: h, Labels: train.Labels}
 		}
 		if l < len(prog.Done) {
@@ -255,7 +255,7 @@ func withOneHot(d *data.Dataset, K int) *data.Dataset {
 	out := &data.Dataset{Name: d.Name + "+labels", N: d.N, D: D, X: make([]float32, d.N*D), Labels: d.Labels}
 	for i := 0; i < d.N; i++ {
 		row := out.X[i*D : (i+1)*D]
-		copy(row, d.Row(i))
+		d.RowTo(row, i)
 		row[d.D+d.Labels[i]] = 1
 	}
 	return out

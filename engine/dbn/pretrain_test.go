@@ -249,7 +249,7 @@ func TestFashionMNISTDBN(t *testing.T) {
 	t.Logf("pretraining 784-256-256 on 60,000 images: %v", time.Since(start).Round(time.Second))
 
 	const nl = 1000
-	small := &data.Dataset{Name: "fashion[:1000]", N: nl, D: train.D, X: train.X[:nl*train.D], Labels: train.Labels[:nl]}
+	small := &data.Dataset{Name: "fashion[:1000]", N: nl, D: train.D, X: train.Rows(0, nl), Labels: train.Labels[:nl]}
 	smallCfg := dbn.FineTuneConfig{Epochs: 10, Batch: 50, LR: 0.001, Seed: 2}
 	acc := map[string]float64{}
 	for _, init := range []string{"pretrained", "random", "glorot"} {

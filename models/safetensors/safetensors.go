@@ -90,6 +90,11 @@ func Write(path string, tensors []Tensor, metadata map[string]string) (err error
 	// Encode fully in memory first: a bad tensor then fails before the
 	// filesystem is touched at all.
 	var buf bytes.Buffer
+	size := 1 << 12 // the header, roughly
+	for _, t := range tensors {
+		size += 4 * len(t.Data)
+	}
+	buf.Grow(size) // one allocation instead of a doubling series
 	if err := Encode(&buf, tensors, metadata); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
