@@ -208,19 +208,9 @@ func (m *RBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 	if err := m.Validate(); err != nil {
 		return AISResult{}, fmt.Errorf("AIS: %w", err)
 	}
-	M := cfg.Runs
-	if M == 0 {
-		M = DefaultAISRuns
-	}
-	if M < 0 {
-		return AISResult{}, fmt.Errorf("AIS: Runs = %d: need at least one run", M)
-	}
-	betas := cfg.Betas
-	if len(betas) == 0 {
-		betas = DefaultBetas()
-	}
-	if err := checkBetas(betas); err != nil {
-		return AISResult{}, fmt.Errorf("AIS: %w", err)
+	M, betas, err := cfg.runsAndBetas()
+	if err != nil {
+		return AISResult{}, err
 	}
 	V, H := m.V, m.H
 	if uint64(M)*uint64(max(V, H)) >= 1<<34 {
@@ -286,6 +276,26 @@ func (m *RBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 	res := AISResult{LogZBase: logZBase, Runs: M, Steps: len(betas) - 1, LogWeights: lw}
 	res.LogZ, res.LogZLo, res.LogZHi = aisEstimate(logZBase, lw)
 	return res, nil
+}
+
+// runsAndBetas returns the number of runs and the schedule of cfg, with
+// their defaults, or an error for Runs < 0 or an invalid schedule.
+func (cfg AISConfig) runsAndBetas() (int, []float64, error) {
+	M := cfg.Runs
+	if M == 0 {
+		M = DefaultAISRuns
+	}
+	if M < 0 {
+		return 0, nil, fmt.Errorf("AIS: Runs = %d: need at least one run", M)
+	}
+	betas := cfg.Betas
+	if len(betas) == 0 {
+		betas = DefaultBetas()
+	}
+	if err := checkBetas(betas); err != nil {
+		return 0, nil, fmt.Errorf("AIS: %w", err)
+	}
+	return M, betas, nil
 }
 
 // checkBetas reports whether b is a valid schedule: at least two finite

@@ -61,19 +61,9 @@ func (m *GRBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 	if cfg.BaseVBias != nil {
 		return AISResult{}, errors.New("AIS: a Gaussian RBM anneals from its own independent Gaussian model: BaseVBias must be nil")
 	}
-	M := cfg.Runs
-	if M == 0 {
-		M = DefaultAISRuns
-	}
-	if M < 0 {
-		return AISResult{}, fmt.Errorf("AIS: Runs = %d: need at least one run", M)
-	}
-	betas := cfg.Betas
-	if len(betas) == 0 {
-		betas = DefaultBetas()
-	}
-	if err := checkBetas(betas); err != nil {
-		return AISResult{}, fmt.Errorf("AIS: %w", err)
+	M, betas, err := cfg.runsAndBetas()
+	if err != nil {
+		return AISResult{}, err
 	}
 	V, H := m.V, m.H
 	if uint64(M)*uint64(max(V, H)) >= 1<<33 {
