@@ -252,6 +252,19 @@ func (m *RBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 	if err := ctx.Err(); err != nil {
 		return AISResult{}, fmt.Errorf("AIS: %w", err)
 	}
+	lw, err := aisWeights(ctx, M, p.run)
+	if err != nil {
+		return AISResult{}, err
+	}
+	return aisResult(logZBase, len(betas)-1, lw), nil
+}
+
+// aisWeights returns the log weights of M annealing runs, computed by run
+// over one contiguous range of runs per worker (run(r0, r1, lw[r0:r1])).
+// Each run's draws and arithmetic depend only on its index, so the weights
+// do not depend on GOMAXPROCS. A cancellation, which every worker reports,
+// is reported once.
+func aisWeights(ctx context.Context, M int, run func(r0, r1 int, lw []float64) error) ([]float64, error) {
 	lw := make([]float64, M)
 	workers := max(1, min(runtime.GOMAXPROCS(0), M))
 	errs := make([]error, workers)
@@ -261,21 +274,25 @@ func (m *RBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = p.run(r0, r1, lw[r0:r1])
+			errs[w] = run(r0, r1, lw[r0:r1])
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		// Every worker reports the same cancellation; say it once.
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = ctxErr
 		}
-		return AISResult{}, fmt.Errorf("AIS: %w", err)
+		return nil, fmt.Errorf("AIS: %w", err)
 	}
+	return lw, nil
+}
 
-	res := AISResult{LogZBase: logZBase, Runs: M, Steps: len(betas) - 1, LogWeights: lw}
+// aisResult is the AISResult of log weights lw after steps β steps from a
+// base model with log partition function logZBase.
+func aisResult(logZBase float64, steps int, lw []float64) AISResult {
+	res := AISResult{LogZBase: logZBase, Runs: len(lw), Steps: steps, LogWeights: lw}
 	res.LogZ, res.LogZLo, res.LogZHi = aisEstimate(logZBase, lw)
-	return res, nil
+	return res
 }
 
 // runsAndBetas returns the number of runs and the schedule of cfg, with

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/rbmgpu/rbmgpu/kernels"
 )
@@ -85,31 +83,11 @@ func (m *GRBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 	if err := ctx.Err(); err != nil {
 		return AISResult{}, fmt.Errorf("AIS: %w", err)
 	}
-	lw := make([]float64, M)
-	workers := max(1, min(runtime.GOMAXPROCS(0), (M+grbmAISBlock-1)/grbmAISBlock))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Blocks of runs are dealt round-robin: block b to worker b mod workers.
-			for r0 := w * grbmAISBlock; r0 < M && errs[w] == nil; r0 += workers * grbmAISBlock {
-				r1 := min(r0+grbmAISBlock, M)
-				errs[w] = p.run(r0, r1, lw[r0:r1])
-			}
-		}()
+	lw, err := aisWeights(ctx, M, p.run)
+	if err != nil {
+		return AISResult{}, err
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = ctxErr
-		}
-		return AISResult{}, fmt.Errorf("AIS: %w", err)
-	}
-	res := AISResult{LogZBase: logZBase, Runs: M, Steps: len(betas) - 1, LogWeights: lw}
-	res.LogZ, res.LogZLo, res.LogZHi = aisEstimate(logZBase, lw)
-	return res, nil
+	return aisResult(logZBase, len(betas)-1, lw), nil
 }
 
 // grbmAIS is what every worker of GRBM.AIS shares.
@@ -122,8 +100,20 @@ type grbmAIS struct {
 	cancel     <-chan struct{}
 }
 
-// run anneals runs r0 … r1−1 together, adding their log weights into lw.
+// run anneals runs r0 … r1−1 in blocks of grbmAISBlock, adding their log
+// weights into lw.
 func (p *grbmAIS) run(r0, r1 int, lw []float64) error {
+	for b := r0; b < r1; b += grbmAISBlock {
+		e := min(b+grbmAISBlock, r1)
+		if err := p.runBlock(b, e, lw[b-r0:e-r0]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runBlock anneals runs r0 … r1−1 together, adding their log weights into lw.
+func (p *grbmAIS) runBlock(r0, r1 int, lw []float64) error {
 	m, R := p.m, r1-r0
 	V, H := m.V, m.H
 	v := make([]float32, R*V)
