@@ -26,11 +26,7 @@ import (
 // backend does not open fails. The GPU kit runs it with cuda:0 (bench/gpu/run.sh),
 // and RBMGPU_BENCH_DEVICE=cpu checks the default (host-kernel) CPU backend.
 func TestDeviceMatchesCPU(t *testing.T) {
-	dev := os.Getenv("RBMGPU_BENCH_DEVICE")
-	if dev == "" || dev == "cpu-tape" {
-		t.Skip("RBMGPU_BENCH_DEVICE is unset or cpu-tape: nothing to compare")
-	}
-	be := requireBackend(t)
+	be := comparedBackend(t)
 	for _, cfg := range []graph.StepConfig{
 		{Visible: 784, Hidden: 500, Batch: 128, K: 1},
 		{Visible: 784, Hidden: 500, Batch: 128, K: 10},
@@ -68,6 +64,16 @@ func TestDeviceMatchesCPU(t *testing.T) {
 			}
 		})
 	}
+}
+
+// comparedBackend returns the benchmarked backend (requireBackend), or
+// skips t when RBMGPU_BENCH_DEVICE is unset or the reference cpu-tape.
+func comparedBackend(t *testing.T) engine.Backend {
+	t.Helper()
+	if dev := os.Getenv("RBMGPU_BENCH_DEVICE"); dev == "" || dev == "cpu-tape" {
+		t.Skip("RBMGPU_BENCH_DEVICE is unset or cpu-tape: nothing to compare")
+	}
+	return requireBackend(t)
 }
 
 func train(t *testing.T, be engine.Backend, cfg graph.StepConfig, steps int) (*models.RBM, float64) {
@@ -110,11 +116,7 @@ func train(t *testing.T, be engine.Backend, cfg graph.StepConfig, steps int) (*m
 // as Step on mini-batches copied from the host in the same order. Skipped
 // where the backend's programs are not exec.Resident (the CPU backends).
 func TestResidentMatchesStep(t *testing.T) {
-	dev := os.Getenv("RBMGPU_BENCH_DEVICE")
-	if dev == "" || dev == "cpu-tape" {
-		t.Skip("RBMGPU_BENCH_DEVICE is unset or cpu-tape: nothing to compare")
-	}
-	be := requireBackend(t)
+	be := comparedBackend(t)
 	for _, cfg := range []graph.StepConfig{
 		{Visible: 784, Hidden: 500, Batch: 128, K: 1},
 		{Visible: 333, Hidden: 77, Batch: 45, K: 3, Persistent: true},
