@@ -659,6 +659,88 @@ func (a *BMMaskF32Args) Addr(i int) unsafe.Pointer {
 	return nil
 }
 
+// PottsGibbsF32Args are the parameters of potts_gibbs_f32 (potts.cu), in the launch table's order.
+type PottsGibbsF32Args struct {
+	R      int32     // int R
+	L      int32     // int L
+	Q      int32     // int Q
+	Sweeps int32     // int sweeps
+	X      DevicePtr // float* X
+	W      DevicePtr // float* W
+	B      DevicePtr // float* b
+	S      DevicePtr // float* S
+	Seed   uint64    // unsigned long long seed
+	Op     uint32    // unsigned int op
+	Step   uint64    // unsigned long long step
+}
+
+// Kernel returns PottsGibbsF32.
+func (*PottsGibbsF32Args) Kernel() string { return PottsGibbsF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *PottsGibbsF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.R)
+	case 1:
+		return unsafe.Pointer(&a.L)
+	case 2:
+		return unsafe.Pointer(&a.Q)
+	case 3:
+		return unsafe.Pointer(&a.Sweeps)
+	case 4:
+		return unsafe.Pointer(&a.X)
+	case 5:
+		return unsafe.Pointer(&a.W)
+	case 6:
+		return unsafe.Pointer(&a.B)
+	case 7:
+		return unsafe.Pointer(&a.S)
+	case 8:
+		return unsafe.Pointer(&a.Seed)
+	case 9:
+		return unsafe.Pointer(&a.Op)
+	case 10:
+		return unsafe.Pointer(&a.Step)
+	}
+	return nil
+}
+
+// PottsGradF32Args are the parameters of potts_grad_f32 (potts.cu), in the launch table's order.
+type PottsGradF32Args struct {
+	N     int32     // int n
+	Cols  int32     // int cols
+	Q     int32     // int Q
+	Alpha float32   // float alpha
+	F     DevicePtr // float* F
+	X     DevicePtr // float* X
+	Out   DevicePtr // float* out
+}
+
+// Kernel returns PottsGradF32.
+func (*PottsGradF32Args) Kernel() string { return PottsGradF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *PottsGradF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.N)
+	case 1:
+		return unsafe.Pointer(&a.Cols)
+	case 2:
+		return unsafe.Pointer(&a.Q)
+	case 3:
+		return unsafe.Pointer(&a.Alpha)
+	case 4:
+		return unsafe.Pointer(&a.F)
+	case 5:
+		return unsafe.Pointer(&a.X)
+	case 6:
+		return unsafe.Pointer(&a.Out)
+	}
+	return nil
+}
+
 // NewArgs returns zero arguments of the named kernel, or nil for a name
 // that is not in the launch table.
 func NewArgs(kernel string) Args {
@@ -697,6 +779,10 @@ func NewArgs(kernel string) Args {
 		return new(BMGibbsF32Args)
 	case BMMaskF32:
 		return new(BMMaskF32Args)
+	case PottsGibbsF32:
+		return new(PottsGibbsF32Args)
+	case PottsGradF32:
+		return new(PottsGradF32Args)
 	}
 	return nil
 }

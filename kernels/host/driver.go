@@ -51,6 +51,7 @@ type Driver struct {
 	red  reduceJob
 	bm   bmJob
 	gj   grbmJob
+	pj   pottsJob
 }
 
 var _ kernels.Driver = (*Driver)(nil)
@@ -323,6 +324,10 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return d.launchLogVarGrad(a)
 	case *kernels.ClampMinF32Args:
 		return d.launchClampMin(a)
+	case *kernels.PottsGibbsF32Args:
+		return d.launchPottsGibbs(grid, a)
+	case *kernels.PottsGradF32Args:
+		return d.launchPottsGrad(a)
 	}
 	return fmt.Errorf("host: kernel %q has no host implementation", a.Kernel())
 }
