@@ -48,6 +48,11 @@ type EpochMetrics struct {
 	// EvalSeconds is the wall time of the epoch's evaluation (the
 	// free-energy gap, exact log-likelihoods); 0 when it was skipped.
 	EvalSeconds float64 `json:"eval_seconds"`
+	// Pearson and PearsonF are a Potts model's convergence metrics (the
+	// Pearson correlation of the chains' connected correlations, and of
+	// the one-site frequencies, with the data's); 0 for other kinds.
+	Pearson  float64 `json:"pearson,omitempty"`
+	PearsonF float64 `json:"pearson_f,omitempty"`
 }
 
 // Snapshot is the complete state of a run between two mini-batches: enough
