@@ -323,7 +323,9 @@ func (op *PottsGradOp) CallsExtern() bool { return false }
 func (op *PottsGradOp) OverwritesInput() int { return -1 }
 
 // WriteHash implements gorgonia.Op.
-func (op *PottsGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "rbmgpu.potts_grad(%d,%g)", op.Q, op.Alpha) }
+func (op *PottsGradOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "rbmgpu.potts_grad(%d,%g)", op.Q, op.Alpha)
+}
 
 // Hashcode implements gorgonia.Op.
 func (op *PottsGradOp) Hashcode() uint32 {
