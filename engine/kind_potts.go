@@ -57,6 +57,13 @@ type PottsOptions struct {
 	// Pseudocount λ mixes the frequencies with the uniform distribution;
 	// negative selects 1/M_eff.
 	Pseudocount float64 `json:"pseudocount"`
+	// Alphabet names the alphabet (align.ParseAlphabet: protein, rna,
+	// dna or the letters of a custom one); Defaults sets Q and Letters
+	// from it when Q is 0.
+	Alphabet string `json:"alphabet"`
+	// TargetPearson stops training once the Pearson correlation of the
+	// connected correlations reaches it (0: never; see PottsTarget).
+	TargetPearson float64 `json:"target_pearson"`
 }
 
 // Settings implements Options: --reweight and --pseudocount (Q and the
@@ -65,6 +72,8 @@ func (o *PottsOptions) Settings() []Setting {
 	return []Setting{
 		FloatSetting("reweight", "sequence reweighting identity threshold (0 turns it off)", &o.Reweight),
 		FloatSetting("pseudocount", "pseudocount λ in [0, 1] (negative: 1/M_eff)", &o.Pseudocount),
+		{Name: "alphabet", Usage: "alignment alphabet: protein (20 amino acids + gap) | rna | dna | the letters of a custom one", Value: (*stringValue)(&o.Alphabet)},
+		FloatSetting("target-pearson", "stop once the Pearson correlation of connected correlations reaches this (0: never)", &o.TargetPearson),
 	}
 }
 
@@ -77,8 +86,13 @@ func (pottsKind) Summary() string {
 
 // NewOptions implements Kind: reweighting at 0.8, λ = 1/M_eff, Q unset.
 func (pottsKind) NewOptions() Options {
-	return &PottsOptions{Reweight: PottsDefaultReweight, Pseudocount: models.PseudocountDefault}
+	return &PottsOptions{Reweight: PottsDefaultReweight, Pseudocount: models.PseudocountDefault, Alphabet: "protein"}
 }
+
+type stringValue string
+
+func (s *stringValue) String() string     { return string(*s) }
+func (s *stringValue) Set(v string) error { *s = stringValue(v); return nil }
 
 // Defaults implements Kind: persistent chains (PottsDefaultChains of
 // them) and PottsDefaultSweeps sweeps per update (Config.Hidden is unused).
@@ -89,6 +103,11 @@ func (pottsKind) Defaults(c *Config) {
 	}
 	if c.K == 0 {
 		c.K = PottsDefaultSweeps
+	}
+	if o, ok := c.Options.(*PottsOptions); ok && o != nil && o.Q == 0 && o.Alphabet != "" {
+		if a, err := align.ParseAlphabet(o.Alphabet); err == nil {
+			o.Q, o.Letters = a.Q(), a.Letters
+		}
 	}
 }
 
@@ -104,6 +123,11 @@ func (pottsKind) Validate(c Config) error {
 	switch {
 	case !ok || o == nil:
 		return fmt.Errorf("model potts: options are %T, want *PottsOptions", c.Options)
+	case o.Q == 0 && o.Alphabet != "":
+		_, err := align.ParseAlphabet(o.Alphabet)
+		return fmt.Errorf("Potts: --alphabet: %v", err)
+	case !(o.TargetPearson >= 0 && o.TargetPearson <= 1):
+		return fmt.Errorf("Potts: target Pearson = %v, want a correlation in [0, 1] (0: never stop early)", o.TargetPearson)
 	case o.Q < 2 || o.Q > kernels.PottsMaxStates:
 		return fmt.Errorf("Potts: %d states per site: want 2 to %d (set by the alphabet)", o.Q, kernels.PottsMaxStates)
 	case o.Letters != "" && len(o.Letters) != o.Q:

@@ -141,10 +141,10 @@ func TestPottsRecoversPlantedContacts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model: skipped with -short")
 	}
-	pc := models.PlantedConfig{L: 20, Q: 4, Chords: 6, Coupling: 1, Field: 0.5, Seed: 11}
+	pc := models.PlantedConfig{L: 20, Q: 4, Chords: 6, Coupling: 1.5, Field: 0.5, Seed: 11}
 	_, contacts, train := plantedAlignment(t, pc, 3000, 100)
 	cfg := pottsConfig(pc.Q)
-	cfg.Chains, cfg.Epochs, cfg.Seed = 500, 60, 1
+	cfg.Chains, cfg.Epochs, cfg.Seed = 1000, 40, 1
 	res, err := (&Trainer{Config: cfg, Backend: Host(), Callbacks: []Callback{PottsTarget(0.95)}}).Fit(context.Background(), train, nil)
 	if err != nil {
 		t.Fatal(err)

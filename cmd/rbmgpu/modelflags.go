@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rbmgpu/rbmgpu/engine"
+	"github.com/rbmgpu/rbmgpu/engine/data"
 )
 
 // Flags by model. The shared flags of `rbmgpu train` are train.go's; every
@@ -50,6 +51,9 @@ type modelCLI struct {
 	shape   func(r *modelRun, f *trainFlags)
 	// run trains the model instead of the single-model run.
 	run func(cmd *cobra.Command, f *trainFlags) error
+	// loadData reads --data for the model instead of prepareData (nil:
+	// prepareData); loadData splits off the held-out part as for any.
+	loadData func(f *trainFlags) (*data.Dataset, error)
 }
 
 // modelCLIs are the registered modelCLIs by model name.

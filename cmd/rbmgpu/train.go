@@ -265,7 +265,12 @@ func (f *trainFlags) config() (engine.Config, error) {
 
 // loadData loads and preprocesses the data and splits off the held-out part.
 func (f *trainFlags) loadData() (train, val *data.Dataset, err error) {
-	d, err := prepareData(f.Data, f.Labels, f.Binarize, f.Seed, f.realValued())
+	var d *data.Dataset
+	if m := f.models.lookup(f.Model); m != nil && m.cli.loadData != nil {
+		d, err = m.cli.loadData(f)
+	} else {
+		d, err = prepareData(f.Data, f.Labels, f.Binarize, f.Seed, f.realValued())
+	}
 	if err != nil {
 		return nil, nil, err
 	}
