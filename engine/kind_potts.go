@@ -84,8 +84,12 @@ func (pottsKind) Summary() string {
 	return "fully connected Potts model (bmDCA) on one-hot alignment columns"
 }
 
-// NewOptions implements Kind: reweighting at 0.8, λ = 1/M_eff, Q unset.
-func (pottsKind) NewOptions() Options {
+// NewOptions implements Kind: NewPottsOptions.
+func (pottsKind) NewOptions() Options { return NewPottsOptions() }
+
+// NewPottsOptions returns the defaults: the protein alphabet (Q set by
+// Config.Defaults), reweighting at 0.8, λ = 1/M_eff, no early stop.
+func NewPottsOptions() *PottsOptions {
 	return &PottsOptions{Reweight: PottsDefaultReweight, Pseudocount: models.PseudocountDefault, Alphabet: "protein"}
 }
 

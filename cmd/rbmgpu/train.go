@@ -408,7 +408,7 @@ func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
 		return err
 	}
 	r := &modelRun{
-		cfg: cfg, backend: backend, train: train, val: val,
+		cfg: cfg, backend: backend, train: train, val: val, stdout: cmd.OutOrStdout(),
 		// A checkpoint saved before the first batch finished holds no
 		// progress worth a line.
 		announce: func(s *engine.Snapshot) bool { return s.Epoch > 0 || s.Batch > 0 },
@@ -450,6 +450,7 @@ type modelRun struct {
 	announce func(*engine.Snapshot) bool
 	// afterEpoch runs once an epoch's checkpoint is written (nil: nothing).
 	afterEpoch func(*engine.Snapshot) error
+	stdout     io.Writer // where afterEpoch may print
 }
 
 // fitModel trains a single model to the end or to Ctrl-C: it prepares
