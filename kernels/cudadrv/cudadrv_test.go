@@ -550,7 +550,7 @@ func gpuCases() []gpuCase {
 	M, N, K := 67, 129, 45
 	g16 := kernels.Dim3{X: 16, Y: 16, Z: 1}
 	n := 10007
-	return []gpuCase{
+	return append([]gpuCase{
 		{"gemm plain NN", kernels.GemmGrid(M, N), g16, [][]float32{rnd(M*K, -1, 1), rnd(K*N, -1, 1), rnd(M*N, -1, 1)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.GemmF32Args{M: int32(M), N: int32(N), K: int32(K), Alpha: float32(0.7), A: p[0], B: p[1], Beta: float32(0.3), C: p[2], TransA: int32(0), TransB: int32(0), Flags: int32(0), Seed: uint64(0), Op: uint32(0), Step: uint64(0)}
 		}, 0, nil},
@@ -623,7 +623,7 @@ func gpuCases() []gpuCase {
 		{"clamp_min", kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock), [][]float32{rnd(n, -3, 1)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.ClampMinF32Args{N: int32(n), X: p[0], Lo: float32(-1.5)}
 		}, 0, nil},
-	}
+	}, pottsCases(rnd, r, poison)...)
 }
 
 // gaussianScale is the magnitude the error of gaussian_sample's Out =
