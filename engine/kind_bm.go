@@ -199,6 +199,9 @@ func (bmKind) Begin(Config, *Snapshot, *data.Dataset, bool) Run { return bmRun{}
 
 type bmRun struct{ NopRun }
 
+// RawRows implements RawRows: a BM trains on the data values themselves.
+func (bmRun) RawRows() bool { return true }
+
 // Diverged reports the monitor's error, then the parameters'.
 func (bmRun) Diverged(epoch int, s *Snapshot, _ float64, rerr error) error {
 	if rerr != nil {

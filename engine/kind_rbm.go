@@ -98,6 +98,9 @@ var rbmStateNames = []string{graph.VelocityOf(graph.NameW), graph.VelocityOf(gra
 
 type rbmRun struct{ NopRun }
 
+// RawRows implements RawRows: an RBM trains on the data values themselves.
+func (rbmRun) RawRows() bool { return true }
+
 // Diverged names the first non-finite tensor: the parameters, then the
 // training state, then the statistic that overflowed.
 func (rbmRun) Diverged(epoch int, s *Snapshot, _ float64, rerr error) error {

@@ -231,12 +231,11 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 	rp, resident := prog.(exec.Resident)
 	var batch []float32
 	var order []int32
+	// sourceRow maps a sample of train to a row of the resident data.
+	sourceRow := func(i int) int { return i }
 	if resident {
-		// Float32 rows: the device gathers and computes in float32
-		// whatever the host storage (uint8 codes, bits).
-		rows := train.CopyRows(make([]float32, train.N*V), 0, train.N)
-		l.run.Prepare(rows)
-		if err := rp.SetData(rows, train.N); err != nil {
+		var err error
+		if sourceRow, err = l.upload(rp, train); err != nil {
 			return err
 		}
 		order = make([]int32, train.N)
@@ -252,7 +251,7 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		Permutation(perm, cfg.Seed, uint64(epoch))
 		if resident {
 			for i, r := range perm {
-				order[i] = int32(r)
+				order[i] = int32(sourceRow(r))
 			}
 			if err := rp.SetOrder(order); err != nil {
 				return fmt.Errorf("epoch %d: %w", epoch+1, err)
@@ -318,6 +317,30 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		}
 	}
 	return nil
+}
+
+// upload makes train the resident data of rp: its compact storage (uint8
+// codes and their table, or bits) when the program holds that form and the
+// kind trains on the raw values, else its rows as prepared float32. It
+// returns the map from a sample of train to its resident row (a view's
+// samples are rows of the storage it shares).
+func (l *loop) upload(rp exec.Resident, train *data.Dataset) (func(int) int, error) {
+	cr, compactProg := rp.(exec.CompactResident)
+	raw, _ := l.run.(RawRows)
+	if c, ok := train.Compact(); ok && compactProg && raw != nil && raw.RawRows() {
+		var err error
+		if c.Codes != nil {
+			// A slice of its own: the table must not share memory with
+			// the struct's pointers when it is handed to a cgo driver.
+			err = cr.SetCodes(c.Codes, append([]float32(nil), c.LUT[:]...), c.Rows)
+		} else {
+			err = cr.SetBits(c.Bits, c.WordsPerRow, c.Rows)
+		}
+		return train.SourceRow, err
+	}
+	rows := train.CopyRows(make([]float32, train.N*train.D), 0, train.N)
+	l.run.Prepare(rows)
+	return func(i int) int { return i }, rp.SetData(rows, train.N)
 }
 
 // step runs mini-batches b … b+n−1 of the epoch's order perm: on a

@@ -446,6 +446,70 @@ func (a *GatherRowsF32Args) Addr(i int) unsafe.Pointer {
 	return nil
 }
 
+// GatherRowsU8Args are the parameters of gather_rows_u8 (elementwise.cu), in the launch table's order.
+type GatherRowsU8Args struct {
+	Rows int32     // int rows
+	Cols int32     // int cols
+	Src  DevicePtr // unsigned int* src
+	Idx  DevicePtr // unsigned int* idx
+	Lut  DevicePtr // float* lut
+	Dst  DevicePtr // float* dst
+}
+
+// Kernel returns GatherRowsU8.
+func (*GatherRowsU8Args) Kernel() string { return GatherRowsU8 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *GatherRowsU8Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.Rows)
+	case 1:
+		return unsafe.Pointer(&a.Cols)
+	case 2:
+		return unsafe.Pointer(&a.Src)
+	case 3:
+		return unsafe.Pointer(&a.Idx)
+	case 4:
+		return unsafe.Pointer(&a.Lut)
+	case 5:
+		return unsafe.Pointer(&a.Dst)
+	}
+	return nil
+}
+
+// GatherRowsBitsArgs are the parameters of gather_rows_bits (elementwise.cu), in the launch table's order.
+type GatherRowsBitsArgs struct {
+	Rows        int32     // int rows
+	Cols        int32     // int cols
+	WordsPerRow int32     // int wordsPerRow
+	Src         DevicePtr // unsigned int* src
+	Idx         DevicePtr // unsigned int* idx
+	Dst         DevicePtr // float* dst
+}
+
+// Kernel returns GatherRowsBits.
+func (*GatherRowsBitsArgs) Kernel() string { return GatherRowsBits }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *GatherRowsBitsArgs) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.Rows)
+	case 1:
+		return unsafe.Pointer(&a.Cols)
+	case 2:
+		return unsafe.Pointer(&a.WordsPerRow)
+	case 3:
+		return unsafe.Pointer(&a.Src)
+	case 4:
+		return unsafe.Pointer(&a.Idx)
+	case 5:
+		return unsafe.Pointer(&a.Dst)
+	}
+	return nil
+}
+
 // ScaleExpNegF32Args are the parameters of scale_exp_neg_f32 (grbm.cu), in the launch table's order.
 type ScaleExpNegF32Args struct {
 	M   int32     // int M
@@ -685,6 +749,10 @@ func NewArgs(kernel string) Args {
 		return new(PhiloxFillF32Args)
 	case GatherRowsF32:
 		return new(GatherRowsF32Args)
+	case GatherRowsU8:
+		return new(GatherRowsU8Args)
+	case GatherRowsBits:
+		return new(GatherRowsBitsArgs)
 	case ScaleExpNegF32:
 		return new(ScaleExpNegF32Args)
 	case GaussianSampleF32:

@@ -597,6 +597,15 @@ func gpuCases() []gpuCase {
 		{"gather_rows", kernels.ElementwiseGrid(50 * 37), d1(kernels.ElementwiseBlock), [][]float32{rnd(20*37, -1, 1), rowIndices(r, 50, 20), poison(50 * 37)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.GatherRowsF32Args{Rows: 50, Cols: 37, Src: p[0], Idx: p[1], Dst: p[2]}
 		}, 0, nil},
+		// The compact forms: 20 rows of 37 uint8 codes (740 bytes, four to
+		// a word) through a 256-entry table, and 20 rows of 37 bits in two
+		// words each.
+		{"gather_rows_u8", kernels.ElementwiseGrid(50 * 37), d1(kernels.ElementwiseBlock), [][]float32{words(r, 20*37/4+1), rowIndices(r, 50, 20), rnd(256, 0, 1), poison(50 * 37)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.GatherRowsU8Args{Rows: 50, Cols: 37, Src: p[0], Idx: p[1], Lut: p[2], Dst: p[3]}
+		}, 0, nil},
+		{"gather_rows_bits", kernels.ElementwiseGrid(50 * 37), d1(kernels.ElementwiseBlock), [][]float32{words(r, 20*2), rowIndices(r, 50, 20), poison(50 * 37)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.GatherRowsBitsArgs{Rows: 50, Cols: 37, WordsPerRow: 2, Src: p[0], Idx: p[1], Dst: p[2]}
+		}, 0, nil},
 		// General Boltzmann machine: R chains of 141 units (not a multiple
 		// of the 128-thread block), the first 60 clamped, 2 sweeps.
 		{"bm_gibbs sample", kernels.BMGibbsGrid(bmR), d1(kernels.BMBlock), [][]float32{bits(rnd(bmR*bmIn, 0, 1)), symmetric(rnd(bmN*bmN, -0.4, 0.4), bmN), rnd(bmN, -1, 1), poison(bmR * bmN)}, func(p []kernels.DevicePtr) kernels.Args {
@@ -651,6 +660,16 @@ func bits(x []float32) []float32 {
 
 // symmetric makes the n×n matrix w symmetric with a zero diagonal, as a
 // Boltzmann machine's weights are.
+// words returns n random 32-bit words as the bits of float32 values
+// (packed codes or bits for the GPU cases' float32 plumbing).
+func words(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = math.Float32frombits(r.Uint32())
+	}
+	return s
+}
+
 // rowIndices returns n random row indices below rows as the bits of
 // float32 values (a uint32 buffer for the GPU cases' float32 plumbing).
 func rowIndices(r *rand.Rand, n, rows int) []float32 {

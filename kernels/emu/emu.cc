@@ -104,6 +104,8 @@ const std::vector<Entry>& table() {
         KERNEL(bernoulli_f32),
         KERNEL(philox_fill_f32),
         KERNEL(gather_rows_f32),
+        KERNEL(gather_rows_u8),
+        KERNEL(gather_rows_bits),
         KERNEL(bm_gibbs_f32),
         KERNEL(bm_mask_f32),
         KERNEL(scale_exp_neg_f32),

@@ -310,6 +310,10 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return d.launchPhiloxFill(a)
 	case *kernels.GatherRowsF32Args:
 		return d.launchGatherRows(a)
+	case *kernels.GatherRowsU8Args:
+		return d.launchGatherRowsU8(a)
+	case *kernels.GatherRowsBitsArgs:
+		return d.launchGatherRowsBits(a)
 	case *kernels.BMGibbsF32Args:
 		return d.launchBMGibbs(grid, a)
 	case *kernels.BMMaskF32Args:

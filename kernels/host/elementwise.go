@@ -173,3 +173,81 @@ func (d *Driver) launchGatherRows(a *kernels.GatherRowsF32Args) error {
 	}
 	return nil
 }
+
+// launchGatherRowsU8 writes lut[code] for the cols codes of resident row
+// idx[r] into row r of dst, as gather_rows_u8: the codes are bytes, four
+// to a 32-bit word, least significant first. A row past the end of src is
+// an error.
+func (d *Driver) launchGatherRowsU8(a *kernels.GatherRowsU8Args) error {
+	const name = kernels.GatherRowsU8
+	if err := dims(name, a.Rows, a.Cols); err != nil {
+		return err
+	}
+	rows, cols := int(a.Rows), int(a.Cols)
+	if rows == 0 || cols == 0 {
+		return nil
+	}
+	idx, err := d.uint32s(name, "idx", a.Idx, rows)
+	if err != nil {
+		return err
+	}
+	lut, err := d.floats(name, "lut", a.Lut, 256)
+	if err != nil {
+		return err
+	}
+	dst, err := d.floats(name, "dst", a.Dst, rows*cols)
+	if err != nil {
+		return err
+	}
+	for r, i := range idx {
+		e0 := int(i) * cols
+		w0, w1 := e0>>2, (e0+cols+3)>>2
+		words, err := d.uint32s(name, "src", a.Src+kernels.DevicePtr(4*w0), w1-w0)
+		if err != nil {
+			return fmt.Errorf("%w (row %d of the order is %d)", err, r, i)
+		}
+		row := dst[r*cols : (r+1)*cols]
+		for c := range row {
+			e := e0 + c - 4*w0
+			row[c] = lut[words[e>>2]>>(8*uint(e&3))&0xff]
+		}
+	}
+	return nil
+}
+
+// launchGatherRowsBits writes bit c of resident row idx[r] as 0 or 1 into
+// dst[r·cols + c], as gather_rows_bits: row q is wordsPerRow 32-bit words
+// from word q·wordsPerRow, bit c in bit c%32 of word c/32. A row past the
+// end of src, or fewer words per row than cols bits need, is an error.
+func (d *Driver) launchGatherRowsBits(a *kernels.GatherRowsBitsArgs) error {
+	const name = kernels.GatherRowsBits
+	if err := dims(name, a.Rows, a.Cols); err != nil {
+		return err
+	}
+	rows, cols, wpr := int(a.Rows), int(a.Cols), int(a.WordsPerRow)
+	if rows == 0 || cols == 0 {
+		return nil
+	}
+	if wpr < (cols+31)/32 {
+		return fmt.Errorf("%s: %d words per row hold fewer than %d bits", name, wpr, cols)
+	}
+	idx, err := d.uint32s(name, "idx", a.Idx, rows)
+	if err != nil {
+		return err
+	}
+	dst, err := d.floats(name, "dst", a.Dst, rows*cols)
+	if err != nil {
+		return err
+	}
+	for r, i := range idx {
+		words, err := d.uint32s(name, "src", a.Src+kernels.DevicePtr(4*int(i)*wpr), wpr)
+		if err != nil {
+			return fmt.Errorf("%w (row %d of the order is %d)", err, r, i)
+		}
+		row := dst[r*cols : (r+1)*cols]
+		for c := range row {
+			row[c] = float32(words[c>>5] >> uint(c&31) & 1)
+		}
+	}
+	return nil
+}
