@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/rbmgpu/rbmgpu/graph"
+)
+
+// twoModes is a planted RBM with V visible units and one hidden unit whose
+// distribution has two far-apart modes of equal weight: W_i = w, b_i = −w/2,
+// c = −V·w/2, so h = 0 gives v ≈ 0…0 and h = 1 gives v ≈ 1…1 (each unit
+// right with probability σ(w/2)), while p(h = 1 | v) = σ(w(|v| − V/2)):
+// from either mode, block Gibbs needs about V/2 units to flip against
+// σ(−w/2) odds to cross, i.e. never at w = 6.
+func twoModes(V int, w float32) map[string][]float32 {
+	W, b := make([]float32, V), make([]float32, V)
+	for i := range W {
+		W[i], b[i] = w, -w/2
+	}
+	return map[string][]float32{graph.NameW: W, graph.NameVBias: b, graph.NameHBias: {-float32(V) * w / 2},
+		graph.VelocityOf(graph.NameW): zeros(V), graph.VelocityOf(graph.NameVBias): zeros(V),
+		graph.VelocityOf(graph.NameHBias): zeros(1)}
+}
+
+// modeSwitches runs steps steps of s with learning off from every chain in
+// the all-zeros mode and counts, over the first C rows of the chains (the
+// β = 1 replica), how often a chain's mode (more than half its units on)
+// changes, and how many chains ever reach the all-ones mode.
+func modeSwitches(t *testing.T, s graph.Declared, tensors map[string][]float32, V, C, steps int) (switches, visited int) {
+	t.Helper()
+	p, err := Host().Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, x := range p.Tensors() {
+		if err := p.Set(x.Name, tensors[x.Name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chains := make([]float32, len(tensors[graph.NameChains]))
+	batch := make([]float32, 2*V)
+	mode := make([]bool, C)
+	seen := make([]bool, C)
+	for step := 0; step < steps; step++ {
+		if err := p.Step(batch, 1, graph.Hyper{}); err != nil { // LR 0: the model stays planted
+			t.Fatal(err)
+		}
+		if _, err := p.Get(graph.NameChains, chains); err != nil {
+			t.Fatal(err)
+		}
+		for c := 0; c < C; c++ {
+			on := 0
+			for _, x := range chains[c*V : (c+1)*V] {
+				if x == 1 {
+					on++
+				}
+			}
+			m := 2*on > V
+			if m != mode[c] {
+				switches++
+			}
+			mode[c], seen[c] = m, seen[c] || m
+		}
+	}
+	for _, s := range seen {
+		if s {
+			visited++
+		}
+	}
+	return switches, visited
+}
+
+// On a planted RBM with two distant modes, plain PCD chains started in one
+// mode stay there for 400 steps, while the β = 1 chains of parallel
+// tempering (8 replicas down to β = 0.05, where the modes merge) switch
+// modes again and again and every chain visits both.
+func TestPTSwitchesModesWherePCDStays(t *testing.T) {
+	const V, C, steps = 20, 10, 400
+	base := modeStepConfig(V, C)
+	pcd, err := graph.BuildCDStep(base, &graph.RNG{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tensors := twoModes(V, 6)
+	tensors[graph.NameChains] = zeros(C * V)
+	pcdSwitches, pcdVisited := modeSwitches(t, pcd, tensors, V, C, steps)
+
+	const R = 8
+	pt, err := graph.BuildPTStep(base, R, &graph.RNG{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tensors = twoModes(V, 6)
+	tensors[graph.NameChains] = zeros(R * C * V)
+	tensors[graph.NamePTBetas] = GeometricLadder(R, 0.05)
+	tensors[graph.NamePTSwaps] = zeros(2 * (R - 1))
+	ptSwitches, ptVisited := modeSwitches(t, pt, tensors, V, C, steps)
+	t.Logf("mode switches of %d β=1 chains over %d steps: PCD %d (%d chains saw both modes), PT %d (%d chains)",
+		C, steps, pcdSwitches, pcdVisited, ptSwitches, ptVisited)
+	if pcdSwitches != 0 {
+		t.Errorf("PCD switched modes %d times: the toy's modes are not separated", pcdSwitches)
+	}
+	if ptSwitches < 5*C || ptVisited != C {
+		t.Errorf("PT: %d switches, %d of %d chains visited both modes; want ≥ %d and all", ptSwitches, ptVisited, C, 5*C)
+	}
+}
+
+// modeStepConfig is the PCD-1 step shape of the mode test: V visible units, one
+// hidden unit, C chains, a batch of 2 (the data plays no part at LR 0).
+func modeStepConfig(V, C int) graph.StepConfig {
+	return graph.StepConfig{Visible: V, Hidden: 1, Batch: 2, K: 1, Persistent: true, Chains: C}
+}
