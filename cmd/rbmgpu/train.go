@@ -32,6 +32,9 @@ type trainFlags struct {
 	CD             int     `json:"cd,omitempty"`
 	PCD            int     `json:"pcd,omitempty"`
 	Chains         int     `json:"chains,omitempty"`
+	PT             int     `json:"pt,omitempty"`
+	PTTarget       float64 `json:"pt_target,omitempty"`
+	PTBetaMin      float64 `json:"pt_beta_min,omitempty"`
 	Epochs         int     `json:"epochs"`
 	Batch          int     `json:"batch"`
 	LR             float64 `json:"lr"`
@@ -107,6 +110,7 @@ and resumes in the layer where it stopped.`,
 	fl.IntVar(&f.CD, "cd", 0, fmt.Sprintf("train with CD-K (K Gibbs steps from the data); default CD-%d", def.K))
 	fl.IntVar(&f.PCD, "pcd", 0, "train with PCD-K (K Gibbs steps of persistent chains)")
 	fl.IntVar(&f.Chains, "chains", 0, "number of persistent chains for PCD (default: the batch size)")
+	addPTFlags(fl, f)
 	fl.IntVar(&f.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d for bas, %d for files)", bas.epochs, file.epochs))
 	fl.IntVar(&f.Batch, "batch", 0, fmt.Sprintf("mini-batch size (default %d for bas, %d for files)", bas.batch, file.batch))
 	fl.Float64Var(&f.LR, "lr", 0, lrHelp(f.models))
@@ -229,6 +233,9 @@ func (f *trainFlags) config() (engine.Config, error) {
 	if f.Chains != 0 && f.PCD == 0 {
 		return engine.Config{}, usagef("train: --chains only applies to --pcd")
 	}
+	if err := f.checkPT(); err != nil {
+		return engine.Config{}, err
+	}
 	if !(f.Val >= 0 && f.Val < 1) {
 		return engine.Config{}, usagef("train: --val %v: want a fraction in [0, 1)", f.Val)
 	}
@@ -245,6 +252,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 		Hidden: f.Hidden, K: k, Persistent: pcd, Chains: f.Chains, Epochs: f.Epochs, Batch: f.Batch,
 		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
+		PT: f.PT, PTTarget: f.PTTarget, PTBetaMin: f.PTBetaMin,
 	}
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
