@@ -380,7 +380,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 // command line: zero means "the default" inside, so a typed one is a
 // mistake, not a request (the held-out fraction may be 0).
 func checkTyped(cmd *cobra.Command, f *trainFlags) error {
-	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains"} {
+	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "pt", "pt-target", "pt-beta-min"} {
 		if fl := cmd.Flags().Lookup(name); fl.Changed {
 			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
 				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())
