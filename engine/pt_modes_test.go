@@ -213,3 +213,48 @@ func TestPTSamplesTheModel(t *testing.T) {
 		t.Logf("%s means %.3f, exact %.3f", c.name, mean, exact)
 	}
 }
+
+// SamplePT (rbmgpu sample --pt) on the planted two-mode RBM: started all in
+// one mode, its β = 1 chains end in both (plain Gibbs from the same start
+// keeps every chain in the first), with every pair of the adapted ladder
+// swapping (neither never nor always) and the traces of the second half recorded.
+func TestSamplePTVisitsBothModes(t *testing.T) {
+	const V, C = 20, 24
+	tt := twoModes(V, 6)
+	m := &models.RBM{V: V, H: 1, W: tt[graph.NameW], VBias: tt[graph.NameVBias], HBias: tt[graph.NameHBias]}
+	res, err := SamplePT(m, PTSampleOptions{Chains: C, Replicas: 8, Sweeps: 400, BetaMin: 0.05, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := func(x []float32) (ones int) {
+		for c := 0; c < C; c++ {
+			on := 0
+			for _, u := range x[c*V : (c+1)*V] {
+				on += int(u)
+			}
+			if 2*on > V {
+				ones++
+			}
+		}
+		return ones
+	}
+	if n := modes(res.Chains); n == 0 || n == C {
+		t.Errorf("PT: %d of %d chains in the all-ones mode, want both modes", n, C)
+	}
+	plain := zeros(C * V)
+	if err := m.Gibbs(plain, C, 400, 3, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := modes(plain); n != 0 {
+		t.Errorf("plain Gibbs: %d chains left the all-zeros mode", n)
+	}
+	if len(res.Traces) != C || len(res.Traces[0]) != 200 || len(res.Acceptance) != 7 || res.Betas[0] != 1 {
+		t.Fatalf("result shapes: %d traces of %d, %d acceptances, ladder %v", len(res.Traces), len(res.Traces[0]), len(res.Acceptance), res.Betas)
+	}
+	for q, a := range res.Acceptance {
+		if !(a > 0.05 && a < 1) {
+			t.Errorf("pair %d acceptance %.2f after adaptation to 0.3", q, a)
+		}
+	}
+	t.Logf("acceptance %.2f, ladder %v", res.Acceptance, res.Betas)
+}
