@@ -54,13 +54,19 @@ func expF32(x float32) float32 { return float32(math.Exp(float64(x))) }
 // σ-then-sample of the same pre-activations, bit for bit.
 func PTSample(M, N, C int, A, beta, S []float32, rng Stream) {
 	for i := 0; i < M; i++ {
-		bt := beta[i/C]
-		for j := 0; j < N; j++ {
-			e := i*N + j
-			x := bt * A[e]
-			p := 1 / (1 + expF32(-x))
-			S[e] = Bernoulli(rng.Uniform(uint64(e)), p)
-		}
+		PTSampleRow(i, N, C, A, beta, S, rng)
+	}
+}
+
+// PTSampleRow is PTSample for row i alone (rows are independent, so
+// callers may run them in parallel).
+func PTSampleRow(i, N, C int, A, beta, S []float32, rng Stream) {
+	bt := beta[i/C]
+	for j := 0; j < N; j++ {
+		e := i*N + j
+		x := bt * A[e]
+		p := 1 / (1 + expF32(-x))
+		S[e] = Bernoulli(rng.Uniform(uint64(e)), p)
 	}
 }
 

@@ -51,6 +51,7 @@ type Driver struct {
 	red  reduceJob
 	bm   bmJob
 	gj   grbmJob
+	pts  ptSampleJob
 }
 
 var _ kernels.Driver = (*Driver)(nil)

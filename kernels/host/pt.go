@@ -7,8 +7,29 @@ import (
 )
 
 // The parallel-tempering kernels (pt.cu) run their Go twins, which are the
-// contracts bit for bit: they are O(rows·(V+H)) next to the GEMMs of a
-// sweep, so one goroutine does.
+// contracts bit for bit. pt_sample_f32 (an expf and a Philox draw per
+// element of every sweep) spreads its rows over the workers; the others
+// are O(rows·(V+H)) per step, next to the sweeps' GEMMs, and run on one.
+
+// ptSampleJob is one pt_sample_f32 launch: rows taken from a counter.
+type ptSampleJob struct {
+	M, N, C    int
+	A, beta, S []float32
+	rng        kernels.Stream
+	ctr        counter
+}
+
+// ptSampleRowsPerTask is the rows a worker takes at once.
+const ptSampleRowsPerTask = 8
+
+func (j *ptSampleJob) run(int) {
+	tasks := (j.M + ptSampleRowsPerTask - 1) / ptSampleRowsPerTask
+	for t := j.ctr.take(tasks); t >= 0; t = j.ctr.take(tasks) {
+		for i := t * ptSampleRowsPerTask; i < min(j.M, (t+1)*ptSampleRowsPerTask); i++ {
+			kernels.PTSampleRow(i, j.N, j.C, j.A, j.beta, j.S, j.rng)
+		}
+	}
+}
 
 func (d *Driver) launchPT(a kernels.Args) error {
 	name := a.Kernel()
@@ -33,7 +54,15 @@ func (d *Driver) launchPT(a kernels.Args) error {
 		if err != nil {
 			return err
 		}
-		kernels.PTSample(M, N, C, A, beta, S, kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step})
+		j := &d.pts
+		j.M, j.N, j.C, j.A, j.beta, j.S = M, N, C, A, beta, S
+		j.rng = kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step}
+		j.ctr.reset()
+		if M*N < 1<<14 {
+			j.run(0)
+		} else {
+			d.pool.do(j)
+		}
 	case *kernels.PTEnergyF32Args:
 		if err := dims(name, a.M, a.V, a.H); err != nil {
 			return err
