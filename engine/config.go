@@ -35,6 +35,14 @@ type Config struct {
 	SparsityTarget float64 `json:"sparsity_target"` // target mean hidden activation (with SparsityCost > 0)
 	SparsityCost   float64 `json:"sparsity_cost"`   // weight of the sparsity term (0 disables)
 
+	// PT ≥ 2 runs the PCD chains as that many parallel-tempering replicas
+	// of Chains chains each (pt.go); PTTarget is the swap acceptance the
+	// ladder is adapted to (default 0.3), PTBetaMin the hottest replica's
+	// initial inverse temperature (default 0.1).
+	PT        int     `json:"pt,omitempty"`
+	PTTarget  float64 `json:"pt_target,omitempty"`
+	PTBetaMin float64 `json:"pt_beta_min,omitempty"`
+
 	Seed uint64 `json:"-"` // seeds initialisation, data order and every Gibbs draw
 
 	// ExactLLMaxUnits: compute the exact log-likelihood per epoch when
@@ -87,6 +95,7 @@ func (c Config) Defaults() Config {
 	if c.Schedule == nil {
 		c.Schedule = ConstantSchedule{}
 	}
+	ptDefaults(&c)
 	return c
 }
 
@@ -126,11 +135,17 @@ func (c Config) Validate() error {
 	case c.SparsityCost > 0 && !(c.SparsityTarget > 0 && c.SparsityTarget < 1):
 		return fmt.Errorf("sparsity target = %v, want a value in (0, 1)", c.SparsityTarget)
 	}
+	if err := validatePT(c); err != nil {
+		return err
+	}
 	return k.Validate(c)
 }
 
 // Algorithm names the training algorithm, e.g. "CD-1" or "PCD-10".
 func (c Config) Algorithm() string {
+	if c.Persistent && c.PT > 0 {
+		return fmt.Sprintf("PCD-%d with %d PT replicas", c.K, c.PT)
+	}
 	if c.Persistent {
 		return fmt.Sprintf("PCD-%d", c.K)
 	}

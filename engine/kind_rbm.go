@@ -39,6 +39,9 @@ func stepConfig(c Config, V int) graph.StepConfig {
 }
 
 func (rbmKind) Step(c Config, V int) (graph.Declared, error) {
+	if c.PT > 0 {
+		return ptStep(c, V)
+	}
 	return graph.BuildCDStep(stepConfig(c, V), &graph.RNG{Seed: c.Seed})
 }
 
@@ -64,6 +67,9 @@ func (rbmKind) Init(c Config, train *data.Dataset) (map[string][]float32, error)
 		// the data marginals the fantasy particles start near the data.
 		t[graph.NameChains] = BiasChains(m.VBias, c.ChainCount(), c.Seed)
 	}
+	if c.PT > 0 {
+		ptInit(t, c, m.VBias)
+	}
 	return t, nil
 }
 
@@ -86,10 +92,18 @@ func checkRBMResume(kind string, c Config, s *Snapshot, V int) error {
 }
 
 func (k rbmKind) CheckResume(c Config, s *Snapshot, V int) error {
-	return checkRBMResume(k.Name(), c, s, V)
+	if err := checkRBMResume(k.Name(), c, s, V); err != nil {
+		return err
+	}
+	return checkPTResume(c, s, V)
 }
 
-func (rbmKind) Begin(Config, *Snapshot, *data.Dataset, bool) Run { return rbmRun{} }
+func (rbmKind) Begin(c Config, _ *Snapshot, _ *data.Dataset, _ bool) Run {
+	if c.PT > 0 {
+		return ptRun{cfg: c}
+	}
+	return rbmRun{}
+}
 
 // rbmStateNames are the training-state tensors of an RBM run, in the order
 // divergence is reported.
@@ -168,6 +182,9 @@ func (rbmKind) Load(path string) (map[string][]float32, models.Meta, error) {
 	}
 	t := map[string][]float32{graph.NameW: m.W, graph.NameVBias: m.VBias, graph.NameHBias: m.HBias}
 	if err := rbmState(path, t, extra, m.V, m.H); err != nil {
+		return nil, meta, err
+	}
+	if err := ptState(path, t, extra); err != nil {
 		return nil, meta, err
 	}
 	return t, meta, nil

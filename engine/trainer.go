@@ -48,6 +48,13 @@ type EpochMetrics struct {
 	// EvalSeconds is the wall time of the epoch's evaluation (the
 	// free-energy gap, exact log-likelihoods); 0 when it was skipped.
 	EvalSeconds float64 `json:"eval_seconds"`
+	// PTAcceptance is the epoch's swap acceptance of each replica pair
+	// (q, q+1) of a parallel-tempering run (−1: no swap attempted),
+	// PTBetas the ladder it ran with, PTLadderBound whether the adapted
+	// ladder hit its bound (PTBetaFloor); absent without PT.
+	PTAcceptance  []float64 `json:"pt_acceptance,omitempty"`
+	PTBetas       []float64 `json:"pt_betas,omitempty"`
+	PTLadderBound bool      `json:"pt_ladder_bound,omitempty"`
 }
 
 // Snapshot is the complete state of a run between two mini-batches: enough
@@ -299,6 +306,9 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		m := EpochMetrics{Epoch: epoch + 1, LR: lr, ReconError: recon, Samples: done, Seconds: secs,
 			SamplesPerSec: float64(done) / secs}
 		m.FreeEnergyGap, m.LogLikelihood, m.HeldOutLogLikelihood, m.LogZ = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		if err := l.endEpoch(&m); err != nil {
+			return fmt.Errorf("epoch %d: %w", epoch+1, err)
+		}
 		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
 			t0 := time.Now()
 			if err := l.kind.Evaluate(&m, snap, train, heldout, cfg); err != nil {

@@ -104,12 +104,17 @@ type metricsJSON struct {
 	Seconds       float64  `json:"seconds"`
 	SamplesPerSec float64  `json:"samples_per_sec"`
 	EvalSeconds   float64  `json:"eval_seconds"`
+	// Parallel tempering: swap acceptance per replica pair, the ladder.
+	PTAcceptance  []float64 `json:"pt_acceptance,omitempty"`
+	PTBetas       []float64 `json:"pt_betas,omitempty"`
+	PTLadderBound bool      `json:"pt_ladder_bound,omitempty"`
 }
 
 func jsonMetrics(m engine.EpochMetrics) metricsJSON {
 	return metricsJSON{Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
 		LogLikelihood: num(m.LogLikelihood), HeldOutLL: num(m.HeldOutLogLikelihood), LogZ: num(m.LogZ),
-		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec, EvalSeconds: m.EvalSeconds}
+		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec, EvalSeconds: m.EvalSeconds,
+		PTAcceptance: m.PTAcceptance, PTBetas: m.PTBetas, PTLadderBound: m.PTLadderBound}
 }
 
 func formatMetrics(m engine.EpochMetrics, epochs int) string {
@@ -125,6 +130,7 @@ func formatMetrics(m engine.EpochMetrics, epochs int) string {
 	if !math.IsNaN(m.FreeEnergyGap) {
 		fmt.Fprintf(&b, "  F-gap %+.4f", m.FreeEnergyGap)
 	}
+	b.WriteString(ptMetrics(m))
 	fmt.Fprintf(&b, "  %.0f samples/s  %.2fs", m.SamplesPerSec, m.Seconds)
 	return b.String()
 }

@@ -32,6 +32,9 @@ type trainFlags struct {
 	CD             int     `json:"cd,omitempty"`
 	PCD            int     `json:"pcd,omitempty"`
 	Chains         int     `json:"chains,omitempty"`
+	PT             int     `json:"pt,omitempty"`
+	PTTarget       float64 `json:"pt_target,omitempty"`
+	PTBetaMin      float64 `json:"pt_beta_min,omitempty"`
 	Epochs         int     `json:"epochs"`
 	Batch          int     `json:"batch"`
 	LR             float64 `json:"lr"`
@@ -109,6 +112,7 @@ and resumes in the layer where it stopped.`,
 	fl.IntVar(&f.PCD, "pcd", 0, fmt.Sprintf("train with PCD-K (K Gibbs steps of persistent chains); the default algorithm: rbm PCD-%d for bas, PCD-%d for files; bm PCD-1; grbm and dbn CD-%d",
 		bas.pcd, file.pcd, def.K))
 	fl.IntVar(&f.Chains, "chains", 0, fmt.Sprintf("number of persistent chains for PCD (default: rbm %d for bas, %d for files; other models the batch size)", bas.chains, file.chains))
+	addPTFlags(fl, f)
 	otherBAS := dataDefaults(true, "")
 	fl.IntVar(&f.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d for bas (other models than rbm: %d), %d for files)", bas.epochs, otherBAS.epochs, file.epochs))
 	fl.IntVar(&f.Batch, "batch", 0, fmt.Sprintf("mini-batch size (default %d for bas, %d for files)", bas.batch, file.batch))
@@ -289,6 +293,9 @@ func (f *trainFlags) config() (engine.Config, error) {
 	if f.Chains != 0 && f.PCD == 0 {
 		return engine.Config{}, usagef("train: --chains only applies to PCD (--pcd K), not to --cd")
 	}
+	if err := f.checkPT(); err != nil {
+		return engine.Config{}, err
+	}
 	if !(f.Val >= 0 && f.Val < 1) {
 		return engine.Config{}, usagef("train: --val %v: want a fraction in [0, 1)", f.Val)
 	}
@@ -305,6 +312,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 		Hidden: f.Hidden, K: k, Persistent: pcd, Chains: f.Chains, Epochs: f.Epochs, Batch: f.Batch,
 		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
+		PT: f.PT, PTTarget: f.PTTarget, PTBetaMin: f.PTBetaMin,
 	}
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
@@ -432,7 +440,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 // command line: zero means "the default" inside, so a typed one is a
 // mistake, not a request (the held-out fraction may be 0).
 func checkTyped(cmd *cobra.Command, f *trainFlags) error {
-	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "eval-every"} {
+	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "eval-every", "pt", "pt-target", "pt-beta-min"} {
 		if fl := cmd.Flags().Lookup(name); fl.Changed {
 			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
 				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())

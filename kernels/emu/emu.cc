@@ -15,6 +15,7 @@
 #include "cu_elementwise.h"
 #include "cu_gemm.h"
 #include "cu_grbm.h"
+#include "cu_pt.h"
 #include "cu_reduce.h"
 
 #include <cstdio>
@@ -112,6 +113,11 @@ const std::vector<Entry>& table() {
         KERNEL(gaussian_sample_f32),
         KERNEL(logvar_grad_f32),
         KERNEL(clamp_min_f32),
+        KERNEL(pt_sample_f32),
+        KERNEL(pt_energy_f32),
+        KERNEL(pt_swap_f32),
+        KERNEL(pt_accept_f32),
+        KERNEL(pt_rows_f32),
     };
     return t;
 }

@@ -51,6 +51,7 @@ type Driver struct {
 	red  reduceJob
 	bm   bmJob
 	gj   grbmJob
+	pts  ptSampleJob
 }
 
 var _ kernels.Driver = (*Driver)(nil)
@@ -327,6 +328,9 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return d.launchLogVarGrad(a)
 	case *kernels.ClampMinF32Args:
 		return d.launchClampMin(a)
+	case *kernels.PTSampleF32Args, *kernels.PTEnergyF32Args, *kernels.PTSwapF32Args, *kernels.PTAcceptF32Args,
+		*kernels.PTRowsF32Args:
+		return d.launchPT(a)
 	}
 	return fmt.Errorf("host: kernel %q has no host implementation", a.Kernel())
 }
