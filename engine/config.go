@@ -35,6 +35,13 @@ type Config struct {
 	SparsityTarget float64 `json:"sparsity_target"` // target mean hidden activation (with SparsityCost > 0)
 	SparsityCost   float64 `json:"sparsity_cost"`   // weight of the sparsity term (0 disables)
 
+	// Centered trains with centred gradients (Montavon & Müller 2012;
+	// Melchior et al. 2016; see center.go), for a kind that implements
+	// CenteringKind; CenterRate is the offsets' running-average rate ν
+	// (default 0.01 when centred).
+	Centered   bool    `json:"centered,omitempty"`
+	CenterRate float64 `json:"center_rate,omitempty"`
+
 	Seed uint64 `json:"-"` // seeds initialisation, data order and every Gibbs draw
 
 	// ExactLLMaxUnits: compute the exact log-likelihood per epoch when
@@ -87,6 +94,7 @@ func (c Config) Defaults() Config {
 	if c.Schedule == nil {
 		c.Schedule = ConstantSchedule{}
 	}
+	c.centerDefaults()
 	return c
 }
 
@@ -125,6 +133,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sparsity cost = %v, want ≥ 0", c.SparsityCost)
 	case c.SparsityCost > 0 && !(c.SparsityTarget > 0 && c.SparsityTarget < 1):
 		return fmt.Errorf("sparsity target = %v, want a value in (0, 1)", c.SparsityTarget)
+	}
+	if err := c.validateCentering(k); err != nil {
+		return err
 	}
 	return k.Validate(c)
 }

@@ -38,7 +38,12 @@ func stepConfig(c Config, V int) graph.StepConfig {
 	return graph.StepConfig{Visible: V, Hidden: c.Hidden, Batch: c.Batch, K: c.K, Persistent: c.Persistent, Chains: c.Chains}
 }
 
+func (rbmKind) CenteredDefault() bool { return false }
+
 func (rbmKind) Step(c Config, V int) (graph.Declared, error) {
+	if c.Centered {
+		return graph.BuildCenteredStep(stepConfig(c, V), float32(c.CenterRate), &graph.RNG{Seed: c.Seed})
+	}
 	return graph.BuildCDStep(stepConfig(c, V), &graph.RNG{Seed: c.Seed})
 }
 
@@ -64,6 +69,11 @@ func (rbmKind) Init(c Config, train *data.Dataset) (map[string][]float32, error)
 		// the data marginals the fantasy particles start near the data.
 		t[graph.NameChains] = BiasChains(m.VBias, c.ChainCount(), c.Seed)
 	}
+	if c.Centered {
+		for n, x := range centerTensors(train, c.Hidden) {
+			t[n] = x
+		}
+	}
 	return t, nil
 }
 
@@ -86,7 +96,10 @@ func checkRBMResume(kind string, c Config, s *Snapshot, V int) error {
 }
 
 func (k rbmKind) CheckResume(c Config, s *Snapshot, V int) error {
-	return checkRBMResume(k.Name(), c, s, V)
+	if err := checkRBMResume(k.Name(), c, s, V); err != nil {
+		return err
+	}
+	return checkCenterResume(c, s, V, c.Hidden)
 }
 
 func (rbmKind) Begin(Config, *Snapshot, *data.Dataset, bool) Run { return rbmRun{} }
@@ -94,7 +107,7 @@ func (rbmKind) Begin(Config, *Snapshot, *data.Dataset, bool) Run { return rbmRun
 // rbmStateNames are the training-state tensors of an RBM run, in the order
 // divergence is reported.
 var rbmStateNames = []string{graph.VelocityOf(graph.NameW), graph.VelocityOf(graph.NameVBias),
-	graph.VelocityOf(graph.NameHBias), graph.NameChains, graph.NameHiddenMean}
+	graph.VelocityOf(graph.NameHBias), graph.NameChains, graph.NameHiddenMean, graph.NameOffsetV, graph.NameOffsetH}
 
 type rbmRun struct{ NopRun }
 
@@ -165,6 +178,9 @@ func (rbmKind) Load(path string) (map[string][]float32, models.Meta, error) {
 	}
 	t := map[string][]float32{graph.NameW: m.W, graph.NameVBias: m.VBias, graph.NameHBias: m.HBias}
 	if err := rbmState(path, t, extra, m.V, m.H); err != nil {
+		return nil, meta, err
+	}
+	if err := centerState(path, t, extra, m.V, m.H); err != nil {
 		return nil, meta, err
 	}
 	return t, meta, nil
