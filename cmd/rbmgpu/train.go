@@ -18,6 +18,7 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/graph"
 )
 
 // trainFlags are the shared flags of `rbmgpu train`; zero values of
@@ -40,6 +41,8 @@ type trainFlags struct {
 	WeightDecay    float64 `json:"weight_decay"`
 	SparsityTarget float64 `json:"sparsity_target,omitempty"`
 	SparsityCost   float64 `json:"sparsity_cost,omitempty"`
+	Centered       bool    `json:"centered,omitempty"`
+	CenterRate     float64 `json:"center_rate,omitempty"`
 	Seed           uint64  `json:"seed"`
 	EvalEvery      int     `json:"eval_every"`
 	Device         string  `json:"-"`
@@ -115,6 +118,8 @@ and resumes in the layer where it stopped.`,
 	fl.Float64Var(&f.WeightDecay, "weight-decay", 0, "L2 weight decay on W")
 	fl.Float64Var(&f.SparsityTarget, "sparsity-target", 0.1, "target mean hidden activation (with --sparsity-cost)")
 	fl.Float64Var(&f.SparsityCost, "sparsity-cost", 0, "weight of the sparsity penalty (0 disables it)")
+	fl.BoolVar(&f.Centered, "centered", engine.CenteredDefault(engine.DefaultKind), centeredHelp)
+	fl.Float64Var(&f.CenterRate, "center-rate", 0, fmt.Sprintf("running-average rate ν of the offsets of --centered (default %g)", graph.DefaultCenterRate))
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of initialisation, data order and every Gibbs draw")
 	fl.IntVar(&f.EvalEvery, "eval-every", def.EvalEvery, "compute log-likelihood and free-energy gap every N epochs")
 	fl.StringVar(&f.Device, "device", "auto", "auto | cpu | cpu-tape (reference interpreter) | cuda | cuda:N")
@@ -232,6 +237,9 @@ func (f *trainFlags) config() (engine.Config, error) {
 	if !(f.Val >= 0 && f.Val < 1) {
 		return engine.Config{}, usagef("train: --val %v: want a fraction in [0, 1)", f.Val)
 	}
+	if f.CenterRate != 0 && !f.Centered {
+		return engine.Config{}, usagef("train: --center-rate only applies with --centered")
+	}
 	sched, err := engine.ParseSchedule(f.Schedule)
 	if err != nil {
 		return engine.Config{}, usagef("train: --lr-schedule: %v", err)
@@ -245,6 +253,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 		Hidden: f.Hidden, K: k, Persistent: pcd, Chains: f.Chains, Epochs: f.Epochs, Batch: f.Batch,
 		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
+		Centered: f.Centered, CenterRate: f.CenterRate,
 	}
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
@@ -362,6 +371,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err := checkTyped(cmd, f); err != nil {
 		return err
 	}
+	if f.Resume == "" && !cmd.Flags().Changed("centered") {
+		f.Centered = engine.CenteredDefault(f.kind())
+	}
 	if m.cli.run != nil {
 		return m.cli.run(cmd, f)
 	}
@@ -372,7 +384,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 // command line: zero means "the default" inside, so a typed one is a
 // mistake, not a request (the held-out fraction may be 0).
 func checkTyped(cmd *cobra.Command, f *trainFlags) error {
-	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains"} {
+	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "center-rate"} {
 		if fl := cmd.Flags().Lookup(name); fl.Changed {
 			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
 				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())
