@@ -69,7 +69,7 @@ func (c Config) validateCentering(k Kind) error {
 		return nil
 	}
 	if _, ok := k.(CenteringKind); !ok {
-		return fmt.Errorf("model %s has no centred gradients (centring applies to rbm and the DBN's RBM layers)", k.Name())
+		return fmt.Errorf("model %s has no centred gradients (centring applies to rbm, bm and the DBN's RBM layers)", k.Name())
 	}
 	if !(c.CenterRate > 0 && c.CenterRate <= 1) {
 		return fmt.Errorf("offset rate = %v, want a value in (0, 1]", c.CenterRate)
@@ -99,11 +99,17 @@ func centerTensors(train *data.Dataset, H int) map[string][]float32 {
 }
 
 // checkCenterResume reports a snapshot whose offsets do not fit c: a
-// centred config needs them (V and H values), a plain one must not have
-// them.
+// centred config needs them (V values of offset_v, H of offset_h; H < 0:
+// a kind without offset_h, the BM), a plain one must not have them.
 func checkCenterResume(c Config, s *Snapshot, V, H int) error {
 	mu, okV := s.Tensors[graph.NameOffsetV]
 	lambda, okH := s.Tensors[graph.NameOffsetH]
+	if H < 0 {
+		if okH {
+			return fmt.Errorf("the checkpoint has hidden offsets %s, which this kind has not", graph.NameOffsetH)
+		}
+		okH, H = okV, 0
+	}
 	switch {
 	case c.Centered && (!okV || !okH):
 		return fmt.Errorf("the checkpoint was not trained with centred gradients (no %s, %s), the config is centred", graph.NameOffsetV, graph.NameOffsetH)
@@ -120,6 +126,14 @@ func checkCenterResume(c Config, s *Snapshot, V, H int) error {
 		}
 	}
 	return nil
+}
+
+// bmCenterTensors returns the initial offsets of a centred BM on train
+// with H hidden units: the data mean for the visible units, 0.5 for the
+// hidden ones (one offset_v of V+H values).
+func bmCenterTensors(train *data.Dataset, H int) []float32 {
+	t := centerTensors(train, H)
+	return append(t[graph.NameOffsetV], t[graph.NameOffsetH]...)
 }
 
 // centerState moves the offsets of a centred checkpoint from extra into t

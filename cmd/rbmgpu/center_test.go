@@ -21,7 +21,6 @@ func TestCenteredBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--model", "grbm", "--centered"}, "no centred gradients"},
-		{[]string{"--model", "bm", "--centered"}, "no centred gradients"},
 		{[]string{"--center-rate", "0.1"}, "--center-rate"},
 		{[]string{"--centered", "--center-rate", "2"}, "offset rate"},
 		{[]string{"--centered", "--center-rate", "0"}, "--center-rate"},
@@ -51,6 +50,9 @@ func TestCenteredRun(t *testing.T) {
 		{"sample", "--model", "full", "--n", "4", "--steps", "5", "--png", "s.png"},
 		{"transform", "--model", "full", "--out", "f.npy"},
 		{"train", "--model", "dbn", "--layers", "9,6,4", "--data", "bas:3x3", "--epochs", "2", "--centered", "--quiet", "--out", "dbn"},
+		{"train", "--model", "bm", "--hidden", "3", "--data", "bas:3x3", "--epochs", "2", "--centered", "--quiet", "--out", "bm"},
+		{"eval", "--model", "bm", "--data", "bas:3x3"},
+		{"sample", "--model", "bm", "--n", "4", "--steps", "5", "--png", "b.png"},
 	} {
 		r := runCLI(t, dir, args...)
 		noPanic(t, r, args)

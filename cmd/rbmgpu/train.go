@@ -436,6 +436,9 @@ func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
 // banner is the first line of a single-model run of the model what.
 func (f *trainFlags) banner(r *modelRun, what string) string {
 	cfg, train := r.cfg, r.train
+	if cfg.Centered {
+		what = "centred " + what
+	}
 	return fmt.Sprintf("training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s",
 		cfg.Algorithm(), what, train.D, cfg.Hidden, f.Data, train.N, heldOut(r.val), r.backend.Name(), min(cfg.Batch, train.N),
 		cfg.LR, cfg.Epochs, deviceNote(r.backend), f.Out)
