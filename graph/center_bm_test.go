@@ -73,7 +73,9 @@ func TestCenteredBMStepMatchesFormulas(t *testing.T) {
 			pos, neg := make([]float32, B*N), make([]float32, C*N)
 			kernels.BMGibbs(B, N, V, V, 2, mf, v0, W, bias, pos, kernels.Stream{Seed: 19, Op: IDBMData, Step: rng.Step})
 			kernels.BMGibbs(C, N, N, 0, 3, false, ch, W, bias, neg, kernels.Stream{Seed: 19, Op: IDBMModel, Step: rng.Step})
-			get := func(n *G.Node) []float32 { return append([]float32(nil), n.Value().(*tensor.Dense).Data().([]float32)...) }
+			get := func(n *G.Node) []float32 {
+				return append([]float32(nil), n.Value().(*tensor.Dense).Data().([]float32)...)
+			}
 			near := func(name string, got float32, want float64) {
 				t.Helper()
 				if math.Abs(float64(got)-want) > 1e-5*(1+math.Abs(want)) {
