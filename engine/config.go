@@ -42,6 +42,12 @@ type Config struct {
 	PT        int     `json:"pt,omitempty"`
 	PTTarget  float64 `json:"pt_target,omitempty"`
 	PTBetaMin float64 `json:"pt_beta_min,omitempty"`
+	// Centered trains with centred gradients (Montavon & Müller 2012;
+	// Melchior et al. 2016; see center.go), for a kind that implements
+	// CenteringKind; CenterRate is the offsets' running-average rate ν
+	// (default 0.01 when centred).
+	Centered   bool    `json:"centered,omitempty"`
+	CenterRate float64 `json:"center_rate,omitempty"`
 
 	Seed uint64 `json:"-"` // seeds initialisation, data order and every Gibbs draw
 
@@ -96,6 +102,7 @@ func (c Config) Defaults() Config {
 		c.Schedule = ConstantSchedule{}
 	}
 	ptDefaults(&c)
+	c.centerDefaults()
 	return c
 }
 
@@ -136,6 +143,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sparsity target = %v, want a value in (0, 1)", c.SparsityTarget)
 	}
 	if err := validatePT(c); err != nil {
+		return err
+	}
+	if c.PT > 0 && c.Centered {
+		return fmt.Errorf("parallel tempering and centred gradients cannot be combined yet: choose one")
+	}
+	if err := c.validateCentering(k); err != nil {
 		return err
 	}
 	return k.Validate(c)

@@ -38,9 +38,14 @@ func stepConfig(c Config, V int) graph.StepConfig {
 	return graph.StepConfig{Visible: V, Hidden: c.Hidden, Batch: c.Batch, K: c.K, Persistent: c.Persistent, Chains: c.Chains}
 }
 
+func (rbmKind) CenteredDefault() bool { return false }
+
 func (rbmKind) Step(c Config, V int) (graph.Declared, error) {
 	if c.PT > 0 {
 		return ptStep(c, V)
+	}
+	if c.Centered {
+		return graph.BuildCenteredStep(stepConfig(c, V), float32(c.CenterRate), &graph.RNG{Seed: c.Seed})
 	}
 	return graph.BuildCDStep(stepConfig(c, V), &graph.RNG{Seed: c.Seed})
 }
@@ -70,6 +75,11 @@ func (rbmKind) Init(c Config, train *data.Dataset) (map[string][]float32, error)
 	if c.PT > 0 {
 		ptInit(t, c, m.VBias)
 	}
+	if c.Centered {
+		for n, x := range centerTensors(train, c.Hidden) {
+			t[n] = x
+		}
+	}
 	return t, nil
 }
 
@@ -95,7 +105,10 @@ func (k rbmKind) CheckResume(c Config, s *Snapshot, V int) error {
 	if err := checkRBMResume(k.Name(), c, s, V); err != nil {
 		return err
 	}
-	return checkPTResume(c, s, V)
+	if err := checkPTResume(c, s, V); err != nil {
+		return err
+	}
+	return checkCenterResume(c, s, V, c.Hidden)
 }
 
 func (rbmKind) Begin(c Config, _ *Snapshot, _ *data.Dataset, _ bool) Run {
@@ -108,7 +121,7 @@ func (rbmKind) Begin(c Config, _ *Snapshot, _ *data.Dataset, _ bool) Run {
 // rbmStateNames are the training-state tensors of an RBM run, in the order
 // divergence is reported.
 var rbmStateNames = []string{graph.VelocityOf(graph.NameW), graph.VelocityOf(graph.NameVBias),
-	graph.VelocityOf(graph.NameHBias), graph.NameChains, graph.NameHiddenMean}
+	graph.VelocityOf(graph.NameHBias), graph.NameChains, graph.NameHiddenMean, graph.NameOffsetV, graph.NameOffsetH}
 
 type rbmRun struct{ NopRun }
 
@@ -185,6 +198,9 @@ func (rbmKind) Load(path string) (map[string][]float32, models.Meta, error) {
 		return nil, meta, err
 	}
 	if err := ptState(path, t, extra); err != nil {
+		return nil, meta, err
+	}
+	if err := centerState(path, t, extra, m.V, m.H); err != nil {
 		return nil, meta, err
 	}
 	return t, meta, nil

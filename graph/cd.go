@@ -114,6 +114,10 @@ type CDStep struct {
 
 	GradW, GradVBias, GradHBias, HMean, ReconErr, NewChain *G.Node
 
+	// PosHidden is p(h|v0), B×H: the data-driven hidden probabilities
+	// that extensions of the step (centring) read.
+	PosHidden *G.Node
+
 	// Samplers lists every sampling op of the graph, in id order.
 	Samplers []*SampleOp
 }
@@ -141,6 +145,7 @@ func BuildCDStep(cfg StepConfig, rng *RNG) (*CDStep, error) {
 
 	// Positive phase.
 	ph0 := b.hiddenProbs(s.V0, s.W, s.HBias)
+	s.PosHidden = ph0
 	h0 := b.sample(ph0, IDPositiveHidden)
 	pv1 := b.visibleProbs(h0, wT, s.VBias)
 

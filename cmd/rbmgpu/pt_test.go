@@ -24,6 +24,7 @@ func TestPTBadInput(t *testing.T) {
 		{[]string{"--pcd", "1", "--pt", "-3"}, "--pt"},
 		{[]string{"--cd", "1", "--pt", "4"}, "--pcd"},
 		{[]string{"--model", "grbm", "--pt", "4"}, "model grbm"},
+		{[]string{"--pt", "4", "--centered"}, "centred"},
 		{[]string{"--pcd", "1", "--pt", "65"}, "--pt"},
 		{[]string{"--pcd", "1", "--pt", "4", "--pt-target", "1"}, "--pt-target"},
 		{[]string{"--pcd", "1", "--pt", "4", "--pt-target", "-0.1"}, "--pt-target"},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/graph"
 )
 
 // trainFlags are the shared flags of `rbmgpu train`; zero values of
@@ -43,6 +44,8 @@ type trainFlags struct {
 	WeightDecay    float64 `json:"weight_decay"`
 	SparsityTarget float64 `json:"sparsity_target,omitempty"`
 	SparsityCost   float64 `json:"sparsity_cost,omitempty"`
+	Centered       bool    `json:"centered,omitempty"`
+	CenterRate     float64 `json:"center_rate,omitempty"`
 	Seed           uint64  `json:"seed"`
 	EvalEvery      int     `json:"eval_every"`
 	Device         string  `json:"-"`
@@ -124,6 +127,8 @@ and resumes in the layer where it stopped.`,
 	fl.Float64Var(&f.WeightDecay, "weight-decay", 0, "L2 weight decay on W")
 	fl.Float64Var(&f.SparsityTarget, "sparsity-target", 0.1, "target mean hidden activation (with --sparsity-cost)")
 	fl.Float64Var(&f.SparsityCost, "sparsity-cost", 0, "weight of the sparsity penalty (0 disables it)")
+	fl.BoolVar(&f.Centered, "centered", engine.CenteredDefault(engine.DefaultKind), centeredHelp)
+	fl.Float64Var(&f.CenterRate, "center-rate", 0, fmt.Sprintf("running-average rate ν of the offsets of --centered (default %g)", graph.DefaultCenterRate))
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of initialisation, data order and every Gibbs draw")
 	fl.IntVar(&f.EvalEvery, "eval-every", 0, fmt.Sprintf("compute log-likelihood and free-energy gap every N epochs and after the last (default %d for bas (other models than rbm: %d), %d for files)", bas.evalEvery, otherBAS.evalEvery, file.evalEvery))
 	fl.StringVar(&f.Device, "device", "auto", "auto | cpu | cpu-tape (reference interpreter) | cuda | cuda:N")
@@ -299,6 +304,9 @@ func (f *trainFlags) config() (engine.Config, error) {
 	if !(f.Val >= 0 && f.Val < 1) {
 		return engine.Config{}, usagef("train: --val %v: want a fraction in [0, 1)", f.Val)
 	}
+	if f.CenterRate != 0 && !f.Centered {
+		return engine.Config{}, usagef("train: --center-rate only applies with --centered")
+	}
 	sched, err := engine.ParseSchedule(f.Schedule)
 	if err != nil {
 		return engine.Config{}, usagef("train: --lr-schedule: %v", err)
@@ -313,6 +321,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
 		PT: f.PT, PTTarget: f.PTTarget, PTBetaMin: f.PTBetaMin,
+		Centered: f.Centered, CenterRate: f.CenterRate,
 	}
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
@@ -430,6 +439,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err := checkTyped(cmd, f); err != nil {
 		return err
 	}
+	if f.Resume == "" && !cmd.Flags().Changed("centered") {
+		f.Centered = engine.CenteredDefault(f.kind())
+	}
 	if m.cli.run != nil {
 		return m.cli.run(cmd, f)
 	}
@@ -440,7 +452,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 // command line: zero means "the default" inside, so a typed one is a
 // mistake, not a request (the held-out fraction may be 0).
 func checkTyped(cmd *cobra.Command, f *trainFlags) error {
-	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "eval-every", "pt", "pt-target", "pt-beta-min"} {
+	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "eval-every", "pt", "pt-target", "pt-beta-min", "center-rate"} {
 		if fl := cmd.Flags().Lookup(name); fl.Changed {
 			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
 				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())
@@ -495,6 +507,9 @@ func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
 // banner is the first line of a single-model run of the model what.
 func (f *trainFlags) banner(r *modelRun, what string) string {
 	cfg, train := r.cfg, r.train
+	if cfg.Centered {
+		what = "centred " + what
+	}
 	return fmt.Sprintf("training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s",
 		cfg.Algorithm(), what, train.D, cfg.Hidden, f.Data, train.N, heldOut(r.val), r.backend.Name(), min(cfg.Batch, train.N),
 		cfg.LR, cfg.Epochs, deviceNote(r.backend), f.Out)
