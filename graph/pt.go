@@ -130,14 +130,7 @@ func BuildPTStep(cfg StepConfig, R int, rng *RNG) (*PTStep, error) {
 	phk := b.hiddenProbs(vk, s.W, s.HBias)
 
 	// Statistics, as CDStep's, on the β₀ rows.
-	pos := b.scale(b.must(G.Mul(b.must(G.Transpose(s.V0)), ph0)), 1/float32(B))
-	neg := b.scale(b.must(G.Mul(b.must(G.Transpose(vk)), phk)), 1/float32(C))
-	s.GradW = b.must(G.Sub(pos, neg))
-	s.GradVBias = b.must(G.Sub(b.must(G.Mean(s.V0, 0)), b.must(G.Mean(vk, 0))))
-	s.HMean = b.must(G.Mean(ph0, 0))
-	s.GradHBias = b.must(G.Sub(b.scale(b.must(G.Sum(ph0, 0)), 1/float32(B)), b.must(G.Mean(phk, 0))))
-	diff := b.must(G.Sub(s.V0, pv1))
-	s.ReconErr = b.scale(b.must(G.Sum(b.must(G.Square(diff)))), 1/float32(B))
+	s.GradW, s.GradVBias, s.HMean, s.GradHBias, s.ReconErr = b.statistics(s.V0, ph0, pv1, vk, phk, B, C)
 	if b.err != nil {
 		return nil, fmt.Errorf("PT step graph: %w", b.err)
 	}
