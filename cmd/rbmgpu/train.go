@@ -18,6 +18,7 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/models"
 )
 
 // trainFlags are the shared flags of `rbmgpu train`; zero values of
@@ -42,6 +43,7 @@ type trainFlags struct {
 	SparsityCost   float64 `json:"sparsity_cost,omitempty"`
 	Seed           uint64  `json:"seed"`
 	EvalEvery      int     `json:"eval_every"`
+	LLChains       int     `json:"ll_chains,omitempty"`
 	Device         string  `json:"-"`
 	Out            string  `json:"-"`
 	Resume         string  `json:"-"`
@@ -116,7 +118,8 @@ and resumes in the layer where it stopped.`,
 	fl.Float64Var(&f.SparsityTarget, "sparsity-target", 0.1, "target mean hidden activation (with --sparsity-cost)")
 	fl.Float64Var(&f.SparsityCost, "sparsity-cost", 0, "weight of the sparsity penalty (0 disables it)")
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of initialisation, data order and every Gibbs draw")
-	fl.IntVar(&f.EvalEvery, "eval-every", def.EvalEvery, "compute log-likelihood and free-energy gap every N epochs")
+	fl.IntVar(&f.EvalEvery, "eval-every", def.EvalEvery, "compute log-likelihood (exact, or by trajectory AIS for an RBM too big to enumerate) and free-energy gap every N epochs")
+	fl.IntVar(&f.LLChains, "ll-chains", 0, fmt.Sprintf("trajectory-AIS chains tracking log Z of an RBM (0: %d when the exact log-likelihood is out of reach; -1: off)", models.DefaultTrajectoryChains))
 	fl.StringVar(&f.Device, "device", "auto", "auto | cpu | cpu-tape (reference interpreter) | cuda | cuda:N")
 	fl.StringVar(&f.Out, "out", "", "output directory (default runs/YYYYMMDD-HHMMSS)")
 	fl.StringVar(&f.Resume, "resume", "", "continue the run saved in this directory (its settings and data are reused; --epochs may extend it)")
@@ -245,6 +248,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 		Hidden: f.Hidden, K: k, Persistent: pcd, Chains: f.Chains, Epochs: f.Epochs, Batch: f.Batch,
 		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
+		LLChains: f.LLChains,
 	}
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
