@@ -47,6 +47,13 @@ type Config struct {
 	// every this many epochs and at the last one (default 1); other epochs
 	// report NaN for them.
 	EvalEvery int `json:"eval_every"`
+	// LLChains is the number of chains of the trajectory AIS that tracks
+	// log Z and the average log-likelihoods of an "rbm" run at the
+	// evaluated epochs (see TrackLL): 0 means models.DefaultTrajectoryChains
+	// for models too big for the exact log-likelihood (and no tracking
+	// otherwise), a positive value tracks with that many chains even
+	// alongside the exact values, negative disables tracking.
+	LLChains int `json:"-"`
 
 	// Options are the kind's own settings (e.g. *GRBMOptions, *BMOptions);
 	// nil means the kind's defaults.

@@ -48,6 +48,18 @@ type EpochMetrics struct {
 	// EvalSeconds is the wall time of the epoch's evaluation (the
 	// free-energy gap, exact log-likelihoods); 0 when it was skipped.
 	EvalSeconds float64 `json:"eval_seconds"`
+	// TrajLogZ is log Z estimated by trajectory AIS (see TrackLL and
+	// models.Trajectory), TrajLL and TrajHeldOutLL the average
+	// log-likelihoods −mean F − TrajLogZ of the first LLRows training and
+	// held-out rows; NaN when not tracked or not evaluated this epoch.
+	TrajLogZ      float64 `json:"traj_log_z"`
+	TrajLL        float64 `json:"ll_train"`
+	TrajHeldOutLL float64 `json:"ll_heldout"`
+	// TrajESS is the effective sample size of the trajectory's weights (in
+	// chains) and TrajSteps the interpolation steps taken since the last
+	// evaluation; 0 when not tracked.
+	TrajESS   float64 `json:"traj_ess"`
+	TrajSteps int     `json:"traj_steps"`
 }
 
 // Snapshot is the complete state of a run between two mini-batches: enough
@@ -165,6 +177,9 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 	if err := l.load(); err != nil {
 		return nil, err
 	}
+	if l.ll, err = newLLTracker(ctx, cfg, snap, train, fresh); err != nil {
+		return nil, err
+	}
 	res := &Result{Snapshot: snap}
 	return res, l.epochs(ctx, train, heldout, res)
 }
@@ -177,6 +192,7 @@ type loop struct {
 	run  Run
 	prog exec.Program
 	snap *Snapshot
+	ll   *llTracker // nil: the log-likelihood is not tracked
 }
 
 // load copies the snapshot's tensors into the program: every tensor the
@@ -300,9 +316,13 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		m := EpochMetrics{Epoch: epoch + 1, LR: lr, ReconError: recon, Samples: done, Seconds: secs,
 			SamplesPerSec: float64(done) / secs}
 		m.FreeEnergyGap, m.LogLikelihood, m.HeldOutLogLikelihood, m.LogZ = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		m.TrajLogZ, m.TrajLL, m.TrajHeldOutLL = math.NaN(), math.NaN(), math.NaN()
 		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
 			t0 := time.Now()
 			if err := l.kind.Evaluate(&m, snap, train, heldout, cfg); err != nil {
+				return fmt.Errorf("epoch %d: %w", epoch+1, err)
+			}
+			if err := l.ll.evaluate(ctx, &m, snap, train, heldout); err != nil {
 				return fmt.Errorf("epoch %d: %w", epoch+1, err)
 			}
 			m.EvalSeconds = time.Since(t0).Seconds()

@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/kernels"
+	"github.com/rbmgpu/rbmgpu/models"
+)
+
+// prototypes returns n rows of d binary features: copies of one of k random
+// prototypes with each bit flipped with probability flip, a multimodal set
+// on which an RBM learns strong weights.
+func prototypes(n, d, k int, flip float32, seed uint64) *data.Dataset {
+	s := kernels.Stream{Seed: seed, Op: 0x7E57}
+	e := uint64(0)
+	u := func() float32 { e++; return s.Uniform(e - 1) }
+	protos := make([]float32, k*d)
+	for i := range protos {
+		if u() < 0.5 {
+			protos[i] = 1
+		}
+	}
+	x := make([]float32, n*d)
+	for r := 0; r < n; r++ {
+		p := int(u()*float32(k)) % k
+		for i := 0; i < d; i++ {
+			b := protos[p*d+i]
+			if u() < flip {
+				b = 1 - b
+			}
+			x[r*d+i] = b
+		}
+	}
+	return &data.Dataset{Name: "prototypes", N: n, D: d, X: x}
+}
+
+// TestTrajectoryLLMatchesExact trains small RBMs (exactly solvable) with the
+// log-likelihood tracked by trajectory AIS and compares, at every epoch,
+// the tracked log Z with the exact one and the tracked average
+// log-likelihoods with the exact ones.
+func TestTrajectoryLLMatchesExact(t *testing.T) {
+	const tol = 0.15 // nats: the spread of 200 chains over the modes of these models
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"CD-1 24x12", Config{Hidden: 12, Epochs: 8, Batch: 20, LR: 0.1, Seed: 1}},
+		{"PCD-1 30x16", Config{Hidden: 16, Epochs: 8, Batch: 20, LR: 0.05, Persistent: true, Seed: 2}},
+		{"CD-1 40x10 eval-every 3", Config{Hidden: 10, Epochs: 9, Batch: 25, LR: 0.1, EvalEvery: 3, Seed: 3}},
+	} {
+		V := map[int]int{12: 24, 16: 30, 10: 40}[tc.cfg.Hidden]
+		// Held-out rows: the same prototypes, other noise.
+		all := prototypes(900, V, 4, 0.05, tc.cfg.Seed)
+		train := &data.Dataset{Name: "train", N: 600, D: V, X: all.X[:600*V]}
+		held := &data.Dataset{Name: "held", N: 300, D: V, X: all.X[600*V:]}
+		cfg := tc.cfg
+		cfg.LLChains = models.DefaultTrajectoryChains
+		res, err := (&Trainer{Config: cfg}).Fit(context.Background(), train, held)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		evaluated := 0
+		for _, m := range res.Metrics {
+			if math.IsNaN(m.LogZ) {
+				if !math.IsNaN(m.TrajLogZ) {
+					t.Errorf("%s epoch %d: trajectory log Z %v in an epoch without evaluation", tc.name, m.Epoch, m.TrajLogZ)
+				}
+				continue
+			}
+			evaluated++
+			d := m.TrajLogZ - m.LogZ
+			t.Logf("%s epoch %d: exact log Z %.4f trajectory %.4f (%+.4f), LL %.4f/%.4f held-out %.4f/%.4f, %d steps, ESS %.0f",
+				tc.name, m.Epoch, m.LogZ, m.TrajLogZ, d, m.LogLikelihood, m.TrajLL, m.HeldOutLogLikelihood, m.TrajHeldOutLL, m.TrajSteps, m.TrajESS)
+			if math.Abs(d) > tol {
+				t.Errorf("%s epoch %d: trajectory log Z %.4f, exact %.4f: error %+.4f beyond %g", tc.name, m.Epoch, m.TrajLogZ, m.LogZ, d, tol)
+			}
+			if e := math.Abs(m.TrajLL - m.LogLikelihood); e > tol+1e-6 {
+				t.Errorf("%s epoch %d: tracked LL %.4f, exact %.4f", tc.name, m.Epoch, m.TrajLL, m.LogLikelihood)
+			}
+			if e := math.Abs(m.TrajHeldOutLL - m.HeldOutLogLikelihood); e > tol+1e-6 {
+				t.Errorf("%s epoch %d: tracked held-out LL %.4f, exact %.4f", tc.name, m.Epoch, m.TrajHeldOutLL, m.HeldOutLogLikelihood)
+			}
+		}
+		if want := (cfg.Epochs + cfg.Defaults().EvalEvery - 1) / cfg.Defaults().EvalEvery; evaluated != want {
+			t.Errorf("%s: %d evaluated epochs, want %d", tc.name, evaluated, want)
+		}
+	}
+}
+
+// TestTrajectoryLLMatchesAIS trains a mid-size RBM (too big to enumerate,
+// so tracking is on by default) and compares the tracked log Z at the end
+// with a full AIS (100 runs × 14,500 β) of the final model: within 1 nat.
+func TestTrajectoryLLMatchesAIS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a full AIS of a 100×50 model; skipped with -short")
+	}
+	train := prototypes(2000, 100, 6, 0.05, 9)
+	cfg := Config{Hidden: 50, Epochs: 10, Batch: 50, LR: 0.05, Persistent: true, Seed: 4}
+	if !TrackLL(cfg.Defaults(), train.D) {
+		t.Fatal("a 100×50 RBM is not tracked by default")
+	}
+	res, err := (&Trainer{Config: cfg}).Fit(context.Background(), train, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstAIS(t, res, train)
+}
+
+// checkAgainstAIS compares the last epoch's tracked log Z with a full AIS
+// of the final model from the base rate of the training data.
+func checkAgainstAIS(t *testing.T, res *Result, train *data.Dataset) {
+	t.Helper()
+	m := res.Snapshot.RBM()
+	n := min(train.N, LLRows)
+	full, err := m.AIS(context.Background(), models.AISConfig{Seed: 11, BaseVBias: models.BaseRateBias(train.Rows(0, n), n, train.D, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.Metrics {
+		t.Logf("epoch %d: trajectory log Z %.3f, LL %.3f, %d steps, ESS %.0f", e.Epoch, e.TrajLogZ, e.TrajLL, e.TrajSteps, e.TrajESS)
+	}
+	last := res.Metrics[len(res.Metrics)-1]
+	d := last.TrajLogZ - full.LogZ
+	t.Logf("%d×%d: trajectory log Z %.3f, full AIS %.3f [%.3f, %.3f]: %+.3f nats", m.V, m.H, last.TrajLogZ, full.LogZ, full.LogZLo, full.LogZHi, d)
+	if math.Abs(d) > 1 {
+		t.Errorf("trajectory log Z %.3f, full AIS %.3f: %+.3f nats, beyond 1", last.TrajLogZ, full.LogZ, d)
+	}
+}
+
+// TestTrajectoryLLFashion does the same on Fashion-MNIST (stochastically
+// binarized, the first 10,000 images) with a 784×100 RBM for 5 epochs.
+func TestTrajectoryLLFashion(t *testing.T) {
+	path := filepath.Join(fashionDir, "train-images-idx3-ubyte.gz")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("Fashion-MNIST not installed (%v)", err)
+	}
+	if testing.Short() || os.Getenv("RBMGPU_LONG_TESTS") != "1" {
+		t.Skip("about a minute on 2 cores; set RBMGPU_LONG_TESTS=1 to run it")
+	}
+	d, err := data.Load(path, data.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.ScaleTo01()
+	if err := d.BinarizeStochastic(1); err != nil {
+		t.Fatal(err)
+	}
+	train, _, err := d.Split(5.0/6, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Hidden: 100, Epochs: 5, Batch: 100, LR: 0.05, Persistent: true, Seed: 5}
+	res, err := (&Trainer{Config: cfg}).Fit(context.Background(), train, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstAIS(t, res, train)
+}
