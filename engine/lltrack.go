@@ -88,4 +88,3 @@ func (t *llTracker) evaluate(ctx context.Context, em *EpochMetrics, s *Snapshot,
 	}
 	return nil
 }
-

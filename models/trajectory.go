@@ -38,7 +38,7 @@ const (
 	DefaultTrajectoryCESS = 0.99
 	// DefaultTrajectoryMinSteps is the fewest interpolation steps between
 	// two models.
-	DefaultTrajectoryMinSteps = 10
+	DefaultTrajectoryMinSteps = 20
 	// DefaultTrajectoryMaxSteps bounds the interpolation steps between two
 	// models (the smallest step is 1/MaxSteps).
 	DefaultTrajectoryMaxSteps = 5000
