@@ -60,6 +60,10 @@ type EpochMetrics struct {
 	// evaluation; 0 when not tracked.
 	TrajESS   float64 `json:"traj_ess"`
 	TrajSteps int     `json:"traj_steps"`
+	// TrajDrift is the trajectory's estimate minus a fresh AIS's at the
+	// epochs where the tracker re-anchors (see LLReanchorEvery), NaN
+	// elsewhere; TrajLogZ is the larger of the two there.
+	TrajDrift float64 `json:"traj_drift"`
 }
 
 // Snapshot is the complete state of a run between two mini-batches: enough
@@ -316,7 +320,7 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		m := EpochMetrics{Epoch: epoch + 1, LR: lr, ReconError: recon, Samples: done, Seconds: secs,
 			SamplesPerSec: float64(done) / secs}
 		m.FreeEnergyGap, m.LogLikelihood, m.HeldOutLogLikelihood, m.LogZ = math.NaN(), math.NaN(), math.NaN(), math.NaN()
-		m.TrajLogZ, m.TrajLL, m.TrajHeldOutLL = math.NaN(), math.NaN(), math.NaN()
+		m.TrajLogZ, m.TrajLL, m.TrajHeldOutLL, m.TrajDrift = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
 			t0 := time.Now()
 			if err := l.kind.Evaluate(&m, snap, train, heldout, cfg); err != nil {

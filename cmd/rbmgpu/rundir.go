@@ -109,6 +109,7 @@ type metricsJSON struct {
 	TrajHeldOutLL *float64 `json:"ll_heldout,omitempty"`
 	TrajLogZ      *float64 `json:"traj_log_z,omitempty"`
 	TrajESS       *float64 `json:"traj_ess,omitempty"`
+	TrajDrift     *float64 `json:"traj_drift,omitempty"`
 }
 
 func jsonMetrics(m engine.EpochMetrics) metricsJSON {
@@ -119,7 +120,7 @@ func jsonMetrics(m engine.EpochMetrics) metricsJSON {
 	return metricsJSON{TrajESS: ess, Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
 		LogLikelihood: num(m.LogLikelihood), HeldOutLL: num(m.HeldOutLogLikelihood), LogZ: num(m.LogZ),
 		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec, EvalSeconds: m.EvalSeconds,
-		TrajLL: num(m.TrajLL), TrajHeldOutLL: num(m.TrajHeldOutLL), TrajLogZ: num(m.TrajLogZ)}
+		TrajLL: num(m.TrajLL), TrajHeldOutLL: num(m.TrajHeldOutLL), TrajLogZ: num(m.TrajLogZ), TrajDrift: num(m.TrajDrift)}
 }
 
 func formatMetrics(m engine.EpochMetrics, epochs int) string {
