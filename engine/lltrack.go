@@ -13,7 +13,7 @@ import (
 // mean free energy enters the tracked log-likelihoods (the first LLRows of
 // each): 10,000 rows give the mean to about ±0.5 nat on Fashion-MNIST at a
 // twentieth of an epoch's host work for a 784×500 model.
-const LLRows = 10000
+const LLRows = 5000
 
 // llTracker follows log Z of an RBM along its training trajectory (see
 // models.Trajectory) and turns it into the average log-likelihoods
@@ -35,11 +35,12 @@ type llTracker struct {
 // LLReanchorEvery-th evaluation and at the last epoch. The trajectory's
 // chains cannot follow the model when its mass moves to states they do not
 // reach (measured: −7 nats in one epoch of PCD at lr 0.05 on 784×100
-// Fashion-MNIST, where log Z fell by 20 nats), and such an error persists;
+// Fashion-MNIST, where log Z fell by 20 nats; −8.9 nats over epochs 6–10
+// of PCD-1 at lr 0.01 on 784×500), and such an error persists;
 // both estimates tend to fall below log Z, so the tracker keeps the larger
 // and continues from its chains. EpochMetrics.TrajDrift reports the
-// difference. The check costs about four epochs' worth of trajectory steps,
-// a fifth of them when spread over five evaluations.
+// difference. A check costs several epochs' worth of trajectory steps
+// (about 250–400 adaptive steps on Fashion-MNIST).
 const LLReanchorEvery = 5
 
 // TrackLL reports whether Fit tracks the log-likelihood of a run of c

@@ -44,7 +44,7 @@ func prototypes(n, d, k int, flip float32, seed uint64) *data.Dataset {
 // the tracked log Z with the exact one and the tracked average
 // log-likelihoods with the exact ones.
 func TestTrajectoryLLMatchesExact(t *testing.T) {
-	const tol = 0.15 // nats: the spread of 200 chains over the modes of these models
+	const tol = 0.15 // nats: the spread of the default 100 chains over the modes of these models
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -59,7 +59,7 @@ func TestTrajectoryLLMatchesExact(t *testing.T) {
 		train := &data.Dataset{Name: "train", N: 600, D: V, X: all.X[:600*V]}
 		held := &data.Dataset{Name: "held", N: 300, D: V, X: all.X[600*V:]}
 		cfg := tc.cfg
-		cfg.LLChains = models.DefaultTrajectoryChains
+		cfg.LLChains = models.DefaultTrajectoryChains // > 0: tracked beside the exact values
 		res, err := (&Trainer{Config: cfg}).Fit(context.Background(), train, held)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -169,4 +169,36 @@ func TestTrajectoryLLFashion(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAgainstAIS(t, res, train)
+}
+
+// TestTrajectoryLLResume: a resumed run tracks again, from the base-rate
+// model of the data (an adaptive AIS at its first evaluation), and agrees
+// with the uninterrupted run's tracked log Z within a nat.
+func TestTrajectoryLLResume(t *testing.T) {
+	train := prototypes(1000, 60, 5, 0.1, 21)
+	cfg := Config{Hidden: 30, Epochs: 4, Batch: 50, LR: 0.05, Seed: 6}
+	full, err := (&Trainer{Config: cfg}).Fit(context.Background(), train, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := cfg
+	half.Epochs = 2
+	first, err := (&Trainer{Config: half}).Fit(context.Background(), train, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err := (&Trainer{Config: cfg, Resume: first.Snapshot}).Fit(context.Background(), train, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest.Metrics) != 2 {
+		t.Fatalf("%d resumed epochs, want 2", len(rest.Metrics))
+	}
+	for i, m := range rest.Metrics {
+		want := full.Metrics[2+i]
+		t.Logf("epoch %d: resumed %.3f (%d steps), uninterrupted %.3f", m.Epoch, m.TrajLogZ, m.TrajSteps, want.TrajLogZ)
+		if math.IsNaN(m.TrajLogZ) || math.Abs(m.TrajLogZ-want.TrajLogZ) > 1 {
+			t.Errorf("epoch %d: resumed run's tracked log Z %.3f, uninterrupted %.3f", m.Epoch, m.TrajLogZ, want.TrajLogZ)
+		}
+	}
 }

@@ -32,13 +32,13 @@ const (
 const (
 	// DefaultTrajectoryChains is the number of chains M when
 	// TrajectoryConfig.Chains is 0.
-	DefaultTrajectoryChains = 200
+	DefaultTrajectoryChains = 100
 	// DefaultTrajectoryCESS is the conditional effective sample size, as
 	// a fraction of M, that every interpolation step must keep.
 	DefaultTrajectoryCESS = 0.99
 	// DefaultTrajectoryMinSteps is the fewest interpolation steps between
 	// two models.
-	DefaultTrajectoryMinSteps = 20
+	DefaultTrajectoryMinSteps = 10
 	// DefaultTrajectoryMaxSteps bounds the interpolation steps between two
 	// models (the smallest step is 1/MaxSteps).
 	DefaultTrajectoryMaxSteps = 5000
