@@ -93,10 +93,26 @@ func newLLTracker(ctx context.Context, c Config, s *Snapshot, train *data.Datase
 // due (see LLReanchorEvery), and fills the trajectory metrics of em: log Ẑ,
 // its effective sample size, the steps taken, the drift, and −mean F −
 // log Ẑ over the first LLRows rows of train and of heldout.
+//
+// A cancellation of ctx while it runs is not an error: the epoch is
+// already saved, so its metrics are reported (without the trajectory's)
+// and the trainer stops at its next check; the tracker stops tracking.
 func (t *llTracker) evaluate(ctx context.Context, em *EpochMetrics, s *Snapshot, train, heldout *data.Dataset) error {
-	if t == nil {
+	if t == nil || t.traj == nil {
 		return nil
 	}
+	err := t.advance(ctx, em, s, train, heldout)
+	if err != nil && ctx.Err() != nil {
+		t.traj = nil
+		em.TrajLogZ, em.TrajLL, em.TrajHeldOutLL, em.TrajDrift = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		em.TrajESS, em.TrajSteps = 0, 0
+		return nil
+	}
+	return err
+}
+
+// advance is evaluate's work.
+func (t *llTracker) advance(ctx context.Context, em *EpochMetrics, s *Snapshot, train, heldout *data.Dataset) error {
 	m := s.RBM().Clone()
 	st, err := t.traj.Advance(ctx, m)
 	if err != nil {

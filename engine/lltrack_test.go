@@ -202,3 +202,34 @@ func TestTrajectoryLLResume(t *testing.T) {
 		}
 	}
 }
+
+// TestTrajectoryLLCancelled: a context cancelled during an epoch's
+// tracking still reports that (saved) epoch's metrics, without the
+// trajectory values, and Fit returns the context's error.
+func TestTrajectoryLLCancelled(t *testing.T) {
+	train := prototypes(400, 40, 4, 0.1, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	tr := &Trainer{Config: Config{Hidden: 30, Epochs: 3, Batch: 20, Seed: 2}}
+	var got []EpochMetrics
+	tr.Callbacks = append(tr.Callbacks, func(m EpochMetrics, _ *Snapshot) error {
+		got = append(got, m)
+		return nil
+	})
+	// Cancel from inside the first epoch's last batch: the tracker then
+	// runs with a cancelled context.
+	tr.OnBatch = func(epoch, done, total int) {
+		if epoch == 1 && done == total {
+			cancel()
+		}
+	}
+	res, err := tr.Fit(ctx, train, nil)
+	if err == nil || ctx.Err() == nil {
+		t.Fatalf("Fit returned %v after a cancellation", err)
+	}
+	if len(got) != 1 || got[0].Epoch != 1 || !math.IsNaN(got[0].TrajLogZ) || math.IsNaN(got[0].ReconError) {
+		t.Fatalf("callbacks saw %+v, want epoch 1 with no trajectory values", got)
+	}
+	if res == nil || res.Snapshot.Epoch != 1 {
+		t.Errorf("snapshot at epoch %v, want 1", res.Snapshot.Epoch)
+	}
+}
