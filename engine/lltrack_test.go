@@ -163,7 +163,9 @@ func TestTrajectoryLLFashion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Hidden: 100, Epochs: 5, Batch: 100, LR: 0.05, Persistent: true, Seed: 5}
+	// 200 chains: at the default 100 the final estimate came out 1.02 nats
+	// below the full AIS (the re-anchoring AIS's own error), at 200 0.15.
+	cfg := Config{Hidden: 100, Epochs: 5, Batch: 100, LR: 0.05, Persistent: true, Seed: 5, LLChains: 200}
 	res, err := (&Trainer{Config: cfg}).Fit(context.Background(), train, nil)
 	if err != nil {
 		t.Fatal(err)
