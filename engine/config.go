@@ -61,6 +61,12 @@ type Config struct {
 	// every this many epochs and at the last one (default 1); other epochs
 	// report NaN for them.
 	EvalEvery int `json:"eval_every"`
+	// LLChains is the number of chains of the trajectory AIS that tracks
+	// log Z and the average log-likelihoods of an "rbm" run at the
+	// evaluated epochs (see TrackLL) when positive (e.g.
+	// models.DefaultTrajectoryChains), also alongside the exact values;
+	// 0 or negative: no tracking.
+	LLChains int `json:"-"`
 
 	// Options are the kind's own settings (e.g. *GRBMOptions, *BMOptions);
 	// nil means the kind's defaults.

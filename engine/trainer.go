@@ -55,6 +55,22 @@ type EpochMetrics struct {
 	PTAcceptance  []float64 `json:"pt_acceptance,omitempty"`
 	PTBetas       []float64 `json:"pt_betas,omitempty"`
 	PTLadderBound bool      `json:"pt_ladder_bound,omitempty"`
+	// TrajLogZ is log Z estimated by trajectory AIS (see TrackLL and
+	// models.Trajectory), TrajLL and TrajHeldOutLL the average
+	// log-likelihoods −mean F − TrajLogZ of the first LLRows training and
+	// held-out rows; NaN when not tracked or not evaluated this epoch.
+	TrajLogZ      float64 `json:"traj_log_z"`
+	TrajLL        float64 `json:"ll_train"`
+	TrajHeldOutLL float64 `json:"ll_heldout"`
+	// TrajESS is the effective sample size of the trajectory's weights (in
+	// chains) and TrajSteps the interpolation steps taken since the last
+	// evaluation; 0 when not tracked.
+	TrajESS   float64 `json:"traj_ess"`
+	TrajSteps int     `json:"traj_steps"`
+	// TrajDrift is the trajectory's estimate minus a fresh AIS's at the
+	// epochs where the tracker re-anchors (see LLReanchorEvery), NaN
+	// elsewhere; TrajLogZ is the larger of the two there.
+	TrajDrift float64 `json:"traj_drift"`
 }
 
 // Snapshot is the complete state of a run between two mini-batches: enough
@@ -172,6 +188,9 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 	if err := l.load(); err != nil {
 		return nil, err
 	}
+	if l.ll, err = newLLTracker(ctx, cfg, snap, train, fresh); err != nil {
+		return nil, err
+	}
 	res := &Result{Snapshot: snap}
 	return res, l.epochs(ctx, train, heldout, res)
 }
@@ -184,6 +203,7 @@ type loop struct {
 	run  Run
 	prog exec.Program
 	snap *Snapshot
+	ll   *llTracker // nil: the log-likelihood is not tracked
 }
 
 // load copies the snapshot's tensors into the program: every tensor the
@@ -309,9 +329,13 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		if err := l.endEpoch(&m); err != nil {
 			return fmt.Errorf("epoch %d: %w", epoch+1, err)
 		}
+		m.TrajLogZ, m.TrajLL, m.TrajHeldOutLL, m.TrajDrift = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
 			t0 := time.Now()
 			if err := l.kind.Evaluate(&m, snap, train, heldout, cfg); err != nil {
+				return fmt.Errorf("epoch %d: %w", epoch+1, err)
+			}
+			if err := l.ll.evaluate(ctx, &m, snap, train, heldout); err != nil {
 				return fmt.Errorf("epoch %d: %w", epoch+1, err)
 			}
 			m.EvalSeconds = time.Since(t0).Seconds()

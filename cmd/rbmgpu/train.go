@@ -19,6 +19,7 @@ import (
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
 	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/models"
 )
 
 // trainFlags are the shared flags of `rbmgpu train`; zero values of
@@ -48,6 +49,7 @@ type trainFlags struct {
 	CenterRate     float64 `json:"center_rate,omitempty"`
 	Seed           uint64  `json:"seed"`
 	EvalEvery      int     `json:"eval_every"`
+	LLChains       int     `json:"ll_chains,omitempty"`
 	Device         string  `json:"-"`
 	Out            string  `json:"-"`
 	Resume         string  `json:"-"`
@@ -130,7 +132,8 @@ and resumes in the layer where it stopped.`,
 	fl.BoolVar(&f.Centered, "centered", engine.CenteredDefault(engine.DefaultKind), centeredHelp)
 	fl.Float64Var(&f.CenterRate, "center-rate", 0, fmt.Sprintf("running-average rate ν of the offsets of --centered (default %g)", graph.DefaultCenterRate))
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of initialisation, data order and every Gibbs draw")
-	fl.IntVar(&f.EvalEvery, "eval-every", 0, fmt.Sprintf("compute log-likelihood and free-energy gap every N epochs and after the last (default %d for bas (other models than rbm: %d), %d for files)", bas.evalEvery, otherBAS.evalEvery, file.evalEvery))
+	fl.IntVar(&f.EvalEvery, "eval-every", 0, fmt.Sprintf("compute log-likelihood (exact, or by trajectory AIS for an RBM too big to enumerate) and free-energy gap every N epochs and after the last (default %d for bas (other models than rbm: %d), %d for files)", bas.evalEvery, otherBAS.evalEvery, file.evalEvery))
+	fl.IntVar(&f.LLChains, "ll-chains", 0, fmt.Sprintf("track the log-likelihood of an rbm at the evaluated epochs by trajectory AIS with N chains, e.g. %d (0: off; costs about an epoch per evaluation at 784×500)", models.DefaultTrajectoryChains))
 	fl.StringVar(&f.Device, "device", "auto", "auto | cpu | cpu-tape (reference interpreter) | cuda | cuda:N")
 	fl.StringVar(&f.Out, "out", "", "output directory (default runs/YYYYMMDD-HHMMSS)")
 	fl.StringVar(&f.Resume, "resume", "", "continue the run saved in this directory (its settings and data are reused; --epochs may extend it)")
@@ -322,6 +325,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
 		PT: f.PT, PTTarget: f.PTTarget, PTBetaMin: f.PTBetaMin,
 		Centered: f.Centered, CenterRate: f.CenterRate,
+		LLChains: f.LLChains,
 	}
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
@@ -452,7 +456,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 // command line: zero means "the default" inside, so a typed one is a
 // mistake, not a request (the held-out fraction may be 0).
 func checkTyped(cmd *cobra.Command, f *trainFlags) error {
-	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "eval-every", "pt", "pt-target", "pt-beta-min", "center-rate"} {
+	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "eval-every", "pt", "pt-target", "pt-beta-min", "center-rate", "ll-chains"} {
 		if fl := cmd.Flags().Lookup(name); fl.Changed {
 			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
 				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())
