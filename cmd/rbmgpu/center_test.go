@@ -21,7 +21,8 @@ func TestCenteredBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--model", "grbm", "--centered"}, "no centred gradients"},
-		{[]string{"--center-rate", "0.1"}, "--center-rate"},
+		{[]string{"--centered=false", "--center-rate", "0.1"}, "--center-rate"},
+		{[]string{"--model", "bm", "--center-rate", "0.1"}, "--center-rate"},
 		{[]string{"--centered", "--center-rate", "2"}, "offset rate"},
 		{[]string{"--centered", "--center-rate", "0"}, "--center-rate"},
 		{[]string{"--centered", "--center-rate", "-0.5"}, "--center-rate"},
