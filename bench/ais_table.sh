@@ -64,7 +64,7 @@ from sklearn.neural_network import BernoulliRBM
 e, out, lr, batch = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 x = np.load("train.npy").astype(np.float64)
 rbm = BernoulliRBM(n_components=500, learning_rate=lr, batch_size=batch, n_iter=e, random_state=0).fit(x)
-np.savez(out, components_=rbm.components_, intercept_hidden_=rbm.intercept_hidden_, intercept_visible_=rbm.intercept_visible_)
+np.savez(out, components_=np.ascontiguousarray(rbm.components_), intercept_hidden_=rbm.intercept_hidden_, intercept_visible_=rbm.intercept_visible_)
 PY
 }
 timed sklearn sk sklearn.npz 0.01 100

@@ -31,5 +31,5 @@ var centeredHelp = func() string {
 	}
 	return fmt.Sprintf("centred gradients (Melchior et al. 2016): visible/hidden offsets as running averages of the data, "+
 		"for --model %s and dbn (its Bernoulli layers); the saved model is an ordinary one, offsets folded into the biases (default %s)",
-		strings.Join(append(on, off...), ", "), def+"; off for dbn and with --pt; --centered=false turns it off")
+		strings.Join(append(on, off...), ", "), def+" with PCD; off for dbn, with --cd and with --pt; --centered=false turns it off")
 }()

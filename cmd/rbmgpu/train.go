@@ -446,9 +446,10 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		return err
 	}
 	if f.Resume == "" && !cmd.Flags().Changed("centered") {
-		// The kind's default, for the model itself: a DBN's layers and
+		// The kind's default, for the model itself and its default
+		// algorithm (the study's PCD recipe): a DBN's layers, CD runs and
 		// parallel tempering (which has no centring) train uncentred.
-		f.Centered = engine.CenteredDefault(f.kind()) && f.Model == f.kind() && f.PT == 0
+		f.Centered = engine.CenteredDefault(f.kind()) && f.Model == f.kind() && f.PT == 0 && f.CD == 0
 	}
 	if m.cli.run != nil {
 		return m.cli.run(cmd, f)
