@@ -248,7 +248,7 @@ func TestCenteredValidate(t *testing.T) {
 	if err := (engine.Config{Centered: true}).Defaults().Validate(); err != nil {
 		t.Errorf("rbm centred: %v", err)
 	}
-	if engine.CenteredDefault("rbm") || engine.CenteredDefault("grbm") || !engine.CanCenter("rbm") || !engine.CanCenter("bm") || engine.CanCenter("grbm") {
+	if !engine.CenteredDefault("rbm") || engine.CenteredDefault("bm") || engine.CenteredDefault("grbm") || !engine.CanCenter("rbm") || !engine.CanCenter("bm") || engine.CanCenter("grbm") {
 		t.Error("CenteredDefault / CanCenter")
 	}
 	d := basData("bas:3x3")(t)
