@@ -10,6 +10,8 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/kernels"
+	"github.com/rbmgpu/rbmgpu/kernels/emu"
 )
 
 // writePixels writes n images of rows×cols pseudo-random pixels, about half
@@ -46,18 +48,26 @@ func TestCompactDataTrainsBitIdentically(t *testing.T) {
 		name  string
 		model string
 		prep  func(*data.Dataset) error
+		// gather is the kernel a resident program gathers the compact
+		// rows with: the kind's rows stay compact on the device unless it
+		// prepares them (the Gaussian RBM standardises).
+		gather string
 	}{
-		{"scaled", "rbm", func(d *data.Dataset) error { d.ScaleTo01(); return nil }},
-		{"threshold", "rbm", func(d *data.Dataset) error { d.ScaleTo01(); d.Binarize(0.5); return nil }},
-		{"stochastic", "rbm", func(d *data.Dataset) error { d.ScaleTo01(); return d.BinarizeStochastic(9) }},
-		{"grbm raw pixels", "grbm", func(*data.Dataset) error { return nil }},
+		{"scaled", "rbm", func(d *data.Dataset) error { d.ScaleTo01(); return nil }, kernels.GatherRowsU8},
+		{"threshold", "rbm", func(d *data.Dataset) error { d.ScaleTo01(); d.Binarize(0.5); return nil }, kernels.GatherRowsBits},
+		{"stochastic", "rbm", func(d *data.Dataset) error { d.ScaleTo01(); return d.BinarizeStochastic(9) }, kernels.GatherRowsBits},
+		{"grbm raw pixels", "grbm", func(*data.Dataset) error { return nil }, kernels.GatherRowsF32},
 	}
 	resident := *engine.Host().(*engine.DeviceBackend)
 	resident.Resident = true
+	emuDrv := emu.NewDriver()
+	defer emuDrv.Close()
+	counted := &countingDriver{Driver: emuDrv, n: map[string]int{}}
 	backends := []struct {
 		name string
 		b    engine.Backend
-	}{{"host", engine.Host()}, {"host-resident", &resident}}
+	}{{"host", engine.Host()}, {"host-resident", &resident},
+		{"emu-resident", &engine.DeviceBackend{Driver: counted, Label: "emu", Resident: true}}}
 	for _, tc := range tests {
 		d, err := data.Load(path, data.LoadOptions{})
 		if err != nil {
@@ -77,9 +87,13 @@ func TestCompactDataTrainsBitIdentically(t *testing.T) {
 		for _, be := range backends {
 			t.Run(tc.name+"/"+be.name, func(t *testing.T) {
 				cfg := engine.Config{Model: tc.model, Hidden: 12, K: 1, Epochs: 2, Batch: 20, LR: 0.02, Momentum: 0.5, Seed: 1}
+				counted.n = map[string]int{}
 				got, err := (&engine.Trainer{Config: cfg, Backend: be.b}).Fit(context.Background(), train, val)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if be.name == "emu-resident" && counted.n[tc.gather] != 2*(train.N/cfg.Batch) {
+					t.Errorf("the compact run launched %v, want %d of %s", counted.n, 2*(train.N/cfg.Batch), tc.gather)
 				}
 				want, err := (&engine.Trainer{Config: cfg, Backend: be.b}).Fit(context.Background(), ftrain, fval)
 				if err != nil {

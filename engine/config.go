@@ -35,6 +35,20 @@ type Config struct {
 	SparsityTarget float64 `json:"sparsity_target"` // target mean hidden activation (with SparsityCost > 0)
 	SparsityCost   float64 `json:"sparsity_cost"`   // weight of the sparsity term (0 disables)
 
+	// PT ≥ 2 runs the PCD chains as that many parallel-tempering replicas
+	// of Chains chains each (pt.go); PTTarget is the swap acceptance the
+	// ladder is adapted to (default 0.3), PTBetaMin the hottest replica's
+	// initial inverse temperature (default 0.1).
+	PT        int     `json:"pt,omitempty"`
+	PTTarget  float64 `json:"pt_target,omitempty"`
+	PTBetaMin float64 `json:"pt_beta_min,omitempty"`
+	// Centered trains with centred gradients (Montavon & Müller 2012;
+	// Melchior et al. 2016; see center.go), for a kind that implements
+	// CenteringKind; CenterRate is the offsets' running-average rate ν
+	// (default 0.01 when centred).
+	Centered   bool    `json:"centered,omitempty"`
+	CenterRate float64 `json:"center_rate,omitempty"`
+
 	Seed uint64 `json:"-"` // seeds initialisation, data order and every Gibbs draw
 
 	// ExactLLMaxUnits: compute the exact log-likelihood per epoch when
@@ -47,6 +61,12 @@ type Config struct {
 	// every this many epochs and at the last one (default 1); other epochs
 	// report NaN for them.
 	EvalEvery int `json:"eval_every"`
+	// LLChains is the number of chains of the trajectory AIS that tracks
+	// log Z and the average log-likelihoods of an "rbm" run at the
+	// evaluated epochs (see TrackLL) when positive (e.g.
+	// models.DefaultTrajectoryChains), also alongside the exact values;
+	// 0 or negative: no tracking.
+	LLChains int `json:"-"`
 
 	// Options are the kind's own settings (e.g. *GRBMOptions, *BMOptions);
 	// nil means the kind's defaults.
@@ -87,6 +107,8 @@ func (c Config) Defaults() Config {
 	if c.Schedule == nil {
 		c.Schedule = ConstantSchedule{}
 	}
+	ptDefaults(&c)
+	c.centerDefaults()
 	return c
 }
 
@@ -126,11 +148,23 @@ func (c Config) Validate() error {
 	case c.SparsityCost > 0 && !(c.SparsityTarget > 0 && c.SparsityTarget < 1):
 		return fmt.Errorf("sparsity target = %v, want a value in (0, 1)", c.SparsityTarget)
 	}
+	if err := validatePT(c); err != nil {
+		return err
+	}
+	if c.PT > 0 && c.Centered {
+		return fmt.Errorf("parallel tempering and centred gradients cannot be combined yet: choose one")
+	}
+	if err := c.validateCentering(k); err != nil {
+		return err
+	}
 	return k.Validate(c)
 }
 
 // Algorithm names the training algorithm, e.g. "CD-1" or "PCD-10".
 func (c Config) Algorithm() string {
+	if c.Persistent && c.PT > 0 {
+		return fmt.Sprintf("PCD-%d with %d PT replicas", c.K, c.PT)
+	}
 	if c.Persistent {
 		return fmt.Sprintf("PCD-%d", c.K)
 	}

@@ -76,6 +76,15 @@ type Run interface {
 	Diverged(epoch int, s *Snapshot, recon float64, rerr error) error
 }
 
+// RawRows is implemented by a Run whose Prepare leaves the rows as they are
+// (the data values are the model's units, as for the binary kinds), when
+// RawRows returns true: the trainer may then keep the rows on a device in
+// their compact form (uint8 codes, bits) and convert each mini-batch as it
+// is gathered. A Run without it has its rows prepared as float32.
+type RawRows interface {
+	RawRows() bool
+}
+
 // Options are a kind's own settings, e.g. *GRBMOptions; Config.Options
 // holds them.
 type Options interface {

@@ -133,7 +133,12 @@ func bmStepConfig(c Config, V int) graph.BMConfig {
 		ModelSweeps: c.K, MeanField: o.MeanField}
 }
 
+func (bmKind) CenteredDefault() bool { return false }
+
 func (bmKind) Step(c Config, V int) (graph.Declared, error) {
+	if c.Centered {
+		return graph.BuildCenteredBMStep(bmStepConfig(c, V), float32(c.CenterRate), &graph.RNG{Seed: c.Seed})
+	}
 	return graph.BuildBMStep(bmStepConfig(c, V), &graph.RNG{Seed: c.Seed})
 }
 
@@ -147,11 +152,15 @@ func (bmKind) Init(c Config, train *data.Dataset) (map[string][]float32, error) 
 	}
 	MarginalLogits(m.Bias, train)
 	n := m.N()
-	return map[string][]float32{
+	t := map[string][]float32{
 		graph.NameW: m.W, graph.NameBias: m.Bias, graph.NameMask: m.Mask,
 		graph.VelocityOf(graph.NameW): zeros(n * n), graph.VelocityOf(graph.NameBias): zeros(n),
 		graph.NameChains: BiasChains(m.Bias, c.ChainCount(), c.Seed),
-	}, nil
+	}
+	if c.Centered {
+		t[graph.NameOffsetV] = bmCenterTensors(train, c.Hidden)
+	}
+	return t, nil
 }
 
 func (bmKind) CheckResume(c Config, s *Snapshot, V int) error {
@@ -170,7 +179,7 @@ func (bmKind) CheckResume(c Config, s *Snapshot, V int) error {
 	if l, ok := m.Lateral(); !ok || l != bmOptions(c).Lateral {
 		return fmt.Errorf("checkpoint connectivity differs from lateral=%v", bmOptions(c).Lateral)
 	}
-	return nil
+	return checkCenterResume(c, s, m.N(), -1)
 }
 
 // BM returns the Boltzmann machine of a "bm" snapshot (sharing its
@@ -198,6 +207,9 @@ func (bmKind) Model(s *Snapshot) (any, error) {
 func (bmKind) Begin(Config, *Snapshot, *data.Dataset, bool) Run { return bmRun{} }
 
 type bmRun struct{ NopRun }
+
+// RawRows implements RawRows: a BM trains on the data values themselves.
+func (bmRun) RawRows() bool { return true }
 
 // Diverged reports the monitor's error, then the parameters'.
 func (bmRun) Diverged(epoch int, s *Snapshot, _ float64, rerr error) error {
@@ -307,6 +319,9 @@ func (bmKind) Load(path string) (map[string][]float32, models.Meta, error) {
 		chains = zeros(c * n)
 	}
 	t[graph.NameChains] = chains
+	if err := centerState(path, t, extra, n, 0); err != nil {
+		return nil, meta, err
+	}
 	return t, meta, nil
 }
 

@@ -62,7 +62,7 @@ func EstimateMemory(cfg Config, N, V int) MemoryEstimate {
 	negative := b
 	var chains float64
 	if c.Persistent {
-		negative = float64(c.ChainCount())
+		negative = float64(c.ChainCount() * max(1, c.PT)) // PT: R replicas of the chains
 		chains = negative * width
 	}
 	chunk := float64(ChunkBatches) * b * v

@@ -53,6 +53,29 @@ type EpochMetrics struct {
 	// the one-site frequencies, with the data's); 0 for other kinds.
 	Pearson  float64 `json:"pearson,omitempty"`
 	PearsonF float64 `json:"pearson_f,omitempty"`
+	// PTAcceptance is the epoch's swap acceptance of each replica pair
+	// (q, q+1) of a parallel-tempering run (−1: no swap attempted),
+	// PTBetas the ladder it ran with, PTLadderBound whether the adapted
+	// ladder hit its bound (PTBetaFloor); absent without PT.
+	PTAcceptance  []float64 `json:"pt_acceptance,omitempty"`
+	PTBetas       []float64 `json:"pt_betas,omitempty"`
+	PTLadderBound bool      `json:"pt_ladder_bound,omitempty"`
+	// TrajLogZ is log Z estimated by trajectory AIS (see TrackLL and
+	// models.Trajectory), TrajLL and TrajHeldOutLL the average
+	// log-likelihoods −mean F − TrajLogZ of the first LLRows training and
+	// held-out rows; NaN when not tracked or not evaluated this epoch.
+	TrajLogZ      float64 `json:"traj_log_z"`
+	TrajLL        float64 `json:"ll_train"`
+	TrajHeldOutLL float64 `json:"ll_heldout"`
+	// TrajESS is the effective sample size of the trajectory's weights (in
+	// chains) and TrajSteps the interpolation steps taken since the last
+	// evaluation; 0 when not tracked.
+	TrajESS   float64 `json:"traj_ess"`
+	TrajSteps int     `json:"traj_steps"`
+	// TrajDrift is the trajectory's estimate minus a fresh AIS's at the
+	// epochs where the tracker re-anchors (see LLReanchorEvery), NaN
+	// elsewhere; TrajLogZ is the larger of the two there.
+	TrajDrift float64 `json:"traj_drift"`
 }
 
 // Snapshot is the complete state of a run between two mini-batches: enough
@@ -170,6 +193,9 @@ func (t *Trainer) Fit(ctx context.Context, train, heldout *data.Dataset) (*Resul
 	if err := l.load(); err != nil {
 		return nil, err
 	}
+	if l.ll, err = newLLTracker(ctx, cfg, snap, train, fresh); err != nil {
+		return nil, err
+	}
 	res := &Result{Snapshot: snap}
 	return res, l.epochs(ctx, train, heldout, res)
 }
@@ -182,6 +208,7 @@ type loop struct {
 	run  Run
 	prog exec.Program
 	snap *Snapshot
+	ll   *llTracker // nil: the log-likelihood is not tracked
 }
 
 // load copies the snapshot's tensors into the program: every tensor the
@@ -236,12 +263,11 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 	rp, resident := prog.(exec.Resident)
 	var batch []float32
 	var order []int32
+	// sourceRow maps a sample of train to a row of the resident data.
+	sourceRow := func(i int) int { return i }
 	if resident {
-		// Float32 rows: the device gathers and computes in float32
-		// whatever the host storage (uint8 codes, bits).
-		rows := train.CopyRows(make([]float32, train.N*V), 0, train.N)
-		l.run.Prepare(rows)
-		if err := rp.SetData(rows, train.N); err != nil {
+		var err error
+		if sourceRow, err = l.upload(rp, train); err != nil {
 			return err
 		}
 		order = make([]int32, train.N)
@@ -257,7 +283,7 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		Permutation(perm, cfg.Seed, uint64(epoch))
 		if resident {
 			for i, r := range perm {
-				order[i] = int32(r)
+				order[i] = int32(sourceRow(r))
 			}
 			if err := rp.SetOrder(order); err != nil {
 				return fmt.Errorf("epoch %d: %w", epoch+1, err)
@@ -305,9 +331,16 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		m := EpochMetrics{Epoch: epoch + 1, LR: lr, ReconError: recon, Samples: done, Seconds: secs,
 			SamplesPerSec: float64(done) / secs}
 		m.FreeEnergyGap, m.LogLikelihood, m.HeldOutLogLikelihood, m.LogZ = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		if err := l.endEpoch(&m); err != nil {
+			return fmt.Errorf("epoch %d: %w", epoch+1, err)
+		}
+		m.TrajLogZ, m.TrajLL, m.TrajHeldOutLL, m.TrajDrift = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 		if (epoch+1)%cfg.EvalEvery == 0 || epoch+1 == cfg.Epochs {
 			t0 := time.Now()
 			if err := l.kind.Evaluate(&m, snap, train, heldout, cfg); err != nil {
+				return fmt.Errorf("epoch %d: %w", epoch+1, err)
+			}
+			if err := l.ll.evaluate(ctx, &m, snap, train, heldout); err != nil {
 				return fmt.Errorf("epoch %d: %w", epoch+1, err)
 			}
 			m.EvalSeconds = time.Since(t0).Seconds()
@@ -323,6 +356,30 @@ func (l *loop) epochs(ctx context.Context, train, heldout *data.Dataset, res *Re
 		}
 	}
 	return nil
+}
+
+// upload makes train the resident data of rp: its compact storage (uint8
+// codes and their table, or bits) when the program holds that form and the
+// kind trains on the raw values, else its rows as prepared float32. It
+// returns the map from a sample of train to its resident row (a view's
+// samples are rows of the storage it shares).
+func (l *loop) upload(rp exec.Resident, train *data.Dataset) (func(int) int, error) {
+	cr, compactProg := rp.(exec.CompactResident)
+	raw, _ := l.run.(RawRows)
+	if c, ok := train.Compact(); ok && compactProg && raw != nil && raw.RawRows() {
+		var err error
+		if c.Codes != nil {
+			// A slice of its own: the table must not share memory with
+			// the struct's pointers when it is handed to a cgo driver.
+			err = cr.SetCodes(c.Codes, append([]float32(nil), c.LUT[:]...), c.Rows)
+		} else {
+			err = cr.SetBits(c.Bits, c.WordsPerRow, c.Rows)
+		}
+		return train.SourceRow, err
+	}
+	rows := train.CopyRows(make([]float32, train.N*train.D), 0, train.N)
+	l.run.Prepare(rows)
+	return func(i int) int { return i }, rp.SetData(rows, train.N)
 }
 
 // step runs mini-batches b … b+n−1 of the epoch's order perm: on a

@@ -105,7 +105,11 @@ type BMStep struct {
 }
 
 // BuildBMStep builds the step graph for cfg; its sampling ops share rng.
-func BuildBMStep(cfg BMConfig, rng *RNG) (*BMStep, error) {
+func BuildBMStep(cfg BMConfig, rng *RNG) (*BMStep, error) { return buildBMStep(cfg, rng, nil) }
+
+// buildBMStep is BuildBMStep with a hook that may rewrite the unmasked
+// weight gradient before the mask is applied (centring, center_bm.go).
+func buildBMStep(cfg BMConfig, rng *RNG, adjust func(s *BMStep, b *builder, raw *G.Node) *G.Node) (*BMStep, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -141,6 +145,12 @@ func BuildBMStep(cfg BMConfig, rng *RNG) (*BMStep, error) {
 	raw := b.must(G.Sub(pos, neg))
 	if b.err != nil {
 		return nil, fmt.Errorf("BM step graph: %w", b.err)
+	}
+	if adjust != nil {
+		raw = adjust(s, &b, raw)
+		if b.err != nil {
+			return nil, fmt.Errorf("BM step graph: %w", b.err)
+		}
 	}
 	s.GradW = b.must(G.ApplyOp(MaskOp{}, raw, s.Mask))
 	s.GradBias = b.must(G.Sub(b.must(G.Mean(s.Data, 0)), b.must(G.Mean(s.Model, 0))))

@@ -114,6 +114,10 @@ type CDStep struct {
 
 	GradW, GradVBias, GradHBias, HMean, ReconErr, NewChain *G.Node
 
+	// PosHidden is p(h|v0), B×H: the data-driven hidden probabilities
+	// that extensions of the step (centring) read.
+	PosHidden *G.Node
+
 	// Samplers lists every sampling op of the graph, in id order.
 	Samplers []*SampleOp
 }
@@ -141,6 +145,7 @@ func BuildCDStep(cfg StepConfig, rng *RNG) (*CDStep, error) {
 
 	// Positive phase.
 	ph0 := b.hiddenProbs(s.V0, s.W, s.HBias)
+	s.PosHidden = ph0
 	h0 := b.sample(ph0, IDPositiveHidden)
 	pv1 := b.visibleProbs(h0, wT, s.VBias)
 
@@ -166,23 +171,34 @@ func BuildCDStep(cfg StepConfig, rng *RNG) (*CDStep, error) {
 		s.NewChain = vk
 	}
 
-	// Statistics.
-	pos := b.scale(b.must(G.Mul(b.must(G.Transpose(s.V0)), ph0)), 1/float32(B))
-	neg := b.scale(b.must(G.Mul(b.must(G.Transpose(vk)), phk)), 1/float32(C))
-	s.GradW = b.must(G.Sub(pos, neg))
-	s.GradVBias = b.must(G.Sub(b.must(G.Mean(s.V0, 0)), b.must(G.Mean(vk, 0))))
-	// The tape machine may compute a node in place over an input that no
-	// later op reads, so an output must not be an input of another op: the
-	// data mean of p(h|v0) is computed twice, once for HMean (an output) and
-	// once, as a scaled sum, inside GradHBias.
-	s.HMean = b.must(G.Mean(ph0, 0))
-	s.GradHBias = b.must(G.Sub(b.scale(b.must(G.Sum(ph0, 0)), 1/float32(B)), b.must(G.Mean(phk, 0))))
-	diff := b.must(G.Sub(s.V0, pv1))
-	s.ReconErr = b.scale(b.must(G.Sum(b.must(G.Square(diff)))), 1/float32(B))
+	s.GradW, s.GradVBias, s.HMean, s.GradHBias, s.ReconErr = b.statistics(s.V0, ph0, pv1, vk, phk, B, C)
 	if b.err != nil {
 		return nil, fmt.Errorf("step graph: %w", b.err)
 	}
 	return s, nil
+}
+
+// statistics builds the outputs of an RBM step (see CDStep) from the B data
+// rows v0, with ph0 = p(h|v0) and pv1 = p(v|h0), and the C negative rows
+// vk, with phk = p(h|vk):
+//
+//	gradW = v0ᵀ ph0 / B − vkᵀ phk / C      gradVBias = mean(v0) − mean(vk)
+//	hMean = mean(ph0)                      gradHBias = mean(ph0) − mean(phk)
+//	recon = Σ (v0 − pv1)² / B
+func (b *builder) statistics(v0, ph0, pv1, vk, phk *G.Node, B, C int) (gradW, gradVBias, hMean, gradHBias, recon *G.Node) {
+	pos := b.scale(b.must(G.Mul(b.must(G.Transpose(v0)), ph0)), 1/float32(B))
+	neg := b.scale(b.must(G.Mul(b.must(G.Transpose(vk)), phk)), 1/float32(C))
+	gradW = b.must(G.Sub(pos, neg))
+	gradVBias = b.must(G.Sub(b.must(G.Mean(v0, 0)), b.must(G.Mean(vk, 0))))
+	// The tape machine may compute a node in place over an input that no
+	// later op reads, so an output must not be an input of another op: the
+	// data mean of p(h|v0) is computed twice, once for hMean (an output) and
+	// once, as a scaled sum, inside gradHBias.
+	hMean = b.must(G.Mean(ph0, 0))
+	gradHBias = b.must(G.Sub(b.scale(b.must(G.Sum(ph0, 0)), 1/float32(B)), b.must(G.Mean(phk, 0))))
+	diff := b.must(G.Sub(v0, pv1))
+	recon = b.scale(b.must(G.Sum(b.must(G.Square(diff)))), 1/float32(B))
+	return gradW, gradVBias, hMean, gradHBias, recon
 }
 
 // Outputs returns the output nodes in a fixed order (NewChain last, when present).

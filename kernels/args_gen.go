@@ -446,6 +446,70 @@ func (a *GatherRowsF32Args) Addr(i int) unsafe.Pointer {
 	return nil
 }
 
+// GatherRowsU8Args are the parameters of gather_rows_u8 (elementwise.cu), in the launch table's order.
+type GatherRowsU8Args struct {
+	Rows int32     // int rows
+	Cols int32     // int cols
+	Src  DevicePtr // unsigned int* src
+	Idx  DevicePtr // unsigned int* idx
+	Lut  DevicePtr // float* lut
+	Dst  DevicePtr // float* dst
+}
+
+// Kernel returns GatherRowsU8.
+func (*GatherRowsU8Args) Kernel() string { return GatherRowsU8 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *GatherRowsU8Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.Rows)
+	case 1:
+		return unsafe.Pointer(&a.Cols)
+	case 2:
+		return unsafe.Pointer(&a.Src)
+	case 3:
+		return unsafe.Pointer(&a.Idx)
+	case 4:
+		return unsafe.Pointer(&a.Lut)
+	case 5:
+		return unsafe.Pointer(&a.Dst)
+	}
+	return nil
+}
+
+// GatherRowsBitsArgs are the parameters of gather_rows_bits (elementwise.cu), in the launch table's order.
+type GatherRowsBitsArgs struct {
+	Rows        int32     // int rows
+	Cols        int32     // int cols
+	WordsPerRow int32     // int wordsPerRow
+	Src         DevicePtr // unsigned int* src
+	Idx         DevicePtr // unsigned int* idx
+	Dst         DevicePtr // float* dst
+}
+
+// Kernel returns GatherRowsBits.
+func (*GatherRowsBitsArgs) Kernel() string { return GatherRowsBits }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *GatherRowsBitsArgs) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.Rows)
+	case 1:
+		return unsafe.Pointer(&a.Cols)
+	case 2:
+		return unsafe.Pointer(&a.WordsPerRow)
+	case 3:
+		return unsafe.Pointer(&a.Src)
+	case 4:
+		return unsafe.Pointer(&a.Idx)
+	case 5:
+		return unsafe.Pointer(&a.Dst)
+	}
+	return nil
+}
+
 // ScaleExpNegF32Args are the parameters of scale_exp_neg_f32 (grbm.cu), in the launch table's order.
 type ScaleExpNegF32Args struct {
 	M   int32     // int M
@@ -741,6 +805,193 @@ func (a *PottsGradF32Args) Addr(i int) unsafe.Pointer {
 	return nil
 }
 
+// PTSampleF32Args are the parameters of pt_sample_f32 (pt.cu), in the launch table's order.
+type PTSampleF32Args struct {
+	M    int32     // int M
+	N    int32     // int N
+	C    int32     // int C
+	A    DevicePtr // float* A
+	Beta DevicePtr // float* beta
+	S    DevicePtr // float* S
+	Seed uint64    // unsigned long long seed
+	Op   uint32    // unsigned int op
+	Step uint64    // unsigned long long step
+}
+
+// Kernel returns PTSampleF32.
+func (*PTSampleF32Args) Kernel() string { return PTSampleF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *PTSampleF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.M)
+	case 1:
+		return unsafe.Pointer(&a.N)
+	case 2:
+		return unsafe.Pointer(&a.C)
+	case 3:
+		return unsafe.Pointer(&a.A)
+	case 4:
+		return unsafe.Pointer(&a.Beta)
+	case 5:
+		return unsafe.Pointer(&a.S)
+	case 6:
+		return unsafe.Pointer(&a.Seed)
+	case 7:
+		return unsafe.Pointer(&a.Op)
+	case 8:
+		return unsafe.Pointer(&a.Step)
+	}
+	return nil
+}
+
+// PTEnergyF32Args are the parameters of pt_energy_f32 (pt.cu), in the launch table's order.
+type PTEnergyF32Args struct {
+	M  int32     // int M
+	V  int32     // int V
+	H  int32     // int H
+	X  DevicePtr // float* X
+	A  DevicePtr // float* A
+	Hs DevicePtr // float* Hs
+	B  DevicePtr // float* b
+	E  DevicePtr // float* E
+}
+
+// Kernel returns PTEnergyF32.
+func (*PTEnergyF32Args) Kernel() string { return PTEnergyF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *PTEnergyF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.M)
+	case 1:
+		return unsafe.Pointer(&a.V)
+	case 2:
+		return unsafe.Pointer(&a.H)
+	case 3:
+		return unsafe.Pointer(&a.X)
+	case 4:
+		return unsafe.Pointer(&a.A)
+	case 5:
+		return unsafe.Pointer(&a.Hs)
+	case 6:
+		return unsafe.Pointer(&a.B)
+	case 7:
+		return unsafe.Pointer(&a.E)
+	}
+	return nil
+}
+
+// PTSwapF32Args are the parameters of pt_swap_f32 (pt.cu), in the launch table's order.
+type PTSwapF32Args struct {
+	R    int32     // int R
+	C    int32     // int C
+	V    int32     // int V
+	X    DevicePtr // float* X
+	E    DevicePtr // float* E
+	Beta DevicePtr // float* beta
+	Y    DevicePtr // float* Y
+	Seed uint64    // unsigned long long seed
+	Op   uint32    // unsigned int op
+	Step uint64    // unsigned long long step
+}
+
+// Kernel returns PTSwapF32.
+func (*PTSwapF32Args) Kernel() string { return PTSwapF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *PTSwapF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.R)
+	case 1:
+		return unsafe.Pointer(&a.C)
+	case 2:
+		return unsafe.Pointer(&a.V)
+	case 3:
+		return unsafe.Pointer(&a.X)
+	case 4:
+		return unsafe.Pointer(&a.E)
+	case 5:
+		return unsafe.Pointer(&a.Beta)
+	case 6:
+		return unsafe.Pointer(&a.Y)
+	case 7:
+		return unsafe.Pointer(&a.Seed)
+	case 8:
+		return unsafe.Pointer(&a.Op)
+	case 9:
+		return unsafe.Pointer(&a.Step)
+	}
+	return nil
+}
+
+// PTAcceptF32Args are the parameters of pt_accept_f32 (pt.cu), in the launch table's order.
+type PTAcceptF32Args struct {
+	R    int32     // int R
+	C    int32     // int C
+	E    DevicePtr // float* E
+	Beta DevicePtr // float* beta
+	In   DevicePtr // float* In
+	Out  DevicePtr // float* Out
+	Seed uint64    // unsigned long long seed
+	Op   uint32    // unsigned int op
+	Step uint64    // unsigned long long step
+}
+
+// Kernel returns PTAcceptF32.
+func (*PTAcceptF32Args) Kernel() string { return PTAcceptF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *PTAcceptF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.R)
+	case 1:
+		return unsafe.Pointer(&a.C)
+	case 2:
+		return unsafe.Pointer(&a.E)
+	case 3:
+		return unsafe.Pointer(&a.Beta)
+	case 4:
+		return unsafe.Pointer(&a.In)
+	case 5:
+		return unsafe.Pointer(&a.Out)
+	case 6:
+		return unsafe.Pointer(&a.Seed)
+	case 7:
+		return unsafe.Pointer(&a.Op)
+	case 8:
+		return unsafe.Pointer(&a.Step)
+	}
+	return nil
+}
+
+// PTRowsF32Args are the parameters of pt_rows_f32 (pt.cu), in the launch table's order.
+type PTRowsF32Args struct {
+	N   int32     // int n
+	X   DevicePtr // float* X
+	Out DevicePtr // float* Out
+}
+
+// Kernel returns PTRowsF32.
+func (*PTRowsF32Args) Kernel() string { return PTRowsF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *PTRowsF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.N)
+	case 1:
+		return unsafe.Pointer(&a.X)
+	case 2:
+		return unsafe.Pointer(&a.Out)
+	}
+	return nil
+}
+
 // NewArgs returns zero arguments of the named kernel, or nil for a name
 // that is not in the launch table.
 func NewArgs(kernel string) Args {
@@ -767,6 +1018,10 @@ func NewArgs(kernel string) Args {
 		return new(PhiloxFillF32Args)
 	case GatherRowsF32:
 		return new(GatherRowsF32Args)
+	case GatherRowsU8:
+		return new(GatherRowsU8Args)
+	case GatherRowsBits:
+		return new(GatherRowsBitsArgs)
 	case ScaleExpNegF32:
 		return new(ScaleExpNegF32Args)
 	case GaussianSampleF32:
@@ -783,6 +1038,16 @@ func NewArgs(kernel string) Args {
 		return new(PottsGibbsF32Args)
 	case PottsGradF32:
 		return new(PottsGradF32Args)
+	case PTSampleF32:
+		return new(PTSampleF32Args)
+	case PTEnergyF32:
+		return new(PTEnergyF32Args)
+	case PTSwapF32:
+		return new(PTSwapF32Args)
+	case PTAcceptF32:
+		return new(PTAcceptF32Args)
+	case PTRowsF32:
+		return new(PTRowsF32Args)
 	}
 	return nil
 }

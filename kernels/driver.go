@@ -78,6 +78,16 @@ func Uint32Bytes(s []uint32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 4*len(s))
 }
 
+// Uint64Bytes views s as bytes (no copy), for Driver copies: in the host's
+// byte order, which on every host with a CUDA driver (amd64, arm64) is
+// little-endian, so word i is the 32-bit words 2i (low half) and 2i+1.
+func Uint64Bytes(s []uint64) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 8*len(s))
+}
+
 // CheckLaunch validates a launch before a driver runs it: a is non-nil
 // and names a kernel of the launch table, block is the table's block
 // (CheckBlock) and grid is valid (CheckGrid). It returns the kernel's table

@@ -3,6 +3,8 @@
 //   bernoulli_f32    S[i] = philox_uniform(i) < P[i] (sampling outside a gemm epilogue)
 //   philox_fill_f32  the raw stream: uniforms and/or 32-bit words (tests, dropout, init)
 //   gather_rows_f32  dst row r = src row idx[r] (a mini-batch from device-resident data)
+//   gather_rows_u8   the same from uint8 codes through a 256-entry table of their values
+//   gather_rows_bits the same from bit-packed binary rows (0 or 1)
 //
 // All use grid-stride loops, so any grid is correct; the launch table
 // (kernels/launch.go) uses block (256, 1, 1), grid (min(ceil(n/256), 4096), 1, 1).
@@ -69,5 +71,39 @@ extern "C" __global__ void gather_rows_f32(int rows, int cols, const float* __re
     GRID_STRIDE_LOOP(i, n) {
         long long r = i / cols, c = i - r * cols;
         dst[i] = src[(long long)idx[r] * cols + c];
+    }
+}
+
+// gather_rows_u8: dst[r*cols + c] = lut[code(idx[r]*cols + c)] for r < rows,
+// c < cols, where code(e) is byte e of the resident codes, stored four to a
+// 32-bit word, least significant byte first (byte e is bits 8·(e%4) … of
+// word e/4): pixels kept as one byte each on the device, converted to
+// float32 by the table while the mini-batch is gathered. A table lookup,
+// so the result is bit for bit the host's conversion.
+extern "C" __global__ void gather_rows_u8(int rows, int cols, const unsigned int* __restrict__ src,
+                                          const unsigned int* __restrict__ idx,
+                                          const float* __restrict__ lut, float* __restrict__ dst) {
+    const long long n = (long long)rows * cols;
+    GRID_STRIDE_LOOP(i, n) {
+        long long r = i / cols, c = i - r * cols;
+        long long e = (long long)idx[r] * cols + c;
+        unsigned int code = (src[e >> 2] >> (8 * (unsigned int)(e & 3))) & 0xffu;
+        dst[i] = lut[code];
+    }
+}
+
+// gather_rows_bits: dst[r*cols + c] = 1 if bit c of resident row idx[r] is
+// set, else 0, for r < rows, c < cols. Row q occupies wordsPerRow 32-bit
+// words from word q·wordsPerRow; bit c is bit c%32 of its word c/32 (the
+// host's 64-bit words, little-endian, read as pairs of 32-bit words).
+extern "C" __global__ void gather_rows_bits(int rows, int cols, int wordsPerRow,
+                                            const unsigned int* __restrict__ src,
+                                            const unsigned int* __restrict__ idx,
+                                            float* __restrict__ dst) {
+    const long long n = (long long)rows * cols;
+    GRID_STRIDE_LOOP(i, n) {
+        long long r = i / cols, c = i - r * cols;
+        unsigned int w = src[(long long)idx[r] * wordsPerRow + (c >> 5)];
+        dst[i] = (float)((w >> (unsigned int)(c & 31)) & 1u);
     }
 }

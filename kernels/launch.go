@@ -111,6 +111,8 @@ const (
 	BernoulliF32     = "bernoulli_f32"
 	PhiloxFillF32    = "philox_fill_f32"
 	GatherRowsF32    = "gather_rows_f32"
+	GatherRowsU8     = "gather_rows_u8"   // gather_rows_f32 from uint8 codes and a table of their values
+	GatherRowsBits   = "gather_rows_bits" // gather_rows_f32 from bit-packed 0/1 rows
 
 	// Gaussian–Bernoulli RBM kernels (grbm.cu).
 	ScaleExpNegF32    = "scale_exp_neg_f32"
@@ -186,6 +188,12 @@ var Kernels = []Kernel{
 	}, Dim3{ElementwiseBlock, 1, 1}},
 	{GatherRowsF32, "elementwise", []Arg{
 		a("rows", Int32), a("cols", Int32), a("src", PtrFloat32), a("idx", PtrUint32), a("dst", PtrFloat32),
+	}, Dim3{ElementwiseBlock, 1, 1}},
+	{GatherRowsU8, "elementwise", []Arg{
+		a("rows", Int32), a("cols", Int32), a("src", PtrUint32), a("idx", PtrUint32), a("lut", PtrFloat32), a("dst", PtrFloat32),
+	}, Dim3{ElementwiseBlock, 1, 1}},
+	{GatherRowsBits, "elementwise", []Arg{
+		a("rows", Int32), a("cols", Int32), a("wordsPerRow", Int32), a("src", PtrUint32), a("idx", PtrUint32), a("dst", PtrFloat32),
 	}, Dim3{ElementwiseBlock, 1, 1}},
 	{ScaleExpNegF32, "grbm", []Arg{
 		a("M", Int32), a("N", Int32), a("X", PtrFloat32), a("Z", PtrFloat32), a("Out", PtrFloat32),

@@ -116,7 +116,7 @@ func TestBadInputIsOneLineError(t *testing.T) {
 		{[]string{"train", "--momentum", "1.5"}, 2, "momentum"},
 		{[]string{"train", "--cd", "1", "--pcd", "2"}, 2, "exclusive"},
 		{[]string{"train", "--cd", "-1"}, 2, "--cd"},
-		{[]string{"train", "--chains", "5"}, 2, "--chains"},
+		{[]string{"train", "--cd", "1", "--chains", "5"}, 2, "--chains"},
 		{[]string{"train", "--model", "bm", "--lateral", "some"}, 2, "--lateral"},
 		{[]string{"train", "--model", "bm", "--cd", "2"}, 2, "--pcd"},
 		{[]string{"train", "--model", "bm", "--sweeps", "-1"}, 2, "--sweeps"},
@@ -182,8 +182,9 @@ func TestBadInputIsOneLineError(t *testing.T) {
 	t.Logf("%d bad-input cases", len(cases))
 }
 
-// With no flags at all, train runs on bars-and-stripes and prints the exact
-// log-likelihood every epoch; the outputs exist and are consistent.
+// With no flags but --epochs, train runs on bars-and-stripes with the
+// defaults of the study (PCD-5, 100 chains) and prints the exact
+// log-likelihood every 10 epochs; the outputs exist and are consistent.
 func TestTrainDefaultsAndOutputs(t *testing.T) {
 	dir := t.TempDir()
 	r := runCLI(t, dir, "train", "--epochs", "20", "--out", "run")
@@ -191,8 +192,11 @@ func TestTrainDefaultsAndOutputs(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	if n := strings.Count(r.stdout, "  LL -"); n != 20 {
-		t.Errorf("%d epoch lines with a log-likelihood, want 20:\n%s", n, r.stdout)
+	if !strings.Contains(r.stdout, "PCD-5") {
+		t.Errorf("the banner does not name PCD-5:\n%s", r.stdout)
+	}
+	if n := strings.Count(r.stdout, "  LL -"); n != 2 {
+		t.Errorf("%d epoch lines with a log-likelihood, want 2 (epochs 10 and 20):\n%s", n, r.stdout)
 	}
 	for _, f := range []string{modelFile, metricsFile, configFile} {
 		if _, err := os.Stat(filepath.Join(dir, "run", f)); err != nil {

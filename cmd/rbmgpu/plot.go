@@ -57,7 +57,9 @@ config.json, metrics.jsonl) and writes three pictures into --out (default DIR):
                (a Gaussian RBM: the means b + Wh in data units, grey levels
                from the training data's range recorded in the checkpoint)
   curves.png   reconstruction error, log-likelihood, held-out log-likelihood
-               and free-energy gap against the epoch (epochs where a metric
+               and free-energy gap against the epoch — for an RBM too big to
+               enumerate, the log-likelihoods tracked by trajectory AIS
+               (ll_train, ll_heldout) instead — (epochs where a metric
                was not computed are skipped); not written when the run has
                no metrics.jsonl
 

@@ -104,12 +104,28 @@ type metricsJSON struct {
 	Seconds       float64  `json:"seconds"`
 	SamplesPerSec float64  `json:"samples_per_sec"`
 	EvalSeconds   float64  `json:"eval_seconds"`
+	// Parallel tempering: swap acceptance per replica pair, the ladder.
+	PTAcceptance  []float64 `json:"pt_acceptance,omitempty"`
+	PTBetas       []float64 `json:"pt_betas,omitempty"`
+	PTLadderBound bool      `json:"pt_ladder_bound,omitempty"`
+	// The trajectory-AIS estimates (engine.TrackLL); absent when not tracked.
+	TrajLL        *float64 `json:"ll_train,omitempty"`
+	TrajHeldOutLL *float64 `json:"ll_heldout,omitempty"`
+	TrajLogZ      *float64 `json:"traj_log_z,omitempty"`
+	TrajESS       *float64 `json:"traj_ess,omitempty"`
+	TrajDrift     *float64 `json:"traj_drift,omitempty"`
 }
 
 func jsonMetrics(m engine.EpochMetrics) metricsJSON {
-	return metricsJSON{Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
+	var ess *float64
+	if !math.IsNaN(m.TrajLogZ) {
+		ess = num(m.TrajESS)
+	}
+	return metricsJSON{TrajESS: ess, Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
 		LogLikelihood: num(m.LogLikelihood), HeldOutLL: num(m.HeldOutLogLikelihood), LogZ: num(m.LogZ),
-		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec, EvalSeconds: m.EvalSeconds}
+		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec, EvalSeconds: m.EvalSeconds,
+		PTAcceptance: m.PTAcceptance, PTBetas: m.PTBetas, PTLadderBound: m.PTLadderBound,
+		TrajLL: num(m.TrajLL), TrajHeldOutLL: num(m.TrajHeldOutLL), TrajLogZ: num(m.TrajLogZ), TrajDrift: num(m.TrajDrift)}
 }
 
 func formatMetrics(m engine.EpochMetrics, epochs int) string {
@@ -122,9 +138,16 @@ func formatMetrics(m engine.EpochMetrics, epochs int) string {
 	if !math.IsNaN(m.HeldOutLogLikelihood) {
 		fmt.Fprintf(&b, "  held-out LL %.4f", m.HeldOutLogLikelihood)
 	}
+	if !math.IsNaN(m.TrajLL) {
+		fmt.Fprintf(&b, "  AIS-LL %.2f", m.TrajLL)
+	}
+	if !math.IsNaN(m.TrajHeldOutLL) {
+		fmt.Fprintf(&b, "  held-out AIS-LL %.2f", m.TrajHeldOutLL)
+	}
 	if !math.IsNaN(m.FreeEnergyGap) {
 		fmt.Fprintf(&b, "  F-gap %+.4f", m.FreeEnergyGap)
 	}
+	b.WriteString(ptMetrics(m))
 	fmt.Fprintf(&b, "  %.0f samples/s  %.2fs", m.SamplesPerSec, m.Seconds)
 	return b.String()
 }

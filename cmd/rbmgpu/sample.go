@@ -18,6 +18,10 @@ type sampleFlags struct {
 	Label int
 	Shape string
 	Seed  uint64
+	// PT ≥ 2 samples an RBM by parallel tempering with that many
+	// replicas; PTBetaMin is the hottest one's initial β.
+	PT        int
+	PTBetaMin float64
 }
 
 func newSampleCmd() *cobra.Command {
@@ -45,6 +49,8 @@ followed by a down-pass through the lower layers.`,
 	fl.IntVar(&f.Label, "label", -1, "DBN with label units: clamp the label to this class")
 	fl.StringVar(&f.Shape, "shape", "", "tile shape RxC (default: from the run, else square)")
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of the chains")
+	fl.IntVar(&f.PT, "pt", 0, "RBM: sample by parallel tempering with R ≥ 2 replicas (ladder adapted in the first half of --steps)")
+	fl.Float64Var(&f.PTBetaMin, "pt-beta-min", 0, fmt.Sprintf("initial inverse temperature of the hottest --pt replica (default %g)", engine.DefaultPTBetaMin))
 	return cmd
 }
 
@@ -59,7 +65,13 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 	case f.Label < -1:
 		return usagef("sample: --label %d: want a class ≥ 0", f.Label)
 	}
+	if err := checkSamplePT(f); err != nil {
+		return err
+	}
 	if dir, file, ok := bmCheckpoint(f.Model); ok {
+		if f.PT != 0 {
+			return usagef("sample: --pt: a Boltzmann machine has no parallel tempering (RBM checkpoints only)")
+		}
 		return runSampleBM(cmd, f, dir, file)
 	}
 	var (
@@ -70,6 +82,9 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		what string
 	)
 	if file, ok := dbnCheckpoint(f.Model); ok {
+		if f.PT != 0 {
+			return usagef("sample: --pt: a DBN has no parallel tempering (RBM checkpoints only)")
+		}
 		dbn, err := models.LoadDBN(file)
 		if err != nil {
 			return err
@@ -93,6 +108,9 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 			return fmt.Errorf("sample: %w", err)
 		}
 		if isGRBM(modelPath) {
+			if f.PT != 0 {
+				return usagef("sample: --pt: a Gaussian RBM has no parallel tempering (Bernoulli RBM checkpoints only)")
+			}
 			snap, _, err := engine.LoadSnapshot(modelPath)
 			if err != nil {
 				return err
@@ -113,7 +131,7 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 				return err
 			}
 			V = m.V
-			if x, err = sampleChains(m, f.N, f.Steps, f.Seed); err != nil {
+			if x, err = sampleRBM(cmd.OutOrStdout(), f, m); err != nil {
 				return fmt.Errorf("sample: %w", err)
 			}
 			what = fmt.Sprintf("RBM %d×%d", m.V, m.H)

@@ -18,6 +18,8 @@ import (
 
 	"github.com/rbmgpu/rbmgpu/engine"
 	"github.com/rbmgpu/rbmgpu/engine/data"
+	"github.com/rbmgpu/rbmgpu/graph"
+	"github.com/rbmgpu/rbmgpu/models"
 )
 
 // trainFlags are the shared flags of `rbmgpu train`; zero values of
@@ -32,6 +34,9 @@ type trainFlags struct {
 	CD             int     `json:"cd,omitempty"`
 	PCD            int     `json:"pcd,omitempty"`
 	Chains         int     `json:"chains,omitempty"`
+	PT             int     `json:"pt,omitempty"`
+	PTTarget       float64 `json:"pt_target,omitempty"`
+	PTBetaMin      float64 `json:"pt_beta_min,omitempty"`
 	Epochs         int     `json:"epochs"`
 	Batch          int     `json:"batch"`
 	LR             float64 `json:"lr"`
@@ -40,8 +45,11 @@ type trainFlags struct {
 	WeightDecay    float64 `json:"weight_decay"`
 	SparsityTarget float64 `json:"sparsity_target,omitempty"`
 	SparsityCost   float64 `json:"sparsity_cost,omitempty"`
+	Centered       bool    `json:"centered,omitempty"`
+	CenterRate     float64 `json:"center_rate,omitempty"`
 	Seed           uint64  `json:"seed"`
 	EvalEvery      int     `json:"eval_every"`
+	LLChains       int     `json:"ll_chains,omitempty"`
 	Device         string  `json:"-"`
 	Out            string  `json:"-"`
 	Resume         string  `json:"-"`
@@ -70,13 +78,14 @@ restricted Boltzmann machine, with contrastive divergence (--cd K) or
 persistent contrastive divergence (--pcd K) — and writes, in --out:
 
   model.safetensors  the model and training state (a checkpoint, rewritten
-                     atomically after every epoch and on Ctrl-C)
+                     atomically after every epoch, at most once a second,
+                     after the last epoch and on Ctrl-C)
   metrics.jsonl      one JSON object per epoch
   config.json        the settings of the run
 
 With no flags it trains on the built-in bars-and-stripes 4x4 data set in
-seconds and prints the exact log-likelihood per epoch (optimum -log 30 =
--3.401). Data files: IDX (MNIST/Fashion-MNIST, raw or .gz), .npy, .npz, .csv;
+seconds (centred PCD-5, 100 chains) and prints the exact log-likelihood
+every 10 epochs (optimum -log 30 = -3.401; the defaults reach about -3.59). Data files: IDX (MNIST/Fashion-MNIST, raw or .gz), .npy, .npz, .csv;
 values are scaled to [0,1] when they exceed it.
 
 --model chooses another model; flags prefixed with a model name in the list
@@ -87,7 +96,7 @@ Interrupt with Ctrl-C: the run is saved and can be continued with
 A DBN run (--model dbn) checkpoints every layer (layer0.safetensors, …)
 and resumes in the layer where it stopped.`,
 		Example: `  rbmgpu train
-  rbmgpu train --pcd 10 --hidden 64 --epochs 1500 --batch 10 --lr 0.05 --lr-schedule linear:0
+  rbmgpu train --cd 1 --momentum 0.5 --epochs 300
   rbmgpu train --data /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \
                --hidden 500 --cd 1 --epochs 5 --binarize threshold --out runs/fmnist
   rbmgpu train --resume runs/fmnist --epochs 10`,
@@ -104,19 +113,29 @@ and resumes in the layer where it stopped.`,
 	f.Val = -1
 	fl.Var(unsetFloat{&f.Val}, "val", fmt.Sprintf("fraction held out for the free-energy gap and held-out log-likelihood (default %g for files, %g for bas)", file.val, bas.val))
 	fl.IntVar(&f.Hidden, "hidden", def.Hidden, "number of hidden units")
-	fl.IntVar(&f.CD, "cd", 0, fmt.Sprintf("train with CD-K (K Gibbs steps from the data); default CD-%d", def.K))
-	fl.IntVar(&f.PCD, "pcd", 0, "train with PCD-K (K Gibbs steps of persistent chains)")
-	fl.IntVar(&f.Chains, "chains", 0, "number of persistent chains for PCD (default: the batch size)")
-	fl.IntVar(&f.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d for bas, %d for files)", bas.epochs, file.epochs))
+	fl.IntVar(&f.CD, "cd", 0, "train with CD-K (K Gibbs steps from the data)")
+	fl.IntVar(&f.PCD, "pcd", 0, fmt.Sprintf("train with PCD-K (K Gibbs steps of persistent chains); the default algorithm: rbm PCD-%d for bas, PCD-%d for files; bm PCD-1; grbm and dbn CD-%d",
+		bas.pcd, file.pcd, def.K))
+	fl.IntVar(&f.Chains, "chains", 0, fmt.Sprintf("number of persistent chains for PCD (default: rbm %d for bas, %d for files; other models the batch size)", bas.chains, file.chains))
+	addPTFlags(fl, f)
+	otherBAS := dataDefaults(true, "")
+	fl.IntVar(&f.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d for bas (other models than rbm: %d), %d for files)", bas.epochs, otherBAS.epochs, file.epochs))
 	fl.IntVar(&f.Batch, "batch", 0, fmt.Sprintf("mini-batch size (default %d for bas, %d for files)", bas.batch, file.batch))
 	fl.Float64Var(&f.LR, "lr", 0, lrHelp(f.models))
-	fl.StringVar(&f.Schedule, "lr-schedule", engine.ConstantSchedule{}.String(), "constant | linear[:FINAL] (to FINAL·lr) | exp:GAMMA (lr·GAMMA^epoch)")
-	fl.Float64Var(&f.Momentum, "momentum", 0.5, "momentum in [0,1)")
+	fl.StringVar(&f.Schedule, "lr-schedule", "", fmt.Sprintf("constant | linear[:FINAL] (to FINAL·lr) | exp:GAMMA (lr·GAMMA^epoch) (default: rbm with PCD %s; otherwise %s)",
+		file.pcdSchedule, engine.ConstantSchedule{}))
+	f.Momentum = -1
+	fl.Var(unsetFloat{&f.Momentum}, "momentum", fmt.Sprintf("momentum in [0,1) (default: rbm with PCD %g; otherwise %g)", file.pcdMomentum, file.cdMomentum))
 	fl.Float64Var(&f.WeightDecay, "weight-decay", 0, "L2 weight decay on W")
 	fl.Float64Var(&f.SparsityTarget, "sparsity-target", 0.1, "target mean hidden activation (with --sparsity-cost)")
 	fl.Float64Var(&f.SparsityCost, "sparsity-cost", 0, "weight of the sparsity penalty (0 disables it)")
+	// The default depends on the model (resolved in runTrain, stated in
+	// the usage), so pflag shows none of its own.
+	fl.BoolVar(&f.Centered, "centered", false, centeredHelp)
+	fl.Float64Var(&f.CenterRate, "center-rate", 0, fmt.Sprintf("running-average rate ν of the offsets of --centered (default %g)", graph.DefaultCenterRate))
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of initialisation, data order and every Gibbs draw")
-	fl.IntVar(&f.EvalEvery, "eval-every", def.EvalEvery, "compute log-likelihood and free-energy gap every N epochs")
+	fl.IntVar(&f.EvalEvery, "eval-every", 0, fmt.Sprintf("compute log-likelihood (exact, or by trajectory AIS for an RBM too big to enumerate) and free-energy gap every N epochs and after the last (default %d for bas (other models than rbm: %d), %d for files)", bas.evalEvery, otherBAS.evalEvery, file.evalEvery))
+	fl.IntVar(&f.LLChains, "ll-chains", 0, fmt.Sprintf("track the log-likelihood of an rbm at the evaluated epochs by trajectory AIS with N chains, e.g. %d (0: off; costs about an epoch per evaluation at 784×500)", models.DefaultTrajectoryChains))
 	fl.StringVar(&f.Device, "device", "auto", "auto | cpu | cpu-tape (reference interpreter) | cuda | cuda:N")
 	fl.StringVar(&f.Out, "out", "", "output directory (default runs/YYYYMMDD-HHMMSS)")
 	fl.StringVar(&f.Resume, "resume", "", "continue the run saved in this directory (its settings and data are reused; --epochs may extend it)")
@@ -153,10 +172,20 @@ func (unsetFloat) Type() string { return "float" }
 // isBuiltin reports whether the data spec names built-in data.
 func isBuiltin(spec string) bool { return strings.HasPrefix(spec, "bas:") }
 
-// runDefaults are the settings whose default depends on the data set.
+// runDefaults are the settings whose default depends on the data set and
+// the model.
 type runDefaults struct {
 	epochs, batch int
 	lr, val       float64
+	// pcd is the default algorithm: PCD-pcd when positive, else CD-1.
+	pcd int
+	// chains is the default number of persistent chains, 0 for the batch.
+	chains int
+	// The momentum and learning-rate schedule of PCD and CD runs.
+	pcdMomentum, cdMomentum float64
+	pcdSchedule, cdSchedule string
+	// evalEvery is the default cadence of the evaluation, in epochs.
+	evalEvery int
 }
 
 // dataDefaults are the CLI's defaults for the built-in bars-and-stripes
@@ -164,12 +193,30 @@ type runDefaults struct {
 // built-in set trains long, on small batches, with nothing held out; the
 // learning rate is the kind's own default, except that on bars-and-stripes
 // a kind at the engine's shared rate trains at 0.1.
-func dataDefaults(builtin bool, kind string) runDefaults {
-	d := runDefaults{epochs: 10, batch: 100, lr: engine.Config{Model: kind}.Defaults().LR, val: 0.1}
+//
+// The Bernoulli RBM (the model "rbm", not a DBN's layers) trains by the
+// recipe of the defaults study in bench/RESULTS.md: PCD with many
+// persistent chains, no momentum (the chains cannot follow fast parameter
+// changes) and a learning rate decaying linearly to 0. Other models keep
+// CD-1 with momentum 0.5 and a constant rate.
+func dataDefaults(builtin bool, model string) runDefaults {
+	kind := model
+	if _, err := engine.LookupKind(model); err != nil {
+		kind = engine.DefaultKind
+	}
+	constant := engine.ConstantSchedule{}.String()
+	d := runDefaults{epochs: 10, batch: 100, lr: engine.Config{Model: kind}.Defaults().LR, val: 0.1, evalEvery: 1,
+		pcdMomentum: 0.5, cdMomentum: 0.5, pcdSchedule: constant, cdSchedule: constant}
 	if builtin {
 		d.epochs, d.batch, d.val = 300, 10, 0
 		if d.lr == engine.DefaultLR {
 			d.lr = 0.1
+		}
+	}
+	if model == engine.DefaultKind {
+		d.pcd, d.chains, d.pcdMomentum, d.pcdSchedule = 1, 1000, 0, "linear:0"
+		if builtin {
+			d.epochs, d.pcd, d.chains, d.evalEvery = 1000, 5, 100, 10
 		}
 	}
 	return d
@@ -201,9 +248,33 @@ func (f *trainFlags) kind() string {
 	return engine.DefaultKind
 }
 
-// fillDefaults fills epochs, batch, lr and val for the data set.
+// fillDefaults fills the settings left unset (dataDefaults) for the data
+// set and the model: epochs, batch, lr, val, the algorithm, the chains,
+// the momentum and the schedule.
 func (f *trainFlags) fillDefaults() {
-	d := dataDefaults(isBuiltin(f.Data), f.kind())
+	model := f.Model
+	if model == "" {
+		model = engine.DefaultKind
+	}
+	d := dataDefaults(isBuiltin(f.Data), model)
+	if f.CD == 0 && f.PCD == 0 && d.pcd > 0 {
+		f.PCD = d.pcd
+	}
+	if f.PCD > 0 && f.Chains == 0 {
+		f.Chains = d.chains
+	}
+	if f.Momentum < 0 {
+		f.Momentum = d.cdMomentum
+		if f.PCD > 0 {
+			f.Momentum = d.pcdMomentum
+		}
+	}
+	if f.Schedule == "" {
+		f.Schedule = d.cdSchedule
+		if f.PCD > 0 {
+			f.Schedule = d.pcdSchedule
+		}
+	}
 	if f.Epochs == 0 {
 		f.Epochs = d.epochs
 	}
@@ -216,6 +287,9 @@ func (f *trainFlags) fillDefaults() {
 	if f.Val < 0 {
 		f.Val = d.val
 	}
+	if f.EvalEvery == 0 {
+		f.EvalEvery = d.evalEvery
+	}
 }
 
 // config turns validated flags into the trainer's configuration.
@@ -227,10 +301,16 @@ func (f *trainFlags) config() (engine.Config, error) {
 		return engine.Config{}, usagef("train: --cd/--pcd K must be ≥ 1 Gibbs steps")
 	}
 	if f.Chains != 0 && f.PCD == 0 {
-		return engine.Config{}, usagef("train: --chains only applies to --pcd")
+		return engine.Config{}, usagef("train: --chains only applies to PCD (--pcd K), not to --cd")
+	}
+	if err := f.checkPT(); err != nil {
+		return engine.Config{}, err
 	}
 	if !(f.Val >= 0 && f.Val < 1) {
 		return engine.Config{}, usagef("train: --val %v: want a fraction in [0, 1)", f.Val)
+	}
+	if f.CenterRate != 0 && !f.Centered {
+		return engine.Config{}, usagef("train: --center-rate only applies with --centered")
 	}
 	sched, err := engine.ParseSchedule(f.Schedule)
 	if err != nil {
@@ -245,6 +325,9 @@ func (f *trainFlags) config() (engine.Config, error) {
 		Hidden: f.Hidden, K: k, Persistent: pcd, Chains: f.Chains, Epochs: f.Epochs, Batch: f.Batch,
 		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
+		PT: f.PT, PTTarget: f.PTTarget, PTBetaMin: f.PTBetaMin,
+		Centered: f.Centered, CenterRate: f.CenterRate,
+		LLChains: f.LLChains,
 	}
 	// Zero means "default" inside engine.Config, so reject explicit
 	// non-positive values here where the user typed them.
@@ -367,6 +450,12 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err := checkTyped(cmd, f); err != nil {
 		return err
 	}
+	if f.Resume == "" && !cmd.Flags().Changed("centered") {
+		// The kind's default, for the model itself and its default
+		// algorithm (the study's PCD recipe): a DBN's layers, CD runs and
+		// parallel tempering (which has no centring) train uncentred.
+		f.Centered = engine.CenteredDefault(f.kind()) && f.Model == f.kind() && f.PT == 0 && f.CD == 0
+	}
 	if m.cli.run != nil {
 		return m.cli.run(cmd, f)
 	}
@@ -377,7 +466,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 // command line: zero means "the default" inside, so a typed one is a
 // mistake, not a request (the held-out fraction may be 0).
 func checkTyped(cmd *cobra.Command, f *trainFlags) error {
-	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains"} {
+	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "eval-every", "pt", "pt-target", "pt-beta-min", "center-rate", "ll-chains"} {
 		if fl := cmd.Flags().Lookup(name); fl.Changed {
 			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
 				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())
@@ -386,6 +475,9 @@ func checkTyped(cmd *cobra.Command, f *trainFlags) error {
 	}
 	if cmd.Flags().Changed("val") && f.Val < 0 {
 		return usagef("train: --val %v: want a fraction in [0, 1)", f.Val)
+	}
+	if cmd.Flags().Changed("momentum") && f.Momentum < 0 {
+		return usagef("train: --momentum %v: want a value in [0, 1)", f.Momentum)
 	}
 	return nil
 }
@@ -429,6 +521,9 @@ func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
 // banner is the first line of a single-model run of the model what.
 func (f *trainFlags) banner(r *modelRun, what string) string {
 	cfg, train := r.cfg, r.train
+	if cfg.Centered {
+		what = "centred " + what
+	}
 	return fmt.Sprintf("training %s %s %d×%d on %s (%d samples, %d held out), %s, batch %d, lr %g, %d epochs, %s; output %s",
 		cfg.Algorithm(), what, train.D, cfg.Hidden, f.Data, train.N, heldOut(r.val), r.backend.Name(), min(cfg.Batch, train.N),
 		cfg.LR, cfg.Epochs, deviceNote(r.backend), f.Out)
@@ -448,15 +543,22 @@ type modelRun struct {
 	banner func() string
 	// announce reports whether a resumed run says where it continues.
 	announce func(*engine.Snapshot) bool
-	// afterEpoch runs once an epoch's checkpoint is written (nil: nothing).
+	// afterEpoch runs after every epoch, once its checkpoint (if due) is
+	// written (nil: nothing).
 	afterEpoch func(*engine.Snapshot) error
 	stdout     io.Writer // where afterEpoch may print
 }
 
+// checkpointInterval is the least time between two checkpoints of a run
+// whose epochs are shorter.
+const checkpointInterval = time.Second
+
 // fitModel trains a single model to the end or to Ctrl-C: it prepares
 // --out, continues the --resume checkpoint, and after every epoch prints the
-// metrics, appends them to metrics.jsonl and rewrites the checkpoint, so an
-// interrupted or crashed run resumes where its files say it stopped.
+// metrics, appends them to metrics.jsonl and rewrites the checkpoint (at
+// most once per checkpointInterval, always after the last epoch and on an
+// interrupt), so an interrupted or crashed run resumes where its files say
+// it stopped.
 func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if err := f.makeOutDir(); err != nil {
@@ -488,6 +590,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 		fmt.Fprintf(stdout, "resuming after epoch %d, batch %d\n", s.Epoch, s.Batch)
 	}
 	epochs := r.cfg.Epochs
+	var lastSave time.Time // zero: the first epoch is saved
 	prog := newProgress(stderr, f.Quiet, epochs)
 	tr.OnBatch = prog.batch
 	tr.Callbacks = append(tr.Callbacks, func(m engine.EpochMetrics, s *engine.Snapshot) error {
@@ -500,14 +603,20 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 		if _, err := metrics.Write(append(line, '\n')); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
-		if err := metrics.Sync(); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
 		f.clock.epoch(m)
-		if err := f.clock.saved(func() error { return engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint) }); err != nil {
-			return err
+		// Epochs of a few milliseconds (bars-and-stripes) would spend
+		// most of the run in fsync: save at most once a second, and
+		// always after the last epoch. A resumed run truncates
+		// metrics.jsonl to its checkpoint's epoch.
+		if s.Epoch >= epochs || time.Since(lastSave) >= checkpointInterval {
+			if err := metrics.Sync(); err != nil {
+				return fmt.Errorf("metrics: %w", err)
+			}
+			if err := f.clock.saved(func() error { return engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint) }); err != nil {
+				return err
+			}
+			lastSave, lastGood = time.Now(), filepath.Join(f.Out, modelFile)
 		}
-		lastGood = filepath.Join(f.Out, modelFile)
 		if r.afterEpoch != nil {
 			return r.afterEpoch(s)
 		}

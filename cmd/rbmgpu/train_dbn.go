@@ -371,5 +371,6 @@ func (f *trainFlags) layerConfigs(cfg engine.Config, layers int) []engine.Config
 	}
 	b := &cfgs[0]
 	b.Model, b.Options, b.LR = models.KindGRBM, f.models.lookup(models.KindGRBM).opts, o.BottomLR
+	b.Centered, b.CenterRate = false, 0 // --centered centres the Bernoulli layers only
 	return cfgs
 }

@@ -53,6 +53,36 @@ func (d *Dataset) StorageBytes() int64 {
 	return n + int64(8*len(d.rows))
 }
 
+// Compact is the compact storage behind a data set, for an executor that
+// keeps training rows in device memory in the same form: Rows storage rows
+// of D values, either as codes (Codes[r·D + j], value LUT[code]) or as bits
+// (feature j of row r is bit j%64 of Bits[r·WordsPerRow + j/64]). A view
+// made by Split shares the storage of the whole data set: its sample i is
+// storage row SourceRow(i). The slices are the data set's own: read only.
+type Compact struct {
+	Rows        int
+	Codes       []uint8
+	LUT         [256]float32
+	Bits        []uint64
+	WordsPerRow int
+}
+
+// Compact returns the compact storage of d, and false when d holds float32
+// values (or nothing).
+func (d *Dataset) Compact() (Compact, bool) {
+	s := d.st
+	switch {
+	case s == nil || s.f32 != nil || d.D == 0:
+		return Compact{}, false
+	case s.u8 != nil:
+		return Compact{Rows: len(s.u8) / d.D, Codes: s.u8, LUT: d.lut}, true
+	}
+	return Compact{Rows: len(s.bits) / s.wpr, Bits: s.bits, WordsPerRow: s.wpr}, true
+}
+
+// SourceRow is the storage row of sample i (i itself unless d is a view).
+func (d *Dataset) SourceRow(i int) int { return d.srcRow(i) }
+
 // srcRow is the storage row that holds row i of d.
 func (d *Dataset) srcRow(i int) int {
 	if d.rows != nil {

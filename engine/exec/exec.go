@@ -93,6 +93,22 @@ type Resident interface {
 	StepOrdered(first, n int, h graph.Hyper) error
 }
 
+// CompactResident is a Resident that can also hold the rows in the compact
+// forms of data.Dataset: one uint8 code per value with a table of the
+// codes' values, or one bit per value. The mini-batches are converted to
+// float32 as they are gathered, to the very values the table (or 0 and 1)
+// gives, so the steps compute what Step computes on the float32 rows.
+type CompactResident interface {
+	Resident
+	// SetCodes copies n rows of V codes (row-major) and lut, the float32
+	// value of each of the 256 codes, replacing any earlier rows.
+	SetCodes(codes []uint8, lut []float32, n int) error
+	// SetBits copies n rows of V binary values, row r in words
+	// r·wordsPerRow … (r+1)·wordsPerRow−1, value j in bit j%64 of the
+	// row's word j/64, replacing any earlier rows.
+	SetBits(words []uint64, wordsPerRow, n int) error
+}
+
 // FiniteRecon is the error every program's ReconError gives for a NaN or
 // infinite mean.
 func FiniteRecon(r float64) error {

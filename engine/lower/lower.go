@@ -332,6 +332,16 @@ func (l *lowerer) lowerNode(n *G.Node) (any, error) {
 		v, err := strconv.Atoi(strings.TrimPrefix(name, "SizeOf="))
 		return constVal(v), err
 	case strings.HasPrefix(name, "Reshape("):
+		if v, ok := l.vals[ch[0].ID()].(lin); ok {
+			// A lazy sum keeps its terms under the new shape, so that the
+			// input stays lazy for its other readers (a materialised
+			// buffer in a difference would read as a squared difference).
+			r, c, err := shape2(n)
+			if err != nil || r*c != v.rows*v.cols {
+				return nil, fmt.Errorf("reshape %v → %v of a sum", ch[0].Shape(), n.Shape())
+			}
+			return lin{terms: v.terms, rows: r, cols: c}, nil
+		}
 		b, err := l.buffer(ch[0])
 		if err != nil {
 			return nil, err

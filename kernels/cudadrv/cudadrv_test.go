@@ -597,6 +597,15 @@ func gpuCases() []gpuCase {
 		{"gather_rows", kernels.ElementwiseGrid(50 * 37), d1(kernels.ElementwiseBlock), [][]float32{rnd(20*37, -1, 1), rowIndices(r, 50, 20), poison(50 * 37)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.GatherRowsF32Args{Rows: 50, Cols: 37, Src: p[0], Idx: p[1], Dst: p[2]}
 		}, 0, nil},
+		// The compact forms: 20 rows of 37 uint8 codes (740 bytes, four to
+		// a word) through a 256-entry table, and 20 rows of 37 bits in two
+		// words each.
+		{"gather_rows_u8", kernels.ElementwiseGrid(50 * 37), d1(kernels.ElementwiseBlock), [][]float32{words(r, 20*37/4+1), rowIndices(r, 50, 20), rnd(256, 0, 1), poison(50 * 37)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.GatherRowsU8Args{Rows: 50, Cols: 37, Src: p[0], Idx: p[1], Lut: p[2], Dst: p[3]}
+		}, 0, nil},
+		{"gather_rows_bits", kernels.ElementwiseGrid(50 * 37), d1(kernels.ElementwiseBlock), [][]float32{words(r, 20*2), rowIndices(r, 50, 20), poison(50 * 37)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.GatherRowsBitsArgs{Rows: 50, Cols: 37, WordsPerRow: 2, Src: p[0], Idx: p[1], Dst: p[2]}
+		}, 0, nil},
 		// General Boltzmann machine: R chains of 141 units (not a multiple
 		// of the 128-thread block), the first 60 clamped, 2 sweeps.
 		{"bm_gibbs sample", kernels.BMGibbsGrid(bmR), d1(kernels.BMBlock), [][]float32{bits(rnd(bmR*bmIn, 0, 1)), symmetric(rnd(bmN*bmN, -0.4, 0.4), bmN), rnd(bmN, -1, 1), poison(bmR * bmN)}, func(p []kernels.DevicePtr) kernels.Args {
@@ -623,7 +632,73 @@ func gpuCases() []gpuCase {
 		{"clamp_min", kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock), [][]float32{rnd(n, -3, 1)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.ClampMinF32Args{N: int32(n), X: p[0], Lo: float32(-1.5)}
 		}, 0, nil},
-	}, pottsCases(rnd, r, poison)...)
+	}, append(pottsCases(rnd, r, poison), ptCases(rnd, poison)...)...)
+}
+
+// Parallel tempering (pt.cu): ptR replicas of ptC chains, ptV visible and
+// ptH hidden units; samples and swaps are exact unless expf's last bit
+// decides a draw (then the GPU comparison reports it).
+const ptR, ptC, ptV, ptH = 5, 37, 29, 23
+
+var ptBetas = []float32{1, 0.7, 0.5, 0.3, 0.1}
+
+func ptCases(rnd func(int, float32, float32) []float32, poison func(int) []float32) []gpuCase {
+	M := ptR * ptC
+	d1 := func(x int) kernels.Dim3 { return kernels.Dim3{X: x, Y: 1, Z: 1} }
+	blk := d1(kernels.ElementwiseBlock)
+	counts := make([]float32, 2*(ptR-1))
+	for i := range counts {
+		counts[i] = float32(3 * i)
+	}
+	return []gpuCase{
+		{"pt_sample", kernels.ElementwiseGrid(M * ptH), blk, [][]float32{rnd(M*ptH, -4, 4), ptBetas, poison(M * ptH)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.PTSampleF32Args{M: int32(M), N: int32(ptH), C: int32(ptC), A: p[0], Beta: p[1], S: p[2], Seed: uint64(7), Op: uint32(0x50540002), Step: uint64(3)}
+		}, 0, nil},
+		{"pt_energy", kernels.ElementwiseGrid(M), blk, [][]float32{bits(rnd(M*ptV, 0, 1)), rnd(M*ptH, -4, 4), bits(rnd(M*ptH, 0, 1)), rnd(ptV, -2, 2), poison(M)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.PTEnergyF32Args{M: int32(M), V: int32(ptV), H: int32(ptH), X: p[0], A: p[1], Hs: p[2], B: p[3], E: p[4]}
+		}, 0, nil},
+		{"pt_swap", kernels.ElementwiseGrid(M * ptV), blk, [][]float32{bits(rnd(M*ptV, 0, 1)), rnd(M, -20, 20), ptBetas, poison(M * ptV)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.PTSwapF32Args{R: int32(ptR), C: int32(ptC), V: int32(ptV), X: p[0], E: p[1], Beta: p[2], Y: p[3], Seed: uint64(7), Op: uint32(0x5054FFFF), Step: uint64(4)}
+		}, 0, nil},
+		{"pt_accept", kernels.ElementwiseGrid(ptR - 1), blk, [][]float32{rnd(M, -20, 20), ptBetas, counts, poison(len(counts))}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.PTAcceptF32Args{R: int32(ptR), C: int32(ptC), E: p[0], Beta: p[1], In: p[2], Out: p[3], Seed: uint64(7), Op: uint32(0x5054FFFF), Step: uint64(5)}
+		}, 0, nil},
+		{"pt_rows", kernels.ElementwiseGrid(ptC * ptV), blk, [][]float32{rnd(M*ptV, -1, 1), poison(ptC * ptV)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.PTRowsF32Args{N: int32(ptC * ptV), X: p[0], Out: p[1]}
+		}, 0, nil},
+	}
+}
+
+// checkPTTwins compares a pt.cu case's outputs with the Go twins run on its
+// inputs, bit for bit.
+func checkPTTwins(t *testing.T, c gpuCase, out [][]float32) {
+	t.Helper()
+	in, M := c.bufs, ptR*ptC
+	var want []float32
+	got := out[len(out)-1]
+	switch c.kernel() {
+	case kernels.PTSampleF32:
+		want = make([]float32, M*ptH)
+		kernels.PTSample(M, ptH, ptC, in[0], in[1], want, kernels.Stream{Seed: 7, Op: 0x50540002, Step: 3})
+	case kernels.PTEnergyF32:
+		want = make([]float32, M)
+		kernels.PTEnergy(M, ptV, ptH, in[0], in[1], in[2], in[3], want)
+	case kernels.PTSwapF32:
+		want = make([]float32, M*ptV)
+		kernels.PTSwap(ptR, ptC, ptV, in[0], in[1], in[2], want, kernels.Stream{Seed: 7, Op: 0x5054FFFF, Step: 4})
+	case kernels.PTAcceptF32:
+		want = make([]float32, 2*(ptR-1))
+		kernels.PTAccept(ptR, ptC, in[0], in[1], in[2], want, kernels.Stream{Seed: 7, Op: 0x5054FFFF, Step: 5})
+	case kernels.PTRowsF32:
+		want = in[0][:ptC*ptV]
+	default:
+		return
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s [%d] = %v, Go twin %v", c.kernel(), i, got[i], want[i])
+		}
+	}
 }
 
 // gaussianScale is the magnitude the error of gaussian_sample's Out =
@@ -651,6 +726,16 @@ func bits(x []float32) []float32 {
 
 // symmetric makes the n×n matrix w symmetric with a zero diagonal, as a
 // Boltzmann machine's weights are.
+// words returns n random 32-bit words as the bits of float32 values
+// (packed codes or bits for the GPU cases' float32 plumbing).
+func words(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = math.Float32frombits(r.Uint32())
+	}
+	return s
+}
+
 // rowIndices returns n random row indices below rows as the bits of
 // float32 values (a uint32 buffer for the GPU cases' float32 plumbing).
 func rowIndices(r *rand.Rand, n, rows int) []float32 {
@@ -715,6 +800,7 @@ func checkGoTwins(t *testing.T, c gpuCase, out [][]float32) {
 			}
 		}
 	}
+	checkPTTwins(t, c, out)
 	switch c.kernel() {
 	case kernels.PhiloxFillF32:
 		for i := range out[0] {

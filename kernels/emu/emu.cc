@@ -16,6 +16,7 @@
 #include "cu_gemm.h"
 #include "cu_grbm.h"
 #include "cu_potts.h"
+#include "cu_pt.h"
 #include "cu_reduce.h"
 
 #include <cstdio>
@@ -105,6 +106,8 @@ const std::vector<Entry>& table() {
         KERNEL(bernoulli_f32),
         KERNEL(philox_fill_f32),
         KERNEL(gather_rows_f32),
+        KERNEL(gather_rows_u8),
+        KERNEL(gather_rows_bits),
         KERNEL(bm_gibbs_f32),
         KERNEL(bm_mask_f32),
         KERNEL(scale_exp_neg_f32),
@@ -113,6 +116,11 @@ const std::vector<Entry>& table() {
         KERNEL(clamp_min_f32),
         KERNEL(potts_gibbs_f32),
         KERNEL(potts_grad_f32),
+        KERNEL(pt_sample_f32),
+        KERNEL(pt_energy_f32),
+        KERNEL(pt_swap_f32),
+        KERNEL(pt_accept_f32),
+        KERNEL(pt_rows_f32),
     };
     return t;
 }

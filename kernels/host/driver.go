@@ -52,6 +52,7 @@ type Driver struct {
 	bm   bmJob
 	gj   grbmJob
 	pj   pottsJob
+	pts  ptSampleJob
 }
 
 var _ kernels.Driver = (*Driver)(nil)
@@ -311,6 +312,10 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return d.launchPhiloxFill(a)
 	case *kernels.GatherRowsF32Args:
 		return d.launchGatherRows(a)
+	case *kernels.GatherRowsU8Args:
+		return d.launchGatherRowsU8(a)
+	case *kernels.GatherRowsBitsArgs:
+		return d.launchGatherRowsBits(a)
 	case *kernels.BMGibbsF32Args:
 		return d.launchBMGibbs(grid, a)
 	case *kernels.BMMaskF32Args:
@@ -328,6 +333,9 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return d.launchPottsGibbs(grid, a)
 	case *kernels.PottsGradF32Args:
 		return d.launchPottsGrad(a)
+	case *kernels.PTSampleF32Args, *kernels.PTEnergyF32Args, *kernels.PTSwapF32Args, *kernels.PTAcceptF32Args,
+		*kernels.PTRowsF32Args:
+		return d.launchPT(a)
 	}
 	return fmt.Errorf("host: kernel %q has no host implementation", a.Kernel())
 }

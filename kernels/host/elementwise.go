@@ -148,28 +148,83 @@ func (d *Driver) launchPhiloxFill(a *kernels.PhiloxFillF32Args) error {
 // gather_rows_f32; an index past the end of src is an error (on a GPU it
 // would read outside the allocation).
 func (d *Driver) launchGatherRows(a *kernels.GatherRowsF32Args) error {
-	const name = kernels.GatherRowsF32
-	if err := dims(name, a.Rows, a.Cols); err != nil {
+	return d.gatherRows(kernels.GatherRowsF32, a.Rows, a.Cols, a.Idx, a.Dst, func(i uint32, dst []float32) error {
+		src, err := d.floats(kernels.GatherRowsF32, "src", a.Src+kernels.DevicePtr(4*int(i)*len(dst)), len(dst))
+		copy(dst, src)
 		return err
-	}
-	rows, cols := int(a.Rows), int(a.Cols)
-	if rows == 0 || cols == 0 {
-		return nil
-	}
-	idx, err := d.uint32s(name, "idx", a.Idx, rows)
+	})
+}
+
+// launchGatherRowsU8 writes lut[code] for the cols codes of resident row
+// idx[r] into row r of dst, as gather_rows_u8: the codes are bytes, four
+// to a 32-bit word, least significant first. A row past the end of src is
+// an error.
+func (d *Driver) launchGatherRowsU8(a *kernels.GatherRowsU8Args) error {
+	const name = kernels.GatherRowsU8
+	lut, err := d.floats(name, "lut", a.Lut, 256)
 	if err != nil {
 		return err
 	}
-	dst, err := d.floats(name, "dst", a.Dst, rows*cols)
+	return d.gatherRows(name, a.Rows, a.Cols, a.Idx, a.Dst, func(i uint32, dst []float32) error {
+		e0 := int(i) * len(dst)
+		w0, w1 := e0>>2, (e0+len(dst)+3)>>2
+		words, err := d.uint32s(name, "src", a.Src+kernels.DevicePtr(4*w0), w1-w0)
+		if err != nil {
+			return err
+		}
+		for c := range dst {
+			e := e0 + c - 4*w0
+			dst[c] = lut[words[e>>2]>>(8*uint(e&3))&0xff]
+		}
+		return nil
+	})
+}
+
+// launchGatherRowsBits writes bit c of resident row idx[r] as 0 or 1 into
+// dst[r·cols + c], as gather_rows_bits: row q is wordsPerRow 32-bit words
+// from word q·wordsPerRow, bit c in bit c%32 of word c/32. A row past the
+// end of src, or fewer words per row than cols bits need, is an error.
+func (d *Driver) launchGatherRowsBits(a *kernels.GatherRowsBitsArgs) error {
+	const name = kernels.GatherRowsBits
+	wpr := int(a.WordsPerRow)
+	if a.Cols > 0 && wpr < (int(a.Cols)+31)/32 {
+		return fmt.Errorf("%s: %d words per row hold fewer than %d bits", name, wpr, a.Cols)
+	}
+	return d.gatherRows(name, a.Rows, a.Cols, a.Idx, a.Dst, func(i uint32, dst []float32) error {
+		words, err := d.uint32s(name, "src", a.Src+kernels.DevicePtr(4*int(i)*wpr), wpr)
+		if err != nil {
+			return err
+		}
+		for c := range dst {
+			dst[c] = float32(words[c>>5] >> uint(c&31) & 1)
+		}
+		return nil
+	})
+}
+
+// gatherRows is the loop of the gather kernels: for r < rows it calls row
+// with idx[r] and row r of dst (cols values); an error of row names the
+// row of the order.
+func (d *Driver) gatherRows(name string, rows, cols int32, idxAt, dstAt kernels.DevicePtr, row func(i uint32, dst []float32) error) error {
+	if err := dims(name, rows, cols); err != nil {
+		return err
+	}
+	n, m := int(rows), int(cols)
+	if n == 0 || m == 0 {
+		return nil
+	}
+	idx, err := d.uint32s(name, "idx", idxAt, n)
+	if err != nil {
+		return err
+	}
+	dst, err := d.floats(name, "dst", dstAt, n*m)
 	if err != nil {
 		return err
 	}
 	for r, i := range idx {
-		src, err := d.floats(name, "src", a.Src+kernels.DevicePtr(4*int(i)*cols), cols)
-		if err != nil {
+		if err := row(i, dst[r*m:(r+1)*m]); err != nil {
 			return fmt.Errorf("%w (row %d of the order is %d)", err, r, i)
 		}
-		copy(dst[r*cols:(r+1)*cols], src)
 	}
 	return nil
 }

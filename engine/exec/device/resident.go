@@ -2,6 +2,7 @@ package device
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/rbmgpu/rbmgpu/engine/exec"
 	"github.com/rbmgpu/rbmgpu/graph"
@@ -10,28 +11,79 @@ import (
 
 // resident is a program of a Backend with Resident set: the training data
 // and the epoch's order live in device memory next to the plan's
-// allocation, and each step starts with gather_rows_f32 copying its
-// mini-batch into v0. The copy is exact, so the steps compute the same bits
-// as Step on the same rows.
+// allocation, and each step starts with a gather kernel writing its
+// mini-batch into v0 as float32: gather_rows_f32 from float32 rows,
+// gather_rows_u8 from uint8 codes and their table, gather_rows_bits from
+// bit-packed rows. Each is a copy or a table lookup, so the steps compute
+// the same bits as Step on the same rows.
 type resident struct {
 	*program
-	data      kernels.DevicePtr // rows × visible float32
-	rows      int
-	order     kernels.DevicePtr // capacity orderCap uint32
-	orderCap  int
-	orderLen  int
-	gatherArg kernels.GatherRowsF32Args
+	form     residentForm
+	data     kernels.DevicePtr // the rows: rows × visible float32, codes (4 a word) or bits
+	lut      kernels.DevicePtr // form u8: the 256 codes' float32 values
+	rows     int
+	order    kernels.DevicePtr // capacity orderCap uint32
+	orderCap int
+	orderLen int
+	wpr32    int // form bits: 32-bit words per row
+	gatherF  kernels.GatherRowsF32Args
+	gatherU  kernels.GatherRowsU8Args
+	gatherB  kernels.GatherRowsBitsArgs
 }
 
-var _ exec.Resident = (*resident)(nil)
+// residentForm is how the resident rows are stored.
+type residentForm int
+
+const (
+	formF32 residentForm = iota
+	formU8
+	formBits
+)
+
+var _ exec.CompactResident = (*resident)(nil)
 
 // SetData implements exec.Resident.
 func (r *resident) SetData(rows []float32, n int) error {
+	if len(rows) != n*r.visible {
+		return fmt.Errorf("%s: %d values for %d rows of %d", r.label, len(rows), n, r.visible)
+	}
+	return r.upload(formF32, kernels.Float32Bytes(rows), n, 0, nil)
+}
+
+// SetCodes implements exec.CompactResident.
+func (r *resident) SetCodes(codes []uint8, lut []float32, n int) error {
+	if len(codes) != n*r.visible || len(lut) != 256 {
+		return fmt.Errorf("%s: %d codes and a table of %d values for %d rows of %d (want 256 values)",
+			r.label, len(codes), len(lut), n, r.visible)
+	}
+	// The kernel reads the codes as 32-bit words: pad to a whole word.
+	padded := codes
+	if len(codes)%4 != 0 {
+		padded = make([]byte, (len(codes)+3)/4*4)
+		copy(padded, codes)
+	}
+	return r.upload(formU8, padded, n, 0, lut)
+}
+
+// SetBits implements exec.CompactResident.
+func (r *resident) SetBits(words []uint64, wordsPerRow, n int) error {
+	if wordsPerRow < (r.visible+63)/64 || len(words) != n*wordsPerRow {
+		return fmt.Errorf("%s: %d words of %d per row for %d rows of %d bits", r.label, len(words), wordsPerRow, n, r.visible)
+	}
+	if 2*wordsPerRow > math.MaxInt32 {
+		return fmt.Errorf("%s: %d words per row is too many", r.label, wordsPerRow)
+	}
+	return r.upload(formBits, kernels.Uint64Bytes(words), n, 2*wordsPerRow, nil)
+}
+
+// upload replaces the resident rows by n rows of the given form (raw their
+// bytes; wpr32 words per row for bits; lut the table for codes).
+func (r *resident) upload(form residentForm, raw []byte, n, wpr32 int, lut []float32) error {
 	if r.closed {
 		return r.closedErr()
 	}
-	if n < 1 || len(rows) != n*r.visible {
-		return fmt.Errorf("%s: %d values for %d rows of %d", r.label, len(rows), n, r.visible)
+	if n < 1 {
+		return fmt.Errorf("%s: %d rows: want at least one", r.label, n)
 	}
 	if uint64(n) > 1<<32-1 {
 		return fmt.Errorf("%s: %d rows: at most 2³²−1 rows can be resident", r.label, n)
@@ -39,13 +91,24 @@ func (r *resident) SetData(rows []float32, n int) error {
 	if err := r.freeData(); err != nil {
 		return err
 	}
-	p, err := r.drv.Alloc(4 * len(rows))
+	// The gather launch changes with the form: record the step anew.
+	r.dropRecording()
+	r.gather.Args = nil
+	p, err := r.drv.Alloc(len(raw))
 	if err != nil {
-		return fmt.Errorf("%s: allocate the training data (%d×%d): %w", r.label, n, r.visible, err)
+		return fmt.Errorf("%s: allocate the training data (%d×%d, %d bytes): %w", r.label, n, r.visible, len(raw), err)
 	}
-	r.data, r.rows, r.orderLen = p, n, 0
-	if err := r.drv.CopyHtoD(p, kernels.Float32Bytes(rows)); err != nil {
+	r.data, r.rows, r.orderLen, r.form, r.wpr32 = p, n, 0, form, wpr32
+	if err := r.drv.CopyHtoD(p, raw); err != nil {
 		return fmt.Errorf("%s: upload the training data: %w", r.label, err)
+	}
+	if lut != nil {
+		if r.lut, err = r.drv.Alloc(4 * len(lut)); err != nil {
+			return fmt.Errorf("%s: allocate the code table: %w", r.label, err)
+		}
+		if err := r.drv.CopyHtoD(r.lut, kernels.Float32Bytes(lut)); err != nil {
+			return fmt.Errorf("%s: upload the code table: %w", r.label, err)
+		}
 	}
 	return nil
 }
@@ -98,14 +161,24 @@ func (r *resident) StepOrdered(first, n int, h graph.Hyper) error {
 		return fmt.Errorf("%s: mini-batches %d…%d of an order of %d mini-batches of %d", r.label, first, first+n-1, batches, r.batch)
 	}
 	if r.gather.Args == nil {
-		r.gatherArg = kernels.GatherRowsF32Args{Rows: int32(r.batch), Cols: int32(r.visible),
-			Src: r.data, Dst: r.v0Home}
 		r.gather = kernels.LaunchSpec{Grid: kernels.ElementwiseGrid(r.batch * r.visible),
-			Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1}, Args: &r.gatherArg}
+			Block: kernels.Dim3{X: kernels.ElementwiseBlock, Y: 1, Z: 1}}
+		rows, cols := int32(r.batch), int32(r.visible)
+		switch r.form {
+		case formU8:
+			r.gatherU = kernels.GatherRowsU8Args{Rows: rows, Cols: cols, Src: r.data, Lut: r.lut, Dst: r.v0Home}
+			r.gather.Args = &r.gatherU
+		case formBits:
+			r.gatherB = kernels.GatherRowsBitsArgs{Rows: rows, Cols: cols, WordsPerRow: int32(r.wpr32), Src: r.data, Dst: r.v0Home}
+			r.gather.Args = &r.gatherB
+		default:
+			r.gatherF = kernels.GatherRowsF32Args{Rows: rows, Cols: cols, Src: r.data, Dst: r.v0Home}
+			r.gather.Args = &r.gatherF
+		}
 	}
-	r.gatherArg.Src = r.data
 	for i := 0; i < n; i++ {
-		r.gatherArg.Idx = r.order + kernels.DevicePtr(4*(first+i)*r.batch)
+		idx := r.order + kernels.DevicePtr(4*(first+i)*r.batch)
+		r.gatherF.Idx, r.gatherU.Idx, r.gatherB.Idx = idx, idx, idx
 		if err := r.run(h, true); err != nil {
 			return err
 		}
@@ -116,7 +189,7 @@ func (r *resident) StepOrdered(first, n int, h graph.Hyper) error {
 // freeData releases the resident rows and the order.
 func (r *resident) freeData() error {
 	var first error
-	for _, p := range []*kernels.DevicePtr{&r.data, &r.order} {
+	for _, p := range []*kernels.DevicePtr{&r.data, &r.lut, &r.order} {
 		if *p != 0 {
 			if err := r.drv.Free(*p); err != nil && first == nil {
 				first = fmt.Errorf("%s: free resident data: %w", r.label, err)

@@ -32,7 +32,9 @@ var curveColor = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
 
 // Curves draws the training curves of a run, one panel per metric of
 // Metrics that has at least one value in recs (reconstruction error,
-// training log-likelihood, held-out log-likelihood, free-energy gap), each
+// training log-likelihood, held-out log-likelihood, free-energy gap, and
+// for a model too big to enumerate the two log-likelihoods tracked by
+// trajectory AIS), each
 // against the epoch, with axes, tick labels and a title giving the last
 // value. Null (nil) and non-finite values are skipped and the line joins
 // the points on either side, so a metric evaluated every 50 epochs is a

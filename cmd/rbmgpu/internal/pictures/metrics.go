@@ -25,6 +25,8 @@ type Record struct {
 	Samples       int      `json:"samples"`                // samples seen in the epoch
 	Seconds       float64  `json:"seconds"`                // wall time of the epoch
 	SamplesPerSec float64  `json:"samples_per_sec"`        // training throughput
+	TrajLL        *float64 `json:"ll_train"`               // average log p(v) of the training data by trajectory AIS
+	TrajHeldOutLL *float64 `json:"ll_heldout"`             // the same on the held-out data
 }
 
 // maxLine bounds one metrics.jsonl line (records are about 300 bytes).
@@ -103,6 +105,8 @@ var Metrics = []Metric{
 	{"log-likelihood (training data)", "nats per sample", func(r *Record) *float64 { return r.LogLikelihood }},
 	{"log-likelihood (held-out data)", "nats per sample", func(r *Record) *float64 { return r.HeldOutLL }},
 	{"free-energy gap (held-out − training)", "nats", func(r *Record) *float64 { return r.FreeEnergyGap }},
+	{"log-likelihood by trajectory AIS (training data)", "nats per sample", func(r *Record) *float64 { return r.TrajLL }},
+	{"log-likelihood by trajectory AIS (held-out data)", "nats per sample", func(r *Record) *float64 { return r.TrajHeldOutLL }},
 }
 
 // series returns the (epoch, value) points of metric m, skipping nil and
