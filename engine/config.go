@@ -65,7 +65,8 @@ type Config struct {
 	// log Z and the average log-likelihoods of an "rbm" run at the
 	// evaluated epochs (see TrackLL) when positive (e.g.
 	// models.DefaultTrajectoryChains), also alongside the exact values;
-	// 0 or negative: no tracking.
+	// 0 or negative: no tracking. The zero Config does not track; the CLI
+	// sets it for the rbm's PCD recipe unless --ll-chains 0.
 	LLChains int `json:"-"`
 
 	// Options are the kind's own settings (e.g. *GRBMOptions, *BMOptions);

@@ -45,9 +45,12 @@ const LLReanchorEvery = 5
 
 // TrackLL reports whether Fit tracks the log-likelihood of a run of c
 // (defaulted) on data of V features: for the "rbm" kind when
-// Config.LLChains is positive. Tracking is asked for, not automatic: on a
-// 784×500 RBM it costs about as much as the epoch it follows, and the pure
-// trajectory drifts below log Z between re-anchorings (bench/RESULTS.md).
+// Config.LLChains is positive. The engine tracks only when asked (a zero
+// Config leaves it off); `rbmgpu train` asks by default for the rbm's PCD
+// recipe. Measured on a 784×500 RBM, 10 epochs of Fashion-MNIST on 2 cores:
+// tracking with 100 chains and the re-anchoring checks cost about 9% of the
+// run, and the final log Ẑ was within 0.9 nat of a 100×14,500 AIS
+// (bench/RESULTS.md).
 func TrackLL(c Config, V int) bool {
 	return c.Model == models.KindRBM && c.LLChains > 0
 }

@@ -212,23 +212,42 @@ func (m *RBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 	if err != nil {
 		return AISResult{}, err
 	}
+	p, logZBase, err := newAISPlan(ctx, m, cfg, betas, M, "runs")
+	if err != nil {
+		return AISResult{}, fmt.Errorf("AIS: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return AISResult{}, fmt.Errorf("AIS: %w", err)
+	}
+	lw, err := aisWeights(ctx, M, p.run)
+	if err != nil {
+		return AISResult{}, err
+	}
+	return aisResult(logZBase, len(betas)-1, lw), nil
+}
+
+// newAISPlan checks what RBM.AIS and RBM.RAISE ask of cfg for a pool of n
+// chains (named by what in errors) on the β schedule betas, and returns the
+// plan of their annealing path from the base-rate model (visible biases
+// cfg.BaseVBias, or 0 when nil; W = 0, hidden biases 0) to m, with the
+// base's exact log Z_A = H log 2 + Σ_i softplus(b_A,i).
+func newAISPlan(ctx context.Context, m *RBM, cfg AISConfig, betas []float64, n int, what string) (*aisPlan, float64, error) {
 	V, H := m.V, m.H
-	if uint64(M)*uint64(max(V, H)) >= 1<<34 {
-		return AISResult{}, fmt.Errorf("AIS: %d runs of %d units exceed the 2^34 elements of a random stream", M, max(V, H))
+	if uint64(n)*uint64(max(V, H)) >= 1<<34 {
+		return nil, 0, fmt.Errorf("%d %s of %d units exceed the 2^34 elements of a random stream", n, what, max(V, H))
 	}
 	baseB := make([]float64, V)
 	if cfg.BaseVBias != nil {
 		if len(cfg.BaseVBias) != V {
-			return AISResult{}, fmt.Errorf("AIS: BaseVBias has %d elements, want V = %d", len(cfg.BaseVBias), V)
+			return nil, 0, fmt.Errorf("BaseVBias has %d elements, want V = %d", len(cfg.BaseVBias), V)
 		}
 		if i := firstNonFinite(cfg.BaseVBias); i >= 0 {
-			return AISResult{}, fmt.Errorf("AIS: BaseVBias[%d] = %v is not finite", i, cfg.BaseVBias[i])
+			return nil, 0, fmt.Errorf("BaseVBias[%d] = %v is not finite", i, cfg.BaseVBias[i])
 		}
 		for i, b := range cfg.BaseVBias {
 			baseB[i] = float64(b)
 		}
 	}
-
 	p := &aisPlan{
 		m: m, betas: betas, seed: cfg.Seed,
 		wt:     make([]float32, H*V),
@@ -248,15 +267,7 @@ func (m *RBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 		p.dBias[i] = float64(m.VBias[i]) - b
 		logZBase += Softplus(b)
 	}
-
-	if err := ctx.Err(); err != nil {
-		return AISResult{}, fmt.Errorf("AIS: %w", err)
-	}
-	lw, err := aisWeights(ctx, M, p.run)
-	if err != nil {
-		return AISResult{}, err
-	}
-	return aisResult(logZBase, len(betas)-1, lw), nil
+	return p, logZBase, nil
 }
 
 // aisWeights returns the log weights of M annealing runs, computed by run

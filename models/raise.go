@@ -78,34 +78,9 @@ func (m *RBM) RAISE(ctx context.Context, x []float32, n int, cfg AISConfig) (RAI
 	if err != nil {
 		return RAISEResult{}, fmt.Errorf("RAISE: %w", err)
 	}
-	V, H := m.V, m.H
-	if uint64(n)*uint64(max(V, H)) >= 1<<34 {
-		return RAISEResult{}, fmt.Errorf("RAISE: %d rows of %d units exceed the 2^34 elements of a random stream", n, max(V, H))
-	}
-	baseB := make([]float64, V)
-	if cfg.BaseVBias != nil {
-		if len(cfg.BaseVBias) != V {
-			return RAISEResult{}, fmt.Errorf("RAISE: BaseVBias has %d elements, want V = %d", len(cfg.BaseVBias), V)
-		}
-		if i := firstNonFinite(cfg.BaseVBias); i >= 0 {
-			return RAISEResult{}, fmt.Errorf("RAISE: BaseVBias[%d] = %v is not finite", i, cfg.BaseVBias[i])
-		}
-		for i, b := range cfg.BaseVBias {
-			baseB[i] = float64(b)
-		}
-	}
-	p := &aisPlan{m: m, betas: betas, seed: cfg.Seed, wt: make([]float32, H*V), baseB: baseB,
-		baseP: make([]float64, V), dBias: make([]float64, V), cancel: ctx.Done()}
-	for i := 0; i < V; i++ {
-		for j := 0; j < H; j++ {
-			p.wt[j*V+i] = m.W[i*H+j]
-		}
-	}
-	logZBase := float64(H) * math.Ln2
-	for i, b := range baseB {
-		p.baseP[i] = Sigmoid(b)
-		p.dBias[i] = float64(m.VBias[i]) - b
-		logZBase += Softplus(b)
+	p, logZBase, err := newAISPlan(ctx, m, cfg, betas, n, "rows")
+	if err != nil {
+		return RAISEResult{}, fmt.Errorf("RAISE: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return RAISEResult{}, fmt.Errorf("RAISE: %w", err)

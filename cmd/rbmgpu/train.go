@@ -49,7 +49,7 @@ type trainFlags struct {
 	CenterRate     float64 `json:"center_rate,omitempty"`
 	Seed           uint64  `json:"seed"`
 	EvalEvery      int     `json:"eval_every"`
-	LLChains       int     `json:"ll_chains,omitempty"`
+	LLChains       int     `json:"ll_chains"`
 	Device         string  `json:"-"`
 	Out            string  `json:"-"`
 	Resume         string  `json:"-"`
@@ -135,7 +135,8 @@ and resumes in the layer where it stopped.`,
 	fl.Float64Var(&f.CenterRate, "center-rate", 0, fmt.Sprintf("running-average rate ν of the offsets of --centered (default %g)", graph.DefaultCenterRate))
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of initialisation, data order and every Gibbs draw")
 	fl.IntVar(&f.EvalEvery, "eval-every", 0, fmt.Sprintf("compute log-likelihood (exact, or by trajectory AIS for an RBM too big to enumerate) and free-energy gap every N epochs and after the last (default %d for bas (other models than rbm: %d), %d for files)", bas.evalEvery, otherBAS.evalEvery, file.evalEvery))
-	fl.IntVar(&f.LLChains, "ll-chains", 0, fmt.Sprintf("track the log-likelihood of an rbm at the evaluated epochs by trajectory AIS with N chains, e.g. %d (0: off; costs about an epoch per evaluation at 784×500)", models.DefaultTrajectoryChains))
+	f.LLChains = -1
+	fl.Var(unsetInt{&f.LLChains}, "ll-chains", fmt.Sprintf("track the log-likelihood of an rbm too big to enumerate at the evaluated epochs by trajectory AIS with N chains (default %d for an rbm trained on files by PCD, else 0; 0: off)", file.llChains))
 	fl.StringVar(&f.Device, "device", "auto", "auto | cpu | cpu-tape (reference interpreter) | cuda | cuda:N")
 	fl.StringVar(&f.Out, "out", "", "output directory (default runs/YYYYMMDD-HHMMSS)")
 	fl.StringVar(&f.Resume, "resume", "", "continue the run saved in this directory (its settings and data are reused; --epochs may extend it)")
@@ -169,6 +170,27 @@ func (v unsetFloat) Set(s string) error {
 
 func (unsetFloat) Type() string { return "float" }
 
+// unsetInt is unsetFloat for an integer flag.
+type unsetInt struct{ p *int }
+
+func (v unsetInt) String() string {
+	if v.p == nil || *v.p < 0 {
+		return ""
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v unsetInt) Set(s string) error {
+	x, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", s)
+	}
+	*v.p = x
+	return nil
+}
+
+func (unsetInt) Type() string { return "int" }
+
 // isBuiltin reports whether the data spec names built-in data.
 func isBuiltin(spec string) bool { return strings.HasPrefix(spec, "bas:") }
 
@@ -186,6 +208,10 @@ type runDefaults struct {
 	pcdSchedule, cdSchedule string
 	// evalEvery is the default cadence of the evaluation, in epochs.
 	evalEvery int
+	// llChains is the default number of trajectory-AIS chains that track
+	// the log-likelihood of a PCD run (0: not tracked); CD runs are not
+	// tracked by default.
+	llChains int
 }
 
 // dataDefaults are the CLI's defaults for the built-in bars-and-stripes
@@ -215,8 +241,10 @@ func dataDefaults(builtin bool, model string) runDefaults {
 	}
 	if model == engine.DefaultKind {
 		d.pcd, d.chains, d.pcdMomentum, d.pcdSchedule = 1, 1000, 0, "linear:0"
+		d.llChains = models.DefaultTrajectoryChains
 		if builtin {
-			d.epochs, d.pcd, d.chains, d.evalEvery = 1000, 5, 100, 10
+			// Bars-and-stripes is evaluated exactly: nothing to track.
+			d.epochs, d.pcd, d.chains, d.evalEvery, d.llChains = 1000, 5, 100, 10, 0
 		}
 	}
 	return d
@@ -289,6 +317,12 @@ func (f *trainFlags) fillDefaults() {
 	}
 	if f.EvalEvery == 0 {
 		f.EvalEvery = d.evalEvery
+	}
+	if f.LLChains < 0 {
+		f.LLChains = 0
+		if f.PCD > 0 {
+			f.LLChains = d.llChains
+		}
 	}
 }
 
@@ -396,6 +430,11 @@ func resumeFlags(cmd *cobra.Command, f *trainFlags) error {
 	if err := json.Unmarshal(b, &saved); err != nil {
 		return fmt.Errorf("resume: %s: %v", path, err)
 	}
+	if saved.LLChains < 0 {
+		// Saved before ll_chains was always written: such a run was
+		// tracked only when asked, and then it was written.
+		saved.LLChains = 0
+	}
 	if err := f.models.load(b); err != nil {
 		return fmt.Errorf("resume: %s: %v", path, err)
 	}
@@ -466,7 +505,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 // command line: zero means "the default" inside, so a typed one is a
 // mistake, not a request (the held-out fraction may be 0).
 func checkTyped(cmd *cobra.Command, f *trainFlags) error {
-	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "eval-every", "pt", "pt-target", "pt-beta-min", "center-rate", "ll-chains"} {
+	for _, name := range []string{"epochs", "batch", "lr", "cd", "pcd", "chains", "eval-every", "pt", "pt-target", "pt-beta-min", "center-rate"} {
 		if fl := cmd.Flags().Lookup(name); fl.Changed {
 			if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && !(v > 0) {
 				return usagef("train: --%s %s: want a positive value", name, fl.Value.String())
@@ -475,6 +514,9 @@ func checkTyped(cmd *cobra.Command, f *trainFlags) error {
 	}
 	if cmd.Flags().Changed("val") && f.Val < 0 {
 		return usagef("train: --val %v: want a fraction in [0, 1)", f.Val)
+	}
+	if cmd.Flags().Changed("ll-chains") && (f.LLChains < 0 || f.LLChains == 1) {
+		return usagef("train: --ll-chains %d: want 0 (off) or at least 2 chains", f.LLChains)
 	}
 	if cmd.Flags().Changed("momentum") && f.Momentum < 0 {
 		return usagef("train: --momentum %v: want a value in [0, 1)", f.Momentum)
