@@ -529,3 +529,12 @@ func (pottsKind) ModelSizes(c Config, V int) (params, chainWidth float64) {
 	n := float64(V)
 	return 1.5 * (n*n + n), n
 }
+
+// HostWork implements HostWorker: each epoch's evaluation (PottsFit)
+// holds the data's and the chains' pair frequencies in float64 (2·N²
+// float32-sized values each, N = L·Q), and the model it reports and
+// saves in the zero-sum gauge is another N² couplings: 5·N².
+func (pottsKind) HostWork(c Config, V int) float64 {
+	n := float64(V)
+	return 5 * n * n
+}

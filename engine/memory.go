@@ -25,7 +25,8 @@ type MemoryEstimate struct {
 	// for CD, and the gradients, P values.
 	Buffers int64
 	// Host is what stays on the host: Data, the Snapshot's Params and
-	// Chains, and the trainer's chunk buffer (ChunkBatches·B·V values).
+	// Chains, the trainer's chunk buffer (ChunkBatches·B·V values) and the
+	// kind's own working memory on the host (HostWorker), if any.
 	Host int64
 	// Device is what the program allocates on its device: Params, Chains,
 	// Buffers and, resident, Data.
@@ -45,6 +46,15 @@ type ModelSizer interface {
 	ModelSizes(c Config, V int) (params, chainWidth float64)
 }
 
+// HostWorker is implemented by a kind that holds large values on the
+// host besides the Snapshot while it trains (statistics it evaluates in
+// float64, copies of the model it reports or saves): HostWork returns
+// their most at any one time, in float32-sized values, for a model of c
+// (defaulted) on V visible units. EstimateMemory adds it to Host.
+type HostWorker interface {
+	HostWork(c Config, V int) float64
+}
+
 // EstimateMemory estimates the memory of a run of cfg on N rows of V
 // features (see MemoryEstimate for the terms), before anything is
 // allocated; sums that would overflow an int64 saturate at math.MaxInt64.
@@ -54,9 +64,13 @@ func EstimateMemory(cfg Config, N, V int) MemoryEstimate {
 	n, v, h := float64(max(N, 0)), float64(max(V, 0)), float64(max(c.Hidden, 0))
 	b := float64(max(min(c.Batch, N), 1))
 	params, width := v*h+v+h, v
+	var work float64
 	if k, err := c.Kind(); err == nil {
 		if s, ok := k.(ModelSizer); ok {
 			params, width = s.ModelSizes(c, V)
+		}
+		if w, ok := k.(HostWorker); ok {
+			work = w.HostWork(c, V)
 		}
 	}
 	negative := b
@@ -73,7 +87,7 @@ func EstimateMemory(cfg Config, N, V int) MemoryEstimate {
 		Chains:  sizeOf(f32 * chains),
 		Buffers: sizeOf(f32 * (chunk + 4*(b+negative)*(width+h) + params)),
 	}
-	e.Host = satAdd(satAdd(e.Data, e.Params), satAdd(e.Chains, sizeOf(f32*chunk)))
+	e.Host = satAdd(satAdd(e.Data, e.Params), satAdd(e.Chains, sizeOf(f32*(chunk+work))))
 	e.Device = satAdd(satAdd(e.Params, e.Chains), satAdd(e.Buffers, e.Data))
 	return e
 }

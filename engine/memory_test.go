@@ -25,6 +25,11 @@ func TestEstimateMemory(t *testing.T) {
 			MemoryEstimate{Data: 3136000, Params: 1632768, Buffers: 24214784, Host: 24839168, Device: 28983552}},
 		{"BM 9+4 units, 50 chains", Config{Model: models.KindBM, Hidden: 4, Batch: 14, Chains: 50}, 14, 9,
 			MemoryEstimate{Data: 504, Params: 2808, Chains: 2600, Buffers: 51068, Host: 38168, Device: 56980}},
+		// N = L·q = 40 one-hot units: params 1.5·(N² + N) = 2460 (couplings,
+		// fields, data statistics), chains of N, host work 5·N² = 8000 values
+		// (HostWork); Hidden keeps its unused default 64 in the buffers.
+		{"Potts L=10 q=4, 50 chains", Config{Model: models.KindPotts, Options: &PottsOptions{Q: 4}, Chains: 50}, 100, 40,
+			MemoryEstimate{Data: 16000, Params: 19680, Chains: 8000, Buffers: 1283440, Host: 1099680, Device: 1327120}},
 	}
 	for _, tc := range cases {
 		if got := EstimateMemory(tc.cfg, tc.N, tc.V); got != tc.want {

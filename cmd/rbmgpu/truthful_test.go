@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -120,6 +121,9 @@ func TestMemoryEstimate(t *testing.T) {
 		{"train", "--hidden", "2000000000", "--out", "huge"},
 		{"train", "--model", "dbn", "--layers", "16,2000000000", "--out", "huge-dbn"},
 		{"train", "--model", "bm", "--hidden", "1000000000", "--out", "huge-bm"},
+		// A Potts model of L = 4000 sites and q = 21 states: L²q² ≈ 7·10⁹
+		// couplings, refused from the alignment's shape alone.
+		{"train", "--model", "potts", "--data", hugeAlignment(t, dir, 4000), "--out", "huge-potts"},
 	} {
 		r := runCLI(t, dir, args...)
 		noPanic(t, r, args)
@@ -128,6 +132,26 @@ func TestMemoryEstimate(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q; want exit 1 and one line with the estimate and what is available", args, r.code, r.stderr)
 		}
 	}
+}
+
+// hugeAlignment writes two protein sequences of L residues as FASTA in
+// dir and returns its name.
+func hugeAlignment(t *testing.T, dir string, L int) string {
+	t.Helper()
+	const aa = "ACDEFGHIKLMNPQRSTVWY-"
+	var b strings.Builder
+	for s := 0; s < 2; s++ {
+		fmt.Fprintf(&b, ">s%d\n", s)
+		for i := 0; i < L; i++ {
+			b.WriteByte(aa[(i*7+s*3)%len(aa)])
+		}
+		b.WriteByte('\n')
+	}
+	const name = "huge.fasta"
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
 
 // No flag combination gives a Go panic trace; usage errors exit 2.
