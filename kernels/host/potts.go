@@ -6,22 +6,82 @@ import (
 	"github.com/rbmgpu/rbmgpu/kernels"
 )
 
-// pottsJob is one potts_gibbs_f32 launch: its rows are independent chains,
-// so workers take rows from a counter and run the Go twin on each.
+// pottsJob is one potts_gibbs_f32 launch. Its rows are independent
+// chains; workers take blocks of pottsRowBlock rows from a counter and
+// sweep a block site by site (sweep, site, then row), so that the Q rows
+// of W that site i reads (Q·N floats, 176 KiB at L = 100, Q = 21) stay in
+// cache across the block's chains instead of being fetched again for
+// every chain. Each row's arithmetic is kernels.PottsGibbsRow's: the same
+// additions in the same order and the same Philox elements, so the
+// states are the contract's bit for bit.
 type pottsJob struct {
 	R, L, Q, sweeps int
 	X, W, b, S      []float32
 	rng             kernels.Stream
-	code            [][]int32   // per worker, L codes
+	code            [][]int32   // per worker, pottsRowBlock·L codes
 	u               [][]float32 // per worker, Q logits
 	ctr             counter
 }
 
+// pottsRowBlock is the number of chains a worker sweeps together.
+const pottsRowBlock = 32
+
 func (j *pottsJob) run(w int) {
-	N := j.L * j.Q
-	for r := j.ctr.take(j.R); r >= 0; r = j.ctr.take(j.R) {
-		kernels.PottsGibbsRow(r, j.R, j.L, j.Q, j.sweeps, j.X[r*N:(r+1)*N], j.W, j.b, j.S[r*N:(r+1)*N], j.rng,
-			j.code[w], j.u[w])
+	blocks := (j.R + pottsRowBlock - 1) / pottsRowBlock
+	for k := j.ctr.take(blocks); k >= 0; k = j.ctr.take(blocks) {
+		r0 := k * pottsRowBlock
+		j.block(r0, min(r0+pottsRowBlock, j.R), j.code[w], j.u[w])
+	}
+}
+
+// block sweeps rows r0..r1−1 (code holds (r1−r0)·L codes, u Q logits).
+func (j *pottsJob) block(r0, r1 int, code []int32, u []float32) {
+	L, Q, R := j.L, j.Q, j.R
+	N := L * Q
+	for r := r0; r < r1; r++ {
+		x, c := j.X[r*N:(r+1)*N], code[(r-r0)*L:(r-r0+1)*L]
+		for i := 0; i < L; i++ {
+			v := int32(0)
+			for a := Q - 1; a >= 0; a-- {
+				if x[i*Q+a] >= 0.5 {
+					v = int32(a)
+				}
+			}
+			c[i] = v
+		}
+	}
+	for sw := 0; sw < j.sweeps; sw++ {
+		for i := 0; i < L; i++ {
+			Wi := j.W[i*Q*N : (i+1)*Q*N]
+			bi := j.b[i*Q : (i+1)*Q]
+			for r := r0; r < r1; r++ {
+				c := code[(r-r0)*L : (r-r0+1)*L]
+				copy(u, bi)
+				// u_a += W[iQ+a, jQ+s_j] for increasing j ≠ i: the Q sums
+				// advance together (independent additions), each in the
+				// contract's order.
+				for jj, s := range c {
+					if jj == i {
+						continue
+					}
+					col := Wi[jj*Q+int(s):]
+					for a := range u {
+						u[a] += col[a*N]
+					}
+				}
+				c[i] = int32(kernels.CategoricalF32(u, j.rng.Uniform(uint64((sw*R+r)*L+i))))
+			}
+		}
+	}
+	for r := r0; r < r1; r++ {
+		out, c := j.S[r*N:(r+1)*N], code[(r-r0)*L:(r-r0+1)*L]
+		for k := range out {
+			if int(c[k/Q]) == k%Q {
+				out[k] = 1
+			} else {
+				out[k] = 0
+			}
+		}
 	}
 }
 
@@ -57,16 +117,16 @@ func (d *Driver) launchPottsGibbs(grid kernels.Dim3, a *kernels.PottsGibbsF32Arg
 		j.code, j.u = append(j.code, nil), append(j.u, nil)
 	}
 	for w := range j.code {
-		if len(j.code[w]) < j.L {
-			j.code[w] = make([]int32, j.L)
+		if len(j.code[w]) < pottsRowBlock*j.L {
+			j.code[w] = make([]int32, pottsRowBlock*j.L)
 		}
 		if len(j.u[w]) < j.Q {
 			j.u[w] = make([]float32, j.Q)
 		}
-		j.code[w], j.u[w] = j.code[w][:j.L], j.u[w][:j.Q]
+		j.code[w], j.u[w] = j.code[w][:pottsRowBlock*j.L], j.u[w][:j.Q]
 	}
 	j.ctr.reset()
-	if j.R <= 1 {
+	if j.R <= pottsRowBlock {
 		j.run(0)
 	} else {
 		d.pool.do(j)
