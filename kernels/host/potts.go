@@ -2,21 +2,27 @@ package host
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/rbmgpu/rbmgpu/kernels"
 )
 
 // pottsJob is one potts_gibbs_f32 launch. Its rows are independent
 // chains; workers take blocks of pottsRowBlock rows from a counter and
-// sweep a block site by site (sweep, site, then row), so that the Q rows
-// of W that site i reads (Q·N floats, 176 KiB at L = 100, Q = 21) stay in
-// cache across the block's chains instead of being fetched again for
-// every chain. Each row's arithmetic is kernels.PottsGibbsRow's: the same
-// additions in the same order and the same Philox elements, so the
-// states are the contract's bit for bit.
+// sweep a block site by site (sweep, site, then row), so that the Q
+// columns of W that site i reads (Q·N floats, 176 KiB at L = 100,
+// Q = 21) stay in cache across the block's chains instead of being
+// fetched again for every chain. The logits read Wt, the transpose of W,
+// where W[iQ+a, jQ+s_j] for a = 0..Q−1 are Q consecutive floats: W itself
+// when it is symmetric bit for bit (as training keeps it), else a copy
+// transposed at launch. Each row's arithmetic is kernels.PottsGibbsRow's:
+// the same additions in the same order and the same Philox elements, so
+// the states are the contract's bit for bit.
 type pottsJob struct {
 	R, L, Q, sweeps int
 	X, W, b, S      []float32
+	Wt              []float32 // W transposed (W itself when symmetric)
+	scratch         []float32 // the transposed copy of an asymmetric W
 	rng             kernels.Stream
 	code            [][]int32   // per worker, pottsRowBlock·L codes
 	u               [][]float32 // per worker, Q logits
@@ -52,21 +58,23 @@ func (j *pottsJob) block(r0, r1 int, code []int32, u []float32) {
 	}
 	for sw := 0; sw < j.sweeps; sw++ {
 		for i := 0; i < L; i++ {
-			Wi := j.W[i*Q*N : (i+1)*Q*N]
 			bi := j.b[i*Q : (i+1)*Q]
 			for r := r0; r < r1; r++ {
 				c := code[(r-r0)*L : (r-r0+1)*L]
 				copy(u, bi)
-				// u_a += W[iQ+a, jQ+s_j] for increasing j ≠ i: the Q sums
-				// advance together (independent additions), each in the
+				// u_a += W[iQ+a, jQ+s_j] = Wt[jQ+s_j, iQ+a] for increasing
+				// j ≠ i: the Q sums advance together (independent
+				// additions over consecutive floats), each in the
 				// contract's order.
 				for jj, s := range c {
 					if jj == i {
 						continue
 					}
-					col := Wi[jj*Q+int(s):]
-					for a := range u {
-						u[a] += col[a*N]
+					off := (jj*Q+int(s))*N + i*Q
+					row := j.Wt[off : off+Q : off+Q]
+					acc := u[:len(row)]
+					for a, w := range row {
+						acc[a] += w
 					}
 				}
 				c[i] = int32(kernels.CategoricalF32(u, j.rng.Uniform(uint64((sw*R+r)*L+i))))
@@ -113,6 +121,18 @@ func (d *Driver) launchPottsGibbs(grid kernels.Dim3, a *kernels.PottsGibbsF32Arg
 		return err
 	}
 	j.rng = kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step}
+	j.Wt = j.W
+	if !symmetricF32(j.W, N) {
+		if len(j.scratch) < N*N {
+			j.scratch = make([]float32, N*N)
+		}
+		j.Wt = j.scratch[:N*N]
+		for r := 0; r < N; r++ {
+			for c := 0; c < N; c++ {
+				j.Wt[c*N+r] = j.W[r*N+c]
+			}
+		}
+	}
 	for len(j.code) < d.pool.n {
 		j.code, j.u = append(j.code, nil), append(j.u, nil)
 	}
@@ -157,4 +177,17 @@ func (d *Driver) launchPottsGrad(a *kernels.PottsGradF32Args) error {
 	}
 	kernels.PottsGrad(cols, int(a.Q), a.Alpha, F, X, out)
 	return nil
+}
+
+// symmetricF32 reports whether the n×n matrix w equals its transpose bit
+// for bit (bits compared: −0 and +0 differ).
+func symmetricF32(w []float32, n int) bool {
+	for r := 0; r < n; r++ {
+		for c := r + 1; c < n; c++ {
+			if math.Float32bits(w[r*n+c]) != math.Float32bits(w[c*n+r]) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -11,22 +11,31 @@ import (
 // The host driver's potts_gibbs_f32 (chains swept in blocks, site by site)
 // gives the Go twin's states bit for bit: one chain, fewer chains than a
 // block, ragged blocks over several workers, several sweeps, X and S the
-// same buffer, and a W that is not symmetric (the blocking must read
-// W[iQ+a, jQ+s_j], not its transpose).
+// same buffer, W symmetric (read as its own transpose) and not symmetric
+// (transposed at launch: the logits must read W[iQ+a, jQ+s_j], not
+// W[jQ+s_j, iQ+a]).
 func TestPottsGibbsMatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 21))
 	for _, c := range []struct {
 		R, L, Q, sweeps, workers int
-		inPlace                  bool
+		inPlace, sym             bool
 	}{
-		{1, 5, 3, 2, 1, false},
-		{7, 37, 6, 3, 2, false},
-		{70, 12, 21, 2, 3, true},
-		{2*pottsRowBlock + 5, 9, 4, 4, 2, true},
+		{1, 5, 3, 2, 1, false, false},
+		{7, 37, 6, 3, 2, false, true},
+		{70, 12, 21, 2, 3, true, false},
+		{70, 12, 21, 2, 3, true, true},
+		{2*pottsRowBlock + 5, 9, 4, 4, 2, true, false},
 	} {
 		d := newDev(t, c.workers)
 		N := c.L * c.Q
 		W := randSlice(r, N*N, -0.8, 0.8)
+		if c.sym {
+			for i := 0; i < N; i++ {
+				for k := i + 1; k < N; k++ {
+					W[k*N+i] = W[i*N+k]
+				}
+			}
+		}
 		for k := range W {
 			if (k/N)/c.Q == (k%N)/c.Q {
 				W[k] = 0
@@ -51,6 +60,9 @@ func TestPottsGibbsMatchesTwin(t *testing.T) {
 			Sweeps: int32(c.sweeps), X: pX, W: d.put(W), B: d.put(b), S: pS, Seed: rng.Seed, Op: rng.Op, Step: rng.Step})
 		if got := d.get(pS, len(X)); !slices.Equal(got, want) {
 			t.Errorf("R=%d L=%d Q=%d sweeps=%d: the host driver's states differ from the twin's", c.R, c.L, c.Q, c.sweeps)
+		}
+		if sym := symmetricF32(W, N); sym != c.sym {
+			t.Fatalf("symmetricF32 = %v, want %v", sym, c.sym)
 		}
 		if slices.Equal(want, X) {
 			t.Errorf("R=%d L=%d Q=%d: the sweeps changed no state", c.R, c.L, c.Q)
