@@ -52,7 +52,7 @@ go test -c -o "$bin" ./bench
 pattern="^BenchmarkPottsSweep\$/^cpu\$/^L${sites}q${states}\$/^C${chains}\$"
 
 echo "compare_potts: $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "compare_potts: L=$sites q=$states, $chains chains, couplings L²q² = $(( (sites*states)**2 )) float32 ($(( 4*(sites*states)**2 / 1048576 )) MiB); $rounds rounds; ours -benchtime $benchtime; raw output in $out"
+echo "compare_potts: L=$sites q=$states, $chains chains, couplings L²q² = $(( (sites*states)**2 )) float32 ($(awk -v n=$((sites*states)) 'BEGIN { printf "%.1f", 4*n*n/1048576 }') MiB); $rounds rounds; ours -benchtime $benchtime; raw output in $out"
 : >"$out/ours.txt"
 : >"$out/numpy.jsonl"
 for r in $(seq 1 "$rounds"); do
