@@ -200,3 +200,24 @@ func addTo(acc, x []float32) {
 		acc[c] = acc[c] + x[c]
 	}
 }
+
+// pottsAccum32 is the AVX2 inner sum of potts_gibbs_f32 for Q ≤ 32
+// (potts_amd64.s): u[a] += base[(j·Q + code[j])·N + a] for a < Q and
+// j = 0..L−1 except skip, in increasing j. mask holds 32 int32, −1 for
+// a < Q and 0 beyond.
+//
+//go:noescape
+func pottsAccum32(u, base *float32, code *int32, L, Q, N, skip int, mask *int32)
+
+// pottsAccum adds the couplings of site i's logits (see pottsJob.block):
+// u[a] += Wt[(j·Q + code[j])·N + i·Q + a] for j ≠ i in increasing j, by
+// the assembly loop when Q ≤ 32, else by pottsAccumGo. Same bits either
+// way.
+func pottsAccum(u, Wt []float32, code []int32, i, Q, N int, mask *[32]int32) {
+	if !useAsm || Q > 32 {
+		pottsAccumGo(u, Wt, code, i, Q, N)
+		return
+	}
+	_ = Wt[(len(code)*Q-1)*N+i*Q+Q-1] // the largest offset the loop may read
+	pottsAccum32(&u[0], &Wt[i*Q], &code[0], len(code), Q, N, i, &mask[0])
+}

@@ -50,3 +50,8 @@ func addTo(acc, x []float32) {
 		acc[c] = acc[c] + v
 	}
 }
+
+// pottsAccum is pottsAccumGo off amd64.
+func pottsAccum(u, Wt []float32, code []int32, i, Q, N int, mask *[32]int32) {
+	pottsAccumGo(u, Wt, code, i, Q, N)
+}

@@ -24,6 +24,7 @@ type pottsJob struct {
 	Wt              []float32 // W transposed (W itself when symmetric)
 	scratch         []float32 // the transposed copy of an asymmetric W
 	rng             kernels.Stream
+	mask            [32]int32   // −1 for the lanes a < Q of pottsAccum32
 	code            [][]int32   // per worker, pottsRowBlock·L codes
 	u               [][]float32 // per worker, Q logits
 	ctr             counter
@@ -62,21 +63,7 @@ func (j *pottsJob) block(r0, r1 int, code []int32, u []float32) {
 			for r := r0; r < r1; r++ {
 				c := code[(r-r0)*L : (r-r0+1)*L]
 				copy(u, bi)
-				// u_a += W[iQ+a, jQ+s_j] = Wt[jQ+s_j, iQ+a] for increasing
-				// j ≠ i: the Q sums advance together (independent
-				// additions over consecutive floats), each in the
-				// contract's order.
-				for jj, s := range c {
-					if jj == i {
-						continue
-					}
-					off := (jj*Q+int(s))*N + i*Q
-					row := j.Wt[off : off+Q : off+Q]
-					acc := u[:len(row)]
-					for a, w := range row {
-						acc[a] += w
-					}
-				}
+				pottsAccum(u, j.Wt, c, i, Q, N, &j.mask)
 				c[i] = int32(kernels.CategoricalF32(u, j.rng.Uniform(uint64((sw*R+r)*L+i))))
 			}
 		}
@@ -121,6 +108,12 @@ func (d *Driver) launchPottsGibbs(grid kernels.Dim3, a *kernels.PottsGibbsF32Arg
 		return err
 	}
 	j.rng = kernels.Stream{Seed: a.Seed, Op: a.Op, Step: a.Step}
+	for k := range j.mask {
+		j.mask[k] = 0
+		if k < j.Q {
+			j.mask[k] = -1
+		}
+	}
 	j.Wt = j.W
 	if !symmetricF32(j.W, N) {
 		if len(j.scratch) < N*N {
@@ -140,8 +133,8 @@ func (d *Driver) launchPottsGibbs(grid kernels.Dim3, a *kernels.PottsGibbsF32Arg
 		if len(j.code[w]) < pottsRowBlock*j.L {
 			j.code[w] = make([]int32, pottsRowBlock*j.L)
 		}
-		if len(j.u[w]) < j.Q {
-			j.u[w] = make([]float32, j.Q)
+		if len(j.u[w]) < max(j.Q, 32) {
+			j.u[w] = make([]float32, max(j.Q, 32)) // pottsAccum32 addresses 32 lanes
 		}
 		j.code[w], j.u[w] = j.code[w][:pottsRowBlock*j.L], j.u[w][:j.Q]
 	}
@@ -190,4 +183,22 @@ func symmetricF32(w []float32, n int) bool {
 		}
 	}
 	return true
+}
+
+// pottsAccumGo is the portable inner sum of the logits of site i:
+// u[a] += W[iQ+a, jQ+s_j] = Wt[jQ+s_j, iQ+a] for increasing j ≠ i, the Q
+// sums advancing together (independent additions over consecutive
+// floats), each in the contract's order.
+func pottsAccumGo(u, Wt []float32, code []int32, i, Q, N int) {
+	acc := u[:Q]
+	for jj, s := range code {
+		if jj == i {
+			continue
+		}
+		off := (jj*Q+int(s))*N + i*Q
+		row := Wt[off : off+Q : off+Q]
+		for a, w := range row {
+			acc[a] += w
+		}
+	}
 }

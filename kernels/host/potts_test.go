@@ -13,8 +13,17 @@ import (
 // block, ragged blocks over several workers, several sweeps, X and S the
 // same buffer, W symmetric (read as its own transpose) and not symmetric
 // (transposed at launch: the logits must read W[iQ+a, jQ+s_j], not
-// W[jQ+s_j, iQ+a]).
+// W[jQ+s_j, iQ+a]), Q above the assembly loop's 32, with the assembly
+// and with the portable Go loop.
 func TestPottsGibbsMatchesTwin(t *testing.T) {
+	asm := useAsm
+	t.Cleanup(func() { useAsm = asm })
+	for _, useAsm = range []bool{false, asm} {
+		testPottsGibbsMatchesTwin(t)
+	}
+}
+
+func testPottsGibbsMatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 21))
 	for _, c := range []struct {
 		R, L, Q, sweeps, workers int
@@ -25,6 +34,8 @@ func TestPottsGibbsMatchesTwin(t *testing.T) {
 		{70, 12, 21, 2, 3, true, false},
 		{70, 12, 21, 2, 3, true, true},
 		{2*pottsRowBlock + 5, 9, 4, 4, 2, true, false},
+		{5, 6, 30, 3, 2, true, false}, // lanes in all four registers
+		{3, 4, 40, 2, 2, false, true},
 	} {
 		d := newDev(t, c.workers)
 		N := c.L * c.Q
@@ -59,7 +70,7 @@ func TestPottsGibbsMatchesTwin(t *testing.T) {
 		d.launch(kernels.PottsGibbsGrid(c.R), &kernels.PottsGibbsF32Args{R: int32(c.R), L: int32(c.L), Q: int32(c.Q),
 			Sweeps: int32(c.sweeps), X: pX, W: d.put(W), B: d.put(b), S: pS, Seed: rng.Seed, Op: rng.Op, Step: rng.Step})
 		if got := d.get(pS, len(X)); !slices.Equal(got, want) {
-			t.Errorf("R=%d L=%d Q=%d sweeps=%d: the host driver's states differ from the twin's", c.R, c.L, c.Q, c.sweeps)
+			t.Errorf("R=%d L=%d Q=%d sweeps=%d, assembly %v: the host driver's states differ from the twin's", c.R, c.L, c.Q, c.sweeps, useAsm)
 		}
 		if sym := symmetricF32(W, N); sym != c.sym {
 			t.Fatalf("symmetricF32 = %v, want %v", sym, c.sym)
