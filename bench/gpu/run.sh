@@ -19,10 +19,11 @@
 #          (RBMGPU_GEMM=baseline) and the new one (the default);
 #   torch  the PyTorch peer (torch_rbm.py): GEMM ceilings, eager, torch.compile;
 #   epoch  one synthetic 60,000-sample epoch (CD-1, 784x500, B128) through
-#          engine.Trainer;
+#          engine.Trainer, then one Potts sweep (BenchmarkPottsSweep: L=100 q=21
+#          10,000 chains and L=50 q=21 1,000 chains, kernel potts_gibbs_f32);
 #   table  ONE table, printed last (table.py): samples/s, achieved TFLOP/s and
 #          the fraction of the fp32 peak of ours (both GEMMs), torch eager
-#          and compiled, then the epoch time.
+#          and compiled, then the epoch time and the Potts sweeps.
 # With the device tool:  run(command="bash bench/gpu/run.sh", carry=["bench/gpu/carry"])
 # Outputs go to $OUT (the device tool returns them) or bench/gpu/out, 7 files:
 #   info.txt (with BUILD-INFO) check.txt ours.txt torch.jsonl torch.log table.md stages.txt
@@ -196,6 +197,11 @@ stage_epoch() {
   echo "# epoch" >>"$out/ours.txt"
   RBMGPU_BENCH_DEVICE=$dev RBMGPU_BENCH_BIG=1 tt=$bench_timeout runtest "$out/ours.txt" bench bench.test -test.v -test.run '^$' \
     -test.bench "^BenchmarkEpoch\$/^${dev}\$/^synthetic-60k\$" -test.benchtime 1x
+  local rc=$?
+  echo "# potts" >>"$out/ours.txt"
+  RBMGPU_BENCH_DEVICE=$dev tt=$bench_timeout runtest "$out/ours.txt" bench bench.test -test.v -test.run '^$' \
+    -test.bench "^BenchmarkPottsSweep\$/^${dev}\$/" -test.benchtime "$benchtime" || rc=1
+  return $rc
 }
 
 stage_table() {

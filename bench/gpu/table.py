@@ -21,12 +21,13 @@ import json
 import re
 import sys
 
-BENCH = re.compile(r"^Benchmark(Step|Epoch)/(\S+?)(?:-\d+)?\s+(\d+)\s+([\d.e+]+) ns/op(.*)$")
+BENCH = re.compile(r"^Benchmark(Step|Epoch|PottsSweep)/(\S+?)(?:-\d+)?\s+(\d+)\s+([\d.e+]+) ns/op(.*)$")
 STEP = re.compile(r"^([^/]+)/(P?CD)-(\d+)/(\d+)x(\d+)/B(\d+)$")
 
 
 def parse_ours(path):
-    """Returns {gemm: {(alg, V, H, B): metrics}} and [(name, metrics)] of the epochs."""
+    """Returns {gemm: {(alg, V, H, B): metrics}} and [(name, metrics)] of the epochs
+    and the Potts sweeps (their names start with "potts ")."""
     steps, epochs = {"new": {}, "baseline": {}}, []
     try:
         lines = open(path).read().splitlines()
@@ -49,6 +50,8 @@ def parse_ours(path):
             if s:
                 _dev, alg, k, V, H, B = s.groups()
                 steps[gemm][(f"{alg}-{k}", int(V), int(H), int(B))] = metrics
+        elif kind == "PottsSweep":
+            epochs.append(("potts " + name, metrics))
         else:
             epochs.append((name, metrics))
     return steps, epochs
@@ -136,6 +139,10 @@ def main():
         print(f"torch: {n}")
     for name, m in epochs:
         sps = m.get("samples/s")
+        if name.startswith("potts "):
+            print(f"{name}: {m['ns/op'] / 1e6:.2f} ms per sweep ({fmt(sps)} samples/s, "
+                  f"{fmt(m.get('site-updates/s'))} site updates/s, {fmt(m.get('GFLOP/s'), '{:.1f}')} GFLOP/s)")
+            continue
         line = f"epoch {name}: {m['ns/op'] / 1e9:.2f} s ({fmt(sps)} samples/s)"
         s = re.search(r"(CD-\d+)/(\d+)x(\d+)/B(\d+)", name)
         if s:
