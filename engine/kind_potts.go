@@ -36,12 +36,31 @@ import (
 
 func init() { RegisterKind(pottsKind{}) }
 
-// Defaults of the "potts" kind that differ from the shared ones.
+// Defaults of the "potts" kind that differ from the shared ones (the
+// study behind the learning rate, the epochs and the target:
+// bench/RESULTS.md, "Potts models — 2026-12-03, issue #14").
 const (
 	PottsDefaultChains   = 1000 // persistent chains
 	PottsDefaultSweeps   = 10   // sweeps per update (Config.K)
 	PottsDefaultReweight = 0.8  // identity threshold of the sequence weights
+	// PottsDefaultEpochs bounds a run that does not reach the target: an
+	// epoch is ⌈M/batch⌉ updates.
+	PottsDefaultEpochs = 300
+	// PottsDefaultTargetPearson stops training once the chains' connected
+	// correlations match the data's that well (adabmDCA's criterion).
+	PottsDefaultTargetPearson = 0.95
+	// PottsDefaultLRPerQ2 scales the default learning rate with the
+	// square of the alphabet's size (PottsDefaultLR).
+	PottsDefaultLRPerQ2 = 0.001
 )
+
+// PottsDefaultLR returns the default learning rate of a Potts model of q
+// states per site: PottsDefaultLRPerQ2·q² (0.441 for proteins, q = 21;
+// 0.025 for RNA, q = 5). The gradient of a coupling J_ij(a,b) is
+// f_ij(a,b) − p_ij(a,b), and its curvature p_ij(a,b)(1 − p_ij(a,b)) is
+// about 1/q² for states of similar frequencies, so a rate fixed across q
+// is either unstable at small q or thousands of updates slow at q = 21.
+func PottsDefaultLR(q int) float64 { return PottsDefaultLRPerQ2 * float64(q*q) }
 
 // PottsOptions are the settings of the "potts" kind (Config.Options).
 type PottsOptions struct {
@@ -88,9 +107,12 @@ func (pottsKind) Summary() string {
 func (pottsKind) NewOptions() Options { return NewPottsOptions() }
 
 // NewPottsOptions returns the defaults: the protein alphabet (Q set by
-// Config.Defaults), reweighting at 0.8, λ = 1/M_eff, no early stop.
+// Config.Defaults), reweighting at 0.8, λ = 1/M_eff, and the early stop
+// at PottsDefaultTargetPearson (for Trainer.Fit, through the PottsTarget
+// callback; the CLI stops by it).
 func NewPottsOptions() *PottsOptions {
-	return &PottsOptions{Reweight: PottsDefaultReweight, Pseudocount: models.PseudocountDefault, Alphabet: "protein"}
+	return &PottsOptions{Reweight: PottsDefaultReweight, Pseudocount: models.PseudocountDefault, Alphabet: "protein",
+		TargetPearson: PottsDefaultTargetPearson}
 }
 
 type stringValue string
@@ -99,7 +121,8 @@ func (s *stringValue) String() string     { return string(*s) }
 func (s *stringValue) Set(v string) error { *s = stringValue(v); return nil }
 
 // Defaults implements Kind: persistent chains (PottsDefaultChains of
-// them) and PottsDefaultSweeps sweeps per update (Config.Hidden is unused).
+// them), PottsDefaultSweeps sweeps per update, PottsDefaultEpochs epochs
+// and the learning rate PottsDefaultLR(Q) (Config.Hidden is unused).
 func (pottsKind) Defaults(c *Config) {
 	c.Persistent = true
 	if c.Chains == 0 {
@@ -108,10 +131,17 @@ func (pottsKind) Defaults(c *Config) {
 	if c.K == 0 {
 		c.K = PottsDefaultSweeps
 	}
-	if o, ok := c.Options.(*PottsOptions); ok && o != nil && o.Q == 0 && o.Alphabet != "" {
+	if c.Epochs == 0 {
+		c.Epochs = PottsDefaultEpochs
+	}
+	o, ok := c.Options.(*PottsOptions)
+	if ok && o != nil && o.Q == 0 && o.Alphabet != "" {
 		if a, err := align.ParseAlphabet(o.Alphabet); err == nil {
 			o.Q, o.Letters = a.Q(), a.Letters
 		}
+	}
+	if c.LR == 0 && ok && o != nil && o.Q >= 2 {
+		c.LR = PottsDefaultLR(o.Q)
 	}
 }
 

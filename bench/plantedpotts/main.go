@@ -8,11 +8,12 @@
 // The sequences are n independent chains of the model, each started from
 // uniform random states and run for -sweeps sequential Gibbs sweeps
 // (models.Potts.Sample), so they are n independent draws once the chains
-// have mixed. States are written with the first q letters of the protein
-// alphabet (align.Protein: the gap, then the 20 amino acids), so q = 21 reads
-// back with rbmgpu's default --alphabet protein.
+// have mixed. States are written with the letters of -alphabet (protein:
+// the gap, then the 20 amino acids, q = 21; rna: "-ACGU", q = 5; dna), so
+// the file reads back with the same --alphabet of rbmgpu; a q smaller
+// than the alphabet uses its first q letters (states the rest never take).
 //
-//	go run ./bench/plantedpotts -L 50 -q 21 -chords 25 -n 2000 -fasta planted.fasta -contacts planted.tsv
+//	go run ./bench/plantedpotts -L 50 -q 5 -alphabet rna -chords 50 -coupling 1.5 -n 2000 -fasta planted.fasta -contacts planted.tsv
 //
 // The contacts file has one line "i<TAB>j<TAB>score" per planted contact,
 // 1-based sites i < j, score the Frobenius norm of the planted block,
@@ -35,9 +36,11 @@ func main() {
 		c            models.PlantedConfig
 		n, sweeps    int
 		fasta, conts string
+		alphabet     string
 	)
 	flag.IntVar(&c.L, "L", 50, "sites")
-	flag.IntVar(&c.Q, "q", 21, "states per site (at most 21: the protein alphabet's letters)")
+	flag.IntVar(&c.Q, "q", 21, "states per site (at most the alphabet's size)")
+	flag.StringVar(&alphabet, "alphabet", "protein", "letters of the states: protein, rna or dna")
 	flag.IntVar(&c.Chords, "chords", 25, "random chords added to the ring of contacts")
 	flag.Float64Var(&c.Coupling, "coupling", 0.5, "standard deviation of J_ij(a,b) on a contact")
 	flag.Float64Var(&c.Field, "field", 0.5, "standard deviation of h_i(a)")
@@ -47,16 +50,20 @@ func main() {
 	flag.StringVar(&fasta, "fasta", "planted.fasta", "alignment output (FASTA)")
 	flag.StringVar(&conts, "contacts", "planted.tsv", "planted contacts output (TSV)")
 	flag.Parse()
-	if err := run(c, n, sweeps, fasta, conts); err != nil {
+	if err := run(c, alphabet, n, sweeps, fasta, conts); err != nil {
 		fmt.Fprintln(os.Stderr, "plantedpotts:", err)
 		os.Exit(1)
 	}
 }
 
-func run(c models.PlantedConfig, n, sweeps int, fasta, conts string) error {
-	letters := align.Protein.Letters
+func run(c models.PlantedConfig, alphabet string, n, sweeps int, fasta, conts string) error {
+	a, err := align.ParseAlphabet(alphabet)
+	if err != nil {
+		return err
+	}
+	letters := a.Letters
 	if c.Q > len(letters) {
-		return fmt.Errorf("-q %d: at most %d states (the protein alphabet)", c.Q, len(letters))
+		return fmt.Errorf("-q %d: at most %d states (alphabet %s)", c.Q, len(letters), a)
 	}
 	start := time.Now()
 	m, contacts, err := models.NewPlantedPotts(c)
@@ -85,8 +92,8 @@ func run(c models.PlantedConfig, n, sweeps int, fasta, conts string) error {
 	}); err != nil {
 		return err
 	}
-	fmt.Printf("plantedpotts: L=%d q=%d, %d contacts (ring + %d chords), coupling sd %g, field sd %g, seed %d; %d sequences × %d sweeps in %.1f s → %s, %s\n",
-		c.L, c.Q, len(contacts), c.Chords, c.Coupling, c.Field, c.Seed, n, sweeps, time.Since(start).Seconds(), fasta, conts)
+	fmt.Printf("plantedpotts: L=%d q=%d (%s), %d contacts (ring + %d chords), coupling sd %g, field sd %g, seed %d; %d sequences × %d sweeps in %.1f s → %s, %s\n",
+		c.L, c.Q, letters[:c.Q], len(contacts), c.Chords, c.Coupling, c.Field, c.Seed, n, sweeps, time.Since(start).Seconds(), fasta, conts)
 	return nil
 }
 

@@ -20,10 +20,12 @@ import (
 // alignment (--data: FASTA, A2M/A3M, Stockholm) over --alphabet, trained
 // against reweighted (--reweight) frequencies with a pseudocount by
 // persistent chains (--chains, default 1000) of --pcd K site-by-site
-// sweeps (default 10) per update; --weight-decay is the L2 penalty on the
-// couplings; --target-pearson stops once the chains' connected
-// correlations match the data's that well. The Pearson correlation is
-// printed after every epoch.
+// sweeps (default 10) per update, at the learning rate
+// engine.PottsDefaultLR(q) (0.001·q²) for at most engine.PottsDefaultEpochs
+// epochs; --weight-decay is the L2 penalty on the couplings;
+// --target-pearson (default 0.95; 0: never) stops once the chains'
+// connected correlations match the data's that well. The Pearson
+// correlation is printed after every epoch.
 func init() {
 	registerModelCLI(models.KindPotts, &modelCLI{
 		refuses: map[string]string{"png": "", "sparsity-cost": "", "sparsity-target": "", "binarize": "", "labels": "",
@@ -32,6 +34,12 @@ func init() {
 		prepare: func(f *trainFlags) {
 			if f.PCD == 0 {
 				f.PCD = engine.PottsDefaultSweeps
+			}
+			if f.Epochs == 0 {
+				f.Epochs = engine.PottsDefaultEpochs
+			}
+			if a, err := align.ParseAlphabet(pottsOpts(f).Alphabet); err == nil && f.LR == 0 {
+				f.LR = engine.PottsDefaultLR(a.Q()) // the alphabet's, not the protein default's
 			}
 			if f.Val < 0 {
 				f.Val = 0 // DCA fits the whole family
