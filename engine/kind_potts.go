@@ -49,18 +49,28 @@ const (
 	// PottsDefaultTargetPearson stops training once the chains' connected
 	// correlations match the data's that well (adabmDCA's criterion).
 	PottsDefaultTargetPearson = 0.95
-	// PottsDefaultLRPerQ2 scales the default learning rate with the
-	// square of the alphabet's size (PottsDefaultLR).
-	PottsDefaultLRPerQ2 = 0.001
+	// PottsDefaultStepQ5 is the default effective step lr/(1 − momentum)
+	// at q ≤ 5 states (PottsDefaultStep).
+	PottsDefaultStepQ5 = 0.05
 )
 
+// PottsDefaultStep returns the default effective step lr/(1 − momentum)
+// of a Potts model of q states per site: PottsDefaultStepQ5·max(1, q²/25),
+// 0.05 for q ≤ 5 (RNA, DNA), 0.882 for proteins (q = 21). The gradient of
+// a coupling J_ij(a,b) is f_ij(a,b) − p_ij(a,b), and its curvature
+// p_ij(a,b)(1 − p_ij(a,b)) is about 1/q² for states of similar
+// frequencies, so a step fixed across q is either unstable at small q or
+// thousands of updates slow at q = 21.
+func PottsDefaultStep(q int) float64 {
+	return PottsDefaultStepQ5 * max(1, float64(q*q)/25)
+}
+
 // PottsDefaultLR returns the default learning rate of a Potts model of q
-// states per site: PottsDefaultLRPerQ2·q² (0.441 for proteins, q = 21;
-// 0.025 for RNA, q = 5). The gradient of a coupling J_ij(a,b) is
-// f_ij(a,b) − p_ij(a,b), and its curvature p_ij(a,b)(1 − p_ij(a,b)) is
-// about 1/q² for states of similar frequencies, so a rate fixed across q
-// is either unstable at small q or thousands of updates slow at q = 21.
-func PottsDefaultLR(q int) float64 { return PottsDefaultLRPerQ2 * float64(q*q) }
+// states trained with the given momentum: PottsDefaultStep(q)·(1 −
+// momentum) (the CLI's momentum 0.5 halves it).
+func PottsDefaultLR(q int, momentum float64) float64 {
+	return PottsDefaultStep(q) * (1 - momentum)
+}
 
 // PottsOptions are the settings of the "potts" kind (Config.Options).
 type PottsOptions struct {
@@ -122,7 +132,8 @@ func (s *stringValue) Set(v string) error { *s = stringValue(v); return nil }
 
 // Defaults implements Kind: persistent chains (PottsDefaultChains of
 // them), PottsDefaultSweeps sweeps per update, PottsDefaultEpochs epochs
-// and the learning rate PottsDefaultLR(Q) (Config.Hidden is unused).
+// and the learning rate PottsDefaultLR(Q, Momentum) (Config.Hidden is
+// unused).
 func (pottsKind) Defaults(c *Config) {
 	c.Persistent = true
 	if c.Chains == 0 {
@@ -141,7 +152,7 @@ func (pottsKind) Defaults(c *Config) {
 		}
 	}
 	if c.LR == 0 && ok && o != nil && o.Q >= 2 {
-		c.LR = PottsDefaultLR(o.Q)
+		c.LR = PottsDefaultLR(o.Q, c.Momentum)
 	}
 }
 
