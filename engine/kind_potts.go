@@ -67,9 +67,9 @@ func PottsDefaultStep(q int) float64 {
 
 // PottsDefaultLR returns the default learning rate of a Potts model of q
 // states trained with the given momentum: PottsDefaultStep(q)·(1 −
-// momentum) (the CLI's momentum 0.5 halves it).
+// momentum) (the CLI's momentum 0.5 halves it), rounded to 6 decimals.
 func PottsDefaultLR(q int, momentum float64) float64 {
-	return PottsDefaultStep(q) * (1 - momentum)
+	return math.Round(PottsDefaultStep(q)*(1-momentum)*1e6) / 1e6
 }
 
 // PottsOptions are the settings of the "potts" kind (Config.Options).

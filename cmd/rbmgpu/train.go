@@ -231,7 +231,9 @@ func dataDefaults(builtin bool, model string) runDefaults {
 		kind = engine.DefaultKind
 	}
 	constant := engine.ConstantSchedule{}.String()
-	d := runDefaults{epochs: 10, batch: 100, lr: engine.Config{Model: kind}.Defaults().LR, val: 0.1, evalEvery: 1,
+	// The kind's rate at the CLI's momentum 0.5 (potts scales its rate by
+	// 1 − momentum; the others do not).
+	d := runDefaults{epochs: 10, batch: 100, lr: engine.Config{Model: kind, Momentum: 0.5}.Defaults().LR, val: 0.1, evalEvery: 1,
 		pcdMomentum: 0.5, cdMomentum: 0.5, pcdSchedule: constant, cdSchedule: constant}
 	if builtin {
 		d.epochs, d.batch, d.val = 300, 10, 0
