@@ -133,10 +133,10 @@ func (d *Driver) launchPottsGibbs(grid kernels.Dim3, a *kernels.PottsGibbsF32Arg
 		if len(j.code[w]) < pottsRowBlock*j.L {
 			j.code[w] = make([]int32, pottsRowBlock*j.L)
 		}
-		if len(j.u[w]) < max(j.Q, 32) {
+		if cap(j.u[w]) < max(j.Q, 32) {
 			j.u[w] = make([]float32, max(j.Q, 32)) // pottsAccum32 addresses 32 lanes
 		}
-		j.code[w], j.u[w] = j.code[w][:pottsRowBlock*j.L], j.u[w][:j.Q]
+		j.code[w], j.u[w] = j.code[w][:pottsRowBlock*j.L], j.u[w][:j.Q:cap(j.u[w])]
 	}
 	j.ctr.reset()
 	if j.R <= pottsRowBlock {
