@@ -55,14 +55,17 @@ const (
 )
 
 // PottsDefaultStep returns the default effective step lr/(1 − momentum)
-// of a Potts model of q states per site: PottsDefaultStepQ5·max(1, q²/25),
-// 0.05 for q ≤ 5 (RNA, DNA), 0.882 for proteins (q = 21). The gradient of
+// of a Potts model of q states per site: PottsDefaultStepQ5·max(1, q/5),
+// 0.05 for q ≤ 5 (RNA, DNA), 0.21 for proteins (q = 21). The gradient of
 // a coupling J_ij(a,b) is f_ij(a,b) − p_ij(a,b), and its curvature
-// p_ij(a,b)(1 − p_ij(a,b)) is about 1/q² for states of similar
-// frequencies, so a step fixed across q is either unstable at small q or
-// thousands of updates slow at q = 21.
+// p_ij(a,b)(1 − p_ij(a,b)) falls as the states multiply (about 1/q² for
+// states of similar frequencies, less steeply in real alignments, whose
+// conserved columns use few states), so a step fixed across q is either
+// unstable at small q or very slow at q = 21. The study (bench/RESULTS.md)
+// found 0.05 best at q = 4 and 5, and 0.2 on a Pfam seed (q = 21), where
+// the q² rule's 0.88 stalls near Pearson 0.75.
 func PottsDefaultStep(q int) float64 {
-	return PottsDefaultStepQ5 * max(1, float64(q*q)/25)
+	return PottsDefaultStepQ5 * max(1, float64(q)/5)
 }
 
 // PottsDefaultLR returns the default learning rate of a Potts model of q

@@ -21,7 +21,7 @@ import (
 // against reweighted (--reweight) frequencies with a pseudocount by
 // persistent chains (--chains, default 1000) of --pcd K site-by-site
 // sweeps (default 10) per update, at the learning rate
-// engine.PottsDefaultLR(q, momentum) (0.441 for proteins, 0.025 for RNA,
+// engine.PottsDefaultLR(q, momentum) (0.105 for proteins, 0.025 for RNA,
 // with the default momentum 0.5) for at most engine.PottsDefaultEpochs
 // epochs; --weight-decay is the L2 penalty on the couplings;
 // --target-pearson (default 0.95; 0: never) stops once the chains'
