@@ -537,7 +537,7 @@ func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
 	if err != nil {
 		return err
 	}
-	est := engine.EstimateMemory(cfg, train.N+heldOut(val), train.D)
+	est := engine.EstimateMemory(cfg, train.N+heldOut(val), train.D).WithData(data.StorageBytesOf(train, val))
 	if err := checkMemory(cmd.OutOrStdout(), "train", est, backend); err != nil {
 		return err
 	}
