@@ -143,13 +143,7 @@ func TestPottsEvalSampleConvert(t *testing.T) {
 // and 1 for files.
 func TestPottsCommandsBadInput(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return writeFile(t, dir, name, []byte(text)) }
 	// 30 protein sites: 30·log₂ 21 ≈ 132 bits, far beyond enumeration.
 	big := write("big.dat", "h 29 A 0.1\n")
 	small := write("small.dat", "J 0 1 A C 0.5\nh 0 A 0.1\n")
