@@ -53,7 +53,7 @@ const (
 	PottsRBMAISRuns = 32
 	// PottsRBMAISSteps is the most β steps per evaluated epoch; fewer are
 	// taken when runs × steps × L·Q·H exceeds pottsRBMAISBudget.
-	PottsRBMAISSteps = 1000
+	PottsRBMAISSteps  = 1000
 	pottsRBMAISBudget = 2e9
 	// pottsRBMExactBudget bounds the work of an exact evaluation:
 	// 2^H·L·Q (hidden enumeration) or Q^L·L·H (visible).
