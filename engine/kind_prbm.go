@@ -54,10 +54,10 @@ const (
 	// PottsRBMAISSteps is the most β steps per evaluated epoch; fewer are
 	// taken when runs × steps × L·Q·H exceeds pottsRBMAISBudget.
 	PottsRBMAISSteps  = 1000
-	pottsRBMAISBudget = 2e9
+	pottsRBMAISBudget = 5e8
 	// pottsRBMExactBudget bounds the work of an exact evaluation:
 	// 2^H·L·Q (hidden enumeration) or Q^L·L·H (visible).
-	pottsRBMExactBudget = 1 << 27
+	pottsRBMExactBudget = 1 << 24
 )
 
 // PottsRBMOptions are the settings of the "prbm" kind (Config.Options).
@@ -303,7 +303,7 @@ func (pottsRBMKind) Evaluate(m *EpochMetrics, s *Snapshot, train, heldout *data.
 // PottsRBMExact reports whether Evaluate computes m's log-likelihood
 // exactly: the smaller layer has at most min(maxUnits, 20) bits
 // (models.PottsRBM.ExactBits) and its enumeration is cheap (2^H·L·Q or
-// Q^L·L·H at most 2^27).
+// Q^L·L·H at most 2^24).
 func PottsRBMExact(m *models.PottsRBM, maxUnits int) bool {
 	if maxUnits < 0 || m.ExactBits() > float64(min(maxUnits, models.MaxExactPottsRBMBits)) {
 		return false

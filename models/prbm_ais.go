@@ -75,7 +75,7 @@ func (m *PottsRBM) AIS(ctx context.Context, cfg PottsAISConfig) (AISResult, erro
 	lw, err := aisWeights(ctx, M, func(r0, r1 int, lw []float64) error {
 		codes := make([]int, L)
 		act := make([]float64, H)
-		hid := make([]float64, H)
+		on := make([]int, 0, H) // the hidden units that are on
 		u := make([]float32, q)
 		// state computes bA·v, b·v and act = c + vW of the current codes.
 		state := func() (fa, fb float64) {
@@ -116,10 +116,10 @@ func (m *PottsRBM) AIS(ctx context.Context, cfg PottsAISConfig) (AISResult, erro
 				fa, fb := state()
 				w += logF(b1, fa, fb) - logF(b0, fa, fb)
 				sh := kernels.Stream{Seed: cfg.Seed, Op: OpPottsAISHidden, Step: uint64(k)}
+				on = on[:0]
 				for j := 0; j < H; j++ {
-					hid[j] = 0
 					if float64(sh.Uniform(uint64(r*H+j))) < Sigmoid(b1*act[j]) {
-						hid[j] = 1
+						on = append(on, j)
 					}
 				}
 				sv := kernels.Stream{Seed: cfg.Seed, Op: OpPottsAISVisible, Step: uint64(k)}
@@ -127,10 +127,9 @@ func (m *PottsRBM) AIS(ctx context.Context, cfg PottsAISConfig) (AISResult, erro
 					for a := 0; a < q; a++ {
 						kk := i*q + a
 						x := float64(m.VBias[kk])
-						for j, on := range hid {
-							if on != 0 {
-								x += float64(m.W[kk*H+j])
-							}
+						row := m.W[kk*H : (kk+1)*H]
+						for _, j := range on {
+							x += float64(row[j])
 						}
 						u[a] = float32((1-b1)*bA[kk] + b1*x)
 					}

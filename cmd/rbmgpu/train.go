@@ -58,6 +58,7 @@ type trainFlags struct {
 	PNG            bool    `json:"-"`
 	PNGSteps       int     `json:"-"`
 	Model          string  `json:"model"`
+	Visible        string  `json:"visible,omitempty"` // --visible: bernoulli or potts (train_prbm.go)
 
 	// models are the values of --model with their settings (saved in
 	// config.json beside the fields above).
@@ -144,6 +145,7 @@ and resumes in the layer where it stopped.`,
 	fl.BoolVar(&f.PNG, "png", false, "after every epoch write filters.png and samples.png into --out (see rbmgpu plot)")
 	fl.IntVar(&f.PNGSteps, "png-steps", 200, "Gibbs sweeps of the 64 chains drawn into samples.png by --png")
 	fl.StringVar(&f.Model, "model", engine.DefaultKind, f.models.help())
+	fl.StringVar(&f.Visible, "visible", visibleBernoulli, visibleUsage)
 	return cmd
 }
 
@@ -475,6 +477,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		if err := resumeFlags(cmd, f); err != nil {
 			return err
 		}
+	}
+	if err := routeVisible(cmd, f); err != nil {
+		return err
 	}
 	m := f.models.lookup(f.Model)
 	if m == nil {
