@@ -143,8 +143,8 @@ func TestPottsRBMGradientMatchesExactOnEveryExecutor(t *testing.T) {
 }
 
 // Fit on the host and the emulated CUDA backends ends with the tape
-// backend's chains bit for bit and its parameters to float32 rounding,
-// by PCD and by CD.
+// backend's chains bit for bit, its parameters to float32 rounding and
+// its exact log Z, by PCD and by CD.
 func TestPottsRBMFitOnEveryBackend(t *testing.T) {
 	_, train := plantedPottsRBMData(t, 9, 4, 6, 60, 0.5, 2)
 	drv := emu.NewDriver()
@@ -174,6 +174,18 @@ func TestPottsRBMFitOnEveryBackend(t *testing.T) {
 						t.Fatalf("pcd %v %s: %s[%d] = %v, tape %v", pcd, b.Name(), name, k, g[k], w[k])
 					}
 				}
+			}
+			// Exact log Z (2^6 hidden states) of each executor's model.
+			zg, err := got.Snapshot.PottsRBM().LogZ()
+			if err != nil {
+				t.Fatal(err)
+			}
+			zw, err := want.Snapshot.PottsRBM().LogZ()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(zg-zw) > 1e-4 {
+				t.Fatalf("pcd %v %s: exact log Z %.6f, tape %.6f", pcd, b.Name(), zg, zw)
 			}
 		}
 	}
