@@ -159,7 +159,9 @@ func TestPottsRBMFitOnEveryBackend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, b := range []Backend{Host(), &DeviceBackend{Driver: drv, Label: "emu"}} {
+		resident := *Host().(*DeviceBackend) // mini-batches gathered on the device
+		resident.Resident = true
+		for _, b := range []Backend{Host(), &resident, &DeviceBackend{Driver: drv, Label: "emu"}} {
 			got, err := (&Trainer{Config: cfg, Backend: b}).Fit(context.Background(), train, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", b.Name(), err)
