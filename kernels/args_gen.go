@@ -353,6 +353,32 @@ func (a *SGDUpdateF32Args) Addr(i int) unsafe.Pointer {
 	return nil
 }
 
+// L1GradF32Args are the parameters of l1_grad_f32 (elementwise.cu), in the launch table's order.
+type L1GradF32Args struct {
+	N  int32     // int n
+	G  DevicePtr // float* G
+	X  DevicePtr // float* X
+	L1 float32   // float l1
+}
+
+// Kernel returns L1GradF32.
+func (*L1GradF32Args) Kernel() string { return L1GradF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *L1GradF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.N)
+	case 1:
+		return unsafe.Pointer(&a.G)
+	case 2:
+		return unsafe.Pointer(&a.X)
+	case 3:
+		return unsafe.Pointer(&a.L1)
+	}
+	return nil
+}
+
 // BernoulliF32Args are the parameters of bernoulli_f32 (elementwise.cu), in the launch table's order.
 type BernoulliF32Args struct {
 	N    int32     // int n
@@ -1053,6 +1079,8 @@ func NewArgs(kernel string) Args {
 		return new(FreeEnergyF32Args)
 	case SGDUpdateF32:
 		return new(SGDUpdateF32Args)
+	case L1GradF32:
+		return new(L1GradF32Args)
 	case BernoulliF32:
 		return new(BernoulliF32Args)
 	case PhiloxFillF32:

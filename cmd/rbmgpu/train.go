@@ -43,6 +43,7 @@ type trainFlags struct {
 	Schedule       string  `json:"lr_schedule"`
 	Momentum       float64 `json:"momentum"`
 	WeightDecay    float64 `json:"weight_decay"`
+	L1             float64 `json:"l1,omitempty"`
 	SparsityTarget float64 `json:"sparsity_target,omitempty"`
 	SparsityCost   float64 `json:"sparsity_cost,omitempty"`
 	Centered       bool    `json:"centered,omitempty"`
@@ -131,6 +132,7 @@ and resumes in the layer where it stopped.`,
 	f.Momentum = -1
 	fl.Var(unsetFloat{&f.Momentum}, "momentum", fmt.Sprintf("momentum in [0,1) (default: rbm with PCD %g; otherwise %g)", file.pcdMomentum, file.cdMomentum))
 	fl.Float64Var(&f.WeightDecay, "weight-decay", 0, "L2 weight decay on W")
+	fl.Float64Var(&f.L1, "l1", 0, "L1 penalty on W (a Potts model's couplings): −λ·sign(W) added to the gradient")
 	fl.Float64Var(&f.SparsityTarget, "sparsity-target", 0.1, "target mean hidden activation (with --sparsity-cost)")
 	fl.Float64Var(&f.SparsityCost, "sparsity-cost", 0, "weight of the sparsity penalty (0 disables it)")
 	// The default depends on the model (resolved in runTrain, stated in
@@ -362,7 +364,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 	c := engine.Config{
 		Model: f.kind(), Options: f.models.lookup(f.kind()).opts,
 		Hidden: f.Hidden, K: k, Persistent: pcd, Chains: f.Chains, Epochs: f.Epochs, Batch: f.Batch,
-		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
+		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay, L1: f.L1,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
 		PT: f.PT, PTTarget: f.PTTarget, PTBetaMin: f.PTBetaMin,
 		Centered: f.Centered, CenterRate: f.CenterRate,
@@ -545,7 +547,7 @@ func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
 	if err != nil {
 		return err
 	}
-	est := engine.EstimateMemory(cfg, train.N+heldOut(val), train.D)
+	est := engine.EstimateMemory(cfg, train.N+heldOut(val), train.D).WithData(data.StorageBytesOf(train, val))
 	if err := checkMemory(cmd.OutOrStdout(), "train", est, backend); err != nil {
 		return err
 	}

@@ -632,6 +632,9 @@ func gpuCases() []gpuCase {
 		{"clamp_min", kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock), [][]float32{rnd(n, -3, 1)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.ClampMinF32Args{N: int32(n), X: p[0], Lo: float32(-1.5)}
 		}, 0, nil},
+		{"l1_grad", kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock), [][]float32{rnd(n, -1, 1), rnd(n, -1, 1)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.L1GradF32Args{N: int32(n), G: p[0], X: p[1], L1: float32(0.03)}
+		}, 0, nil},
 	}, append(append(pottsCases(rnd, r, poison), prbmCases(rnd, poison)...), ptCases(rnd, poison)...)...)
 }
 

@@ -104,6 +104,7 @@ const std::vector<Entry>& table() {
         KERNEL(sum_f32),
         KERNEL(free_energy_f32),
         KERNEL(sgd_update_f32),
+        KERNEL(l1_grad_f32),
         KERNEL(bernoulli_f32),
         KERNEL(philox_fill_f32),
         KERNEL(gather_rows_f32),

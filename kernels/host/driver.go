@@ -330,6 +330,8 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return d.launchLogVarGrad(a)
 	case *kernels.ClampMinF32Args:
 		return d.launchClampMin(a)
+	case *kernels.L1GradF32Args:
+		return d.launchL1Grad(a)
 	case *kernels.PottsGibbsF32Args:
 		return d.launchPottsGibbs(grid, a)
 	case *kernels.PottsGradF32Args:
