@@ -26,9 +26,9 @@ import (
 // r with uniform r·L + i of (seed, OpPottsRBMChainInit, 0)).
 //
 // Gauge: training runs in the free gauge with L2 — no projection after the
-// updates. Σ_a b_i(a) stays at its initial 0 (the field gradient
-// f_data − f_model sums to zero over a at every step), and the weight
-// decay (Config.WeightDecay, on W only) selects Σ_a W_{ia,j} = 0 among the
+// updates. Σ_a b_i(a) stays at its initial 0 to float32 rounding (the
+// field gradient f_data − f_model sums to zero over a at every step), and
+// the weight decay (Config.WeightDecay, on W only) selects Σ_a W_{ia,j} = 0 among the
 // W that the likelihood cannot tell apart (a shift of W_{i·,j} trades
 // against c_j). Every block — W, b, c — trains; none is frozen.
 // models.PottsRBM.ZeroSumGauge gives the zero-sum representative of the

@@ -46,9 +46,10 @@ const IDPottsRBMProbs uint32 = 0x50560000
 //
 // Gauge: the step takes the plain gradient (no constraint). The field
 // gradient sums to zero over the states of each site (both statistics are
-// distributions), so Σ_a b_i(a) keeps its initial value; W's gauge
-// component Σ_a W_{ia,j}, which the likelihood cannot see (it trades
-// against c_j), is held near zero by the L2 weight decay on W.
+// distributions), so Σ_a b_i(a) keeps its initial value (to float32
+// rounding); W's gauge component Σ_a W_{ia,j}, which the likelihood
+// cannot see (it trades against c_j), is held near zero by the L2 weight
+// decay on W.
 // models.PottsRBM.ZeroSumGauge moves a model to the zero-sum gauge
 // without changing p(v).
 type PottsRBMStep struct {
