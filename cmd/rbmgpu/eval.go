@@ -303,6 +303,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if isGRBM(f.Model) {
 		return runEvalGRBM(cmd, f)
 	}
+	if isPottsRBM(f.Model) {
+		return runEvalPottsRBM(cmd, f)
+	}
 	m, run, file, err := loadModel(f.Model)
 	if err != nil {
 		return err

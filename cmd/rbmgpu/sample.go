@@ -119,7 +119,17 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		if err != nil {
 			return fmt.Errorf("sample: %w", err)
 		}
-		if isGRBM(modelPath) {
+		if isPottsRBM(modelPath) {
+			if f.PT != 0 {
+				return usagef("sample: --pt: a Potts RBM has no parallel tempering (Bernoulli RBM checkpoints only)")
+			}
+			var m *models.PottsRBM
+			if x, m, err = samplePottsRBM(f, modelPath); err != nil {
+				return fmt.Errorf("sample: %w", err)
+			}
+			V, what = m.L*m.Q, fmt.Sprintf("Potts RBM L=%d q=%d × %d (one-hot rows: a site per tile row)", m.L, m.Q, m.H)
+			pottsSampleShape(f, m)
+		} else if isGRBM(modelPath) {
 			if f.PT != 0 {
 				return usagef("sample: --pt: a Gaussian RBM has no parallel tempering (Bernoulli RBM checkpoints only)")
 			}

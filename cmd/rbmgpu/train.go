@@ -59,6 +59,7 @@ type trainFlags struct {
 	PNG            bool    `json:"-"`
 	PNGSteps       int     `json:"-"`
 	Model          string  `json:"model"`
+	Visible        string  `json:"visible,omitempty"` // --visible: bernoulli or potts (train_prbm.go)
 
 	// models are the values of --model with their settings (saved in
 	// config.json beside the fields above).
@@ -90,7 +91,9 @@ every 10 epochs (optimum -log 30 = -3.401; the defaults reach about -3.59). Data
 values are scaled to [0,1] when they exceed it.
 
 --model chooses another model; flags prefixed with a model name in the list
-below apply to that model only.
+below apply to that model only. --visible potts makes the RBM's visible units
+the categorical columns of an alignment (--data FASTA/A2M/Stockholm, --alphabet,
+--reweight): a Potts–Bernoulli RBM.
 
 Interrupt with Ctrl-C: the run is saved and can be continued with
 --resume DIR, which gives exactly the model an uninterrupted run would.
@@ -100,7 +103,8 @@ and resumes in the layer where it stopped.`,
   rbmgpu train --cd 1 --momentum 0.5 --epochs 300
   rbmgpu train --data /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \
                --hidden 500 --cd 1 --epochs 5 --binarize threshold --out runs/fmnist
-  rbmgpu train --resume runs/fmnist --epochs 10`,
+  rbmgpu train --resume runs/fmnist --epochs 10
+  rbmgpu train --visible potts --data RRM_1.sto.gz --hidden 64 --pcd 1 --out runs/rrm`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, f) },
 	}
@@ -146,6 +150,7 @@ and resumes in the layer where it stopped.`,
 	fl.BoolVar(&f.PNG, "png", false, "after every epoch write filters.png and samples.png into --out (see rbmgpu plot)")
 	fl.IntVar(&f.PNGSteps, "png-steps", 200, "Gibbs sweeps of the 64 chains drawn into samples.png by --png")
 	fl.StringVar(&f.Model, "model", engine.DefaultKind, f.models.help())
+	fl.StringVar(&f.Visible, "visible", visibleBernoulli, visibleUsage)
 	return cmd
 }
 
@@ -477,6 +482,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		if err := resumeFlags(cmd, f); err != nil {
 			return err
 		}
+	}
+	if err := routeVisible(cmd, f); err != nil {
+		return err
 	}
 	m := f.models.lookup(f.Model)
 	if m == nil {

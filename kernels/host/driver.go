@@ -52,6 +52,7 @@ type Driver struct {
 	bm   bmJob
 	gj   grbmJob
 	pj   pottsJob
+	pv   pottsVisibleJob
 	pts  ptSampleJob
 }
 
@@ -335,6 +336,8 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return d.launchPottsGibbs(grid, a)
 	case *kernels.PottsGradF32Args:
 		return d.launchPottsGrad(a)
+	case *kernels.PottsVisibleF32Args:
+		return d.launchPottsVisible(a)
 	case *kernels.PTSampleF32Args, *kernels.PTEnergyF32Args, *kernels.PTSwapF32Args, *kernels.PTAcceptF32Args,
 		*kernels.PTRowsF32Args:
 		return d.launchPT(a)
