@@ -372,7 +372,14 @@ func runSamplePotts(cmd *cobra.Command, f *sampleFlags) error {
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	msa := &align.MSA{Name: f.FASTA, Alphabet: src.alphabet, L: m.L, Seqs: seqs, Names: make([]string, f.N)}
+	return writeSampledFASTA(cmd, f, src.alphabet, m.L, seqs, "Potts model "+src.file)
+}
+
+// writeSampledFASTA writes the f.N sampled sequences seqs (f.N×L codes of
+// alphabet) to f.FASTA, named sample_1… with the seed and sweeps, and
+// says so on standard output (what: the model).
+func writeSampledFASTA(cmd *cobra.Command, f *sampleFlags, alphabet *align.Alphabet, L int, seqs []uint8, what string) error {
+	msa := &align.MSA{Name: f.FASTA, Alphabet: alphabet, L: L, Seqs: seqs, Names: make([]string, f.N)}
 	for i := range msa.Names {
 		msa.Names[i] = fmt.Sprintf("sample_%d seed=%d sweeps=%d", i+1, f.Seed, f.Steps)
 	}
@@ -383,8 +390,39 @@ func runSamplePotts(cmd *cobra.Command, f *sampleFlags) error {
 	if err := os.WriteFile(f.FASTA, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "wrote %d sequences of %d sites (Potts model %s, %d sweeps) to %s\n", f.N, m.L, src.file, f.Steps, f.FASTA)
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %d sequences of %d sites (%s, %d sweeps) to %s\n", f.N, L, what, f.Steps, f.FASTA)
 	return nil
+}
+
+// runSamplePottsRBMFASTA draws f.N sequences of the Potts RBM in file
+// (block Gibbs chains from its fields, f.Steps sweeps each, as sample
+// draws its picture) and writes them as FASTA to f.FASTA in the alphabet
+// it was trained on.
+func runSamplePottsRBMFASTA(cmd *cobra.Command, f *sampleFlags, file string) error {
+	if f.PT != 0 || f.Label != -1 || f.Shape != "" {
+		return usagef("sample: --pt, --label and --shape are not for Potts RBMs")
+	}
+	x, m, err := samplePottsRBM(f, file)
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	_, snap, _, _, err := loadPottsRBM(file)
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	letters := ""
+	if o, ok := snap.Config.Options.(*engine.PottsRBMOptions); ok && o != nil {
+		letters = o.Letters
+	}
+	if len(letters) != m.Q {
+		return fmt.Errorf("sample: %s records no alphabet of its %d states", file, m.Q)
+	}
+	seqs, err := engine.PottsCodes(x, f.N, m.L, m.Q)
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	alpha := &align.Alphabet{Name: "custom", Letters: letters, Gap: strings.IndexByte(letters, '-')}
+	return writeSampledFASTA(cmd, f, alpha, m.L, seqs, "Potts RBM "+file)
 }
 
 // convertFlags are the flags of `rbmgpu convert`.

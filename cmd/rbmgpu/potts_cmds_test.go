@@ -178,3 +178,34 @@ func TestPottsCommandsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// `--model bm --visible potts` is bmDCA, the potts kind, and resumes as
+// one; a typed 0 of a Potts setting whose 0 means "off" (--reweight,
+// --target-pearson) or "none" (--pseudocount) is taken as given.
+func TestPottsAsBMAndZeroSettings(t *testing.T) {
+	dir := t.TempDir()
+	aln := writeCoupledFASTA(t, dir, 40, 4)
+	run := filepath.Join(dir, "bm")
+	code, stdout, stderr := runPotts("train", "--model", "bm", "--visible", "potts", "--data", aln, "--alphabet", "ACD-",
+		"--reweight", "0", "--pseudocount", "0", "--target-pearson", "0", "--epochs", "1", "--out", run, "--quiet", "--device", "cpu")
+	if code != 0 {
+		t.Fatalf("train --model bm --visible potts: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "Potts BM (bmDCA)") || !strings.Contains(stdout, "M_eff = 40.0 (reweight 0), pseudocount 0;") {
+		t.Errorf("banner lacks the Potts BM, M_eff = M or λ = 0:\n%s", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(run, configFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil || cfg["model"] != "potts" {
+		t.Fatalf("config.json %s: want model potts (%v)", b, err)
+	}
+	if code, _, stderr := runPotts("train", "--resume", run, "--epochs", "2", "--quiet", "--device", "cpu"); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	if got := evalPottsJSON(t, "--model", run); got.Kind != "potts" || got.Potts.Reweight != 0 || got.Potts.Lambda != 0 {
+		t.Errorf("eval of the resumed run: kind %s, reweight %v, λ %v; want potts, 0, 0", got.Kind, got.Potts.Reweight, got.Potts.Lambda)
+	}
+}

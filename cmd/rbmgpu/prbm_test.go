@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rbmgpu/rbmgpu/engine/align"
 )
 
 // motifFASTA writes n protein sequences of two motifs with 15% of the
@@ -54,7 +56,8 @@ func TestPottsRBMBadInput(t *testing.T) {
 	}{
 		{"visible foo", []string{"--visible", "foo", "--data", ok}, 2, "--visible"},
 		{"visible grbm", []string{"--visible", "potts", "--model", "grbm", "--data", ok}, 2, "--model grbm"},
-		{"visible bm", []string{"--visible", "potts", "--model", "bm", "--data", ok}, 2, "--model bm"},
+		{"visible bm hidden", []string{"--visible", "potts", "--model", "bm", "--hidden", "3", "--data", ok}, 2, "hidden"},
+		{"bernoulli potts", []string{"--visible", "bernoulli", "--model", "potts", "--data", ok}, 2, "contradicts"},
 		{"bernoulli prbm", []string{"--visible", "bernoulli", "--model", "prbm", "--data", ok}, 2, "contradicts"},
 		{"unequal", []string{"--visible", "potts", "--data", write("unequal.fasta", ">a\nACDE\n>b\nACD\n")}, 1, "unequal.fasta"},
 		{"empty", []string{"--visible", "potts", "--data", write("empty.fasta", "")}, 1, "empty.fasta"},
@@ -134,6 +137,13 @@ func TestPottsRBMTrainEvalSample(t *testing.T) {
 	code, stdout, stderr = runPotts("sample", "--model", out, "--n", "9", "--steps", "20", "--png", png)
 	if code != 0 || !strings.Contains(stdout, "Potts RBM") {
 		t.Fatalf("sample: exit %d: %s%s", code, stdout, stderr)
+	}
+	fa := filepath.Join(dir, "s.fa")
+	if code, _, stderr := runPotts("sample", "--model", out, "--n", "9", "--steps", "20", "--fasta", fa); code != 0 {
+		t.Fatalf("sample --fasta: exit %d: %s", code, stderr)
+	}
+	if msa, err := align.ReadFile(fa, align.Options{}); err != nil || msa.N() != 9 || msa.L != 10 {
+		t.Fatalf("sampled FASTA: %v; want 9 protein sequences of 10 sites", err)
 	}
 	if _, err := os.Stat(png); err != nil {
 		t.Fatal(err)

@@ -75,7 +75,10 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		return runSamplePotts(cmd, f)
 	}
 	if f.FASTA != "" {
-		return usagef("sample: --fasta writes sequences of a Potts model; %s is not one", f.Model)
+		if _, file, err := runPaths(f.Model); err == nil && isPottsRBM(file) {
+			return runSamplePottsRBMFASTA(cmd, f, file)
+		}
+		return usagef("sample: --fasta writes sequences of a Potts model or a Potts RBM; %s is neither", f.Model)
 	}
 	if err := checkSamplePT(f); err != nil {
 		return err

@@ -34,7 +34,7 @@ const (
 )
 
 // visibleUsage is the help of --visible.
-const visibleUsage = "visible units of --model rbm: bernoulli | potts (categorical sites of an alignment --data ALN with --alphabet and --reweight: a Potts–Bernoulli RBM, the prbm kind)"
+const visibleUsage = "visible units of --model rbm: bernoulli | potts (categorical sites of an alignment --data ALN with --alphabet and --reweight: a Potts–Bernoulli RBM, the prbm kind); --model bm --visible potts is bmDCA, the same as --model potts"
 
 func init() {
 	registerModelCLI(models.KindPottsRBM, &modelCLI{
@@ -58,6 +58,19 @@ func routeVisible(cmd *cobra.Command, f *trainFlags) error {
 	case "", visibleBernoulli, visiblePotts:
 	default:
 		return usagef("train: --visible %q: want %s or %s", f.Visible, visibleBernoulli, visiblePotts)
+	}
+	switch {
+	case f.Model == models.KindBM && f.Visible == visiblePotts:
+		// A Boltzmann machine of Potts visible units and no hidden ones is
+		// bmDCA: the potts kind.
+		f.Model, f.Visible = models.KindPotts, ""
+		return nil
+	case f.Model == models.KindPotts:
+		if f.Visible == visibleBernoulli && changed {
+			return usagef("train: --visible bernoulli contradicts --model %s (Potts sites)", models.KindPotts)
+		}
+		f.Visible = ""
+		return nil
 	}
 	if f.Model == models.KindPottsRBM {
 		if f.Visible == visibleBernoulli && changed {
