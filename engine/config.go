@@ -31,6 +31,10 @@ type Config struct {
 	InitialMomentum float64 `json:"initial_momentum"`
 	MomentumWarmup  int     `json:"momentum_warmup"`
 	WeightDecay     float64 `json:"weight_decay"` // L2 penalty on W (default 0)
+	// L1 is the L1 penalty on the parameters weight decay applies to (W,
+	// a Potts model's couplings): the gradient gets −L1·sign(θ) before
+	// each update (default 0: none).
+	L1 float64 `json:"l1,omitempty"`
 
 	SparsityTarget float64 `json:"sparsity_target"` // target mean hidden activation (with SparsityCost > 0)
 	SparsityCost   float64 `json:"sparsity_cost"`   // weight of the sparsity term (0 disables)
@@ -144,6 +148,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("momentum warm-up = %d epochs, want ≥ 0", c.MomentumWarmup)
 	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
 		return fmt.Errorf("weight decay = %v, want ≥ 0", c.WeightDecay)
+	case !(c.L1 >= 0) || math.IsInf(c.L1, 0):
+		return fmt.Errorf("L1 penalty = %v, want ≥ 0", c.L1)
 	case !(c.SparsityCost >= 0) || math.IsInf(c.SparsityCost, 0):
 		return fmt.Errorf("sparsity cost = %v, want ≥ 0", c.SparsityCost)
 	case c.SparsityCost > 0 && !(c.SparsityTarget > 0 && c.SparsityTarget < 1):
@@ -187,7 +193,7 @@ func (c Config) hyper(epoch int) (lr float64, h graph.Hyper) {
 	if epoch < c.MomentumWarmup {
 		mom = c.InitialMomentum
 	}
-	return lr, graph.Hyper{LR: float32(lr), Momentum: float32(mom), WeightDecay: float32(c.WeightDecay),
+	return lr, graph.Hyper{LR: float32(lr), Momentum: float32(mom), WeightDecay: float32(c.WeightDecay), L1: float32(c.L1),
 		SparsityTarget: float32(c.SparsityTarget), SparsityCost: float32(c.SparsityCost)}
 }
 

@@ -100,6 +100,15 @@ type Setting struct {
 	Usage string
 	Value flag.Value
 	Bool  bool // a boolean setting: the flag takes no value
+	// ZeroOK marks a setting whose typed 0 means something (e.g. "off"),
+	// not "the default": the CLI accepts it as given.
+	ZeroOK bool
+}
+
+// AllowZero returns s with ZeroOK set.
+func (s Setting) AllowZero() Setting {
+	s.ZeroOK = true
+	return s
 }
 
 // BoolSetting binds a bool field.

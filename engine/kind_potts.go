@@ -102,10 +102,10 @@ type PottsOptions struct {
 // letters come from the alignment's alphabet).
 func (o *PottsOptions) Settings() []Setting {
 	return []Setting{
-		FloatSetting("reweight", "sequence reweighting identity threshold (0 turns it off)", &o.Reweight),
-		FloatSetting("pseudocount", "pseudocount λ in [0, 1] (negative: 1/M_eff)", &o.Pseudocount),
+		FloatSetting("reweight", "sequence reweighting identity threshold (0 turns it off)", &o.Reweight).AllowZero(),
+		FloatSetting("pseudocount", "pseudocount λ in [0, 1] (negative: 1/M_eff)", &o.Pseudocount).AllowZero(),
 		{Name: "alphabet", Usage: "alignment alphabet: protein (20 amino acids + gap) | rna | dna | the letters of a custom one", Value: (*stringValue)(&o.Alphabet)},
-		FloatSetting("target-pearson", "stop once the Pearson correlation of connected correlations reaches this (0: never)", &o.TargetPearson),
+		FloatSetting("target-pearson", "stop once the Pearson correlation of connected correlations reaches this (0: never)", &o.TargetPearson).AllowZero(),
 	}
 }
 

@@ -216,3 +216,42 @@ func TestPottsCheckpointResume(t *testing.T) {
 		}
 	}
 }
+
+// The L1 penalty (Config.L1, the l1_grad_f32 update) shrinks the
+// couplings, and every executor runs it alike: the host and emulated CUDA
+// backends end with the tape's chains bit for bit.
+func TestPottsL1OnEveryBackend(t *testing.T) {
+	_, _, train := plantedAlignment(t, models.PlantedConfig{L: 8, Q: 3, Chords: 2, Coupling: 1, Field: 0.5, Seed: 3}, 60, 20)
+	drv := emu.NewDriver()
+	defer drv.Close()
+	sumAbs := func(x []float32) (s float64) {
+		for _, v := range x {
+			s += math.Abs(float64(v))
+		}
+		return s
+	}
+	var plain float64
+	for _, l1 := range []float64{0, 0.02} {
+		cfg := pottsConfig(3)
+		cfg.Chains, cfg.K, cfg.Epochs, cfg.Batch, cfg.LR, cfg.Seed, cfg.L1 = 40, 2, 4, 20, 0.1, 5, l1
+		want, err := (&Trainer{Config: cfg, Backend: CPU{}}).Fit(context.Background(), train, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sumAbs(want.Snapshot.Tensors[graph.NameW])
+		if l1 == 0 {
+			plain = got
+		} else if !(got < 0.9*plain) {
+			t.Errorf("L1 %v: Σ|J| = %.4f, without it %.4f: want a clear shrink", l1, got, plain)
+		}
+		for _, b := range []Backend{Host(), &DeviceBackend{Driver: drv, Label: "emu"}} {
+			res, err := (&Trainer{Config: cfg, Backend: b}).Fit(context.Background(), train, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", b.Name(), err)
+			}
+			if !reflect.DeepEqual(res.Snapshot.Tensors[graph.NameChains], want.Snapshot.Tensors[graph.NameChains]) {
+				t.Fatalf("L1 %v, %s: chains differ from the tape backend's", l1, b.Name())
+			}
+		}
+	}
+}

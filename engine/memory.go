@@ -92,6 +92,18 @@ func EstimateMemory(cfg Config, N, V int) MemoryEstimate {
 	return e
 }
 
+// WithData returns e with the training rows held in bytes (for example
+// data.Dataset.StorageBytes of rows kept as uint8 or bits, which the host
+// and a resident program hold compact) instead of the N·V float32 values
+// EstimateMemory assumes; Host and Device change by the difference.
+func (e MemoryEstimate) WithData(bytes int64) MemoryEstimate {
+	bytes = max(bytes, 0)
+	e.Host = satAdd(e.Host-e.Data, bytes)
+	e.Device = satAdd(e.Device-e.Data, bytes)
+	e.Data = bytes
+	return e
+}
+
 // sizeOf converts a non-negative size to int64, saturating.
 func sizeOf(x float64) int64 {
 	if !(x < math.MaxInt64) {

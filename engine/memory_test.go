@@ -36,6 +36,12 @@ func TestEstimateMemory(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
+	// Rows held compact: 60,000 × 784 bits (one uint64 per 64 features,
+	// 13 words a row) replace the 188,160,000 bytes of float32.
+	bits := EstimateMemory(cases[0].cfg, 60000, 784).WithData(60000 * 13 * 8)
+	if want := (MemoryEstimate{Data: 6240000, Params: 3146272, Buffers: 25752336, Host: 29456672, Device: 35138608}); bits != want {
+		t.Errorf("WithData: %+v, want %+v", bits, want)
+	}
 	// Absurd sizes give absurd estimates, never an overflow.
 	huge := EstimateMemory(Config{Hidden: 2000000000}, 30, 16)
 	if huge.OnHost() < 200<<30 || huge.Params < 0 {

@@ -6,6 +6,7 @@ import "fmt"
 // epoch by the trainer (schedules, momentum warm-up).
 type Hyper struct {
 	LR, Momentum, WeightDecay    float32
+	L1                           float32 // L1 penalty on the parameters with Decay (0: none)
 	SparsityTarget, SparsityCost float32
 }
 
@@ -37,6 +38,10 @@ const (
 	// β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (kernels.AdamUpdate; no kernel of
 	// the launch table yet, so only the tape executor runs it).
 	Adam
+	// L1: Grad ← Grad − Value·sign(Out), sign(0) = 0: the subgradient of
+	// the penalty −Value·Σ|Out|, added before Out's update (l1_grad_f32;
+	// kernels.L1Grad).
+	L1
 )
 
 // UpdateRule is the optimizer of one parameter (Param.Rule).
@@ -75,7 +80,7 @@ type UpdateOp struct {
 	LR          float32
 	Momentum    float32
 	Decay       float32
-	Value       float32 // ClampMin's floor, Fill's value
+	Value       float32 // ClampMin's floor, Fill's value, L1's penalty
 	Note        string  // what it does, for plan dumps and errors
 }
 
@@ -128,7 +133,8 @@ func UpdateState(s Declared) ([]State, error) {
 //  1. the sparsity term (cost > 0), for a parameter with Sparsity:
 //     q ← 0.9·q + 0.1·HMean (q ← HMean on the first update, first true);
 //     grad ← grad − cost·q + cost·target;
-//  2. for each parameter, by its Rule: vel ← momentum·vel + lr·(grad −
+//  2. for each parameter, when it has Decay and h.L1 > 0, the L1
+//     subgradient grad ← grad − L1·sign(θ); then by its Rule: vel ← momentum·vel + lr·(grad −
 //     decay·θ), θ ← θ + vel (RuleMomentum), or the Adam step on grad −
 //     decay·θ (RuleAdam), with decay = h.WeightDecay where Decay, else 0;
 //     then the clamp θ ← max(θ, Min) where Clamp;
@@ -155,6 +161,9 @@ func Updates(s Declared, h Hyper, first bool) []UpdateOp {
 		decay := float32(0)
 		if p.Decay {
 			decay = h.WeightDecay
+		}
+		if p.Decay && h.L1 != 0 {
+			ops = append(ops, UpdateOp{Kind: L1, Out: p.Name, Grad: p.Grad, Value: h.L1, Note: "L1 penalty on " + p.Name})
 		}
 		if p.Rule == RuleAdam {
 			ops = append(ops, UpdateOp{Kind: Adam, Out: p.Name, M: AdamMOf(p.Name), V: AdamVOf(p.Name), Grad: p.Grad,

@@ -17,6 +17,8 @@ func opString(op UpdateOp) string {
 		return fmt.Sprintf("sgd %s vel=%s grad=%s lr=%g mom=%g decay=%g", op.Out, op.Vel, op.Grad, op.LR, op.Momentum, op.Decay)
 	case ClampMin:
 		return fmt.Sprintf("clamp %s>=%g", op.Out, op.Value)
+	case L1:
+		return fmt.Sprintf("l1 %s-=%g*sign(%s)", op.Grad, op.Value, op.Out)
 	}
 	return "?"
 }
@@ -58,6 +60,8 @@ func TestUpdates(t *testing.T) {
 		{"rbm pcd, no sparsity", cd, Hyper{LR: 0.5, Momentum: 0.25, WeightDecay: 0.125}, false, append(append([]string{}, rbm...), "chains=1*NewChain+0*chains")},
 		{"grbm, learned σ", gs, Hyper{LR: 0.5, Momentum: 0.25, WeightDecay: 0.125}, false,
 			append(append([]string{}, rbm...), "sgd logvar vel=velocity.logvar grad=GradLogVar lr=0.5 mom=0.25 decay=0", "clamp logvar>=-2")},
+		{"rbm pcd, L1 on W only", cd, Hyper{LR: 0.5, Momentum: 0.25, WeightDecay: 0.125, L1: 0.03125}, false,
+			append(append([]string{"l1 GradW-=0.03125*sign(W)"}, rbm...), "chains=1*NewChain+0*chains")},
 		{"bm", bm, h, true, []string{sgdW, "sgd bias vel=velocity.bias grad=GradBias lr=0.5 mom=0.25 decay=0", "chains=1*NewChain+0*chains"}},
 	} {
 		var got []string

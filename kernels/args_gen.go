@@ -353,6 +353,32 @@ func (a *SGDUpdateF32Args) Addr(i int) unsafe.Pointer {
 	return nil
 }
 
+// L1GradF32Args are the parameters of l1_grad_f32 (elementwise.cu), in the launch table's order.
+type L1GradF32Args struct {
+	N  int32     // int n
+	G  DevicePtr // float* G
+	X  DevicePtr // float* X
+	L1 float32   // float l1
+}
+
+// Kernel returns L1GradF32.
+func (*L1GradF32Args) Kernel() string { return L1GradF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *L1GradF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.N)
+	case 1:
+		return unsafe.Pointer(&a.G)
+	case 2:
+		return unsafe.Pointer(&a.X)
+	case 3:
+		return unsafe.Pointer(&a.L1)
+	}
+	return nil
+}
+
 // BernoulliF32Args are the parameters of bernoulli_f32 (elementwise.cu), in the launch table's order.
 type BernoulliF32Args struct {
 	N    int32     // int n
@@ -805,6 +831,47 @@ func (a *PottsGradF32Args) Addr(i int) unsafe.Pointer {
 	return nil
 }
 
+// PottsVisibleF32Args are the parameters of potts_visible_f32 (prbm.cu), in the launch table's order.
+type PottsVisibleF32Args struct {
+	R    int32     // int R
+	L    int32     // int L
+	Q    int32     // int Q
+	Mode int32     // int mode
+	A    DevicePtr // float* A
+	S    DevicePtr // float* S
+	Seed uint64    // unsigned long long seed
+	Op   uint32    // unsigned int op
+	Step uint64    // unsigned long long step
+}
+
+// Kernel returns PottsVisibleF32.
+func (*PottsVisibleF32Args) Kernel() string { return PottsVisibleF32 }
+
+// Addr returns the address of parameter i (nil when i is out of range).
+func (a *PottsVisibleF32Args) Addr(i int) unsafe.Pointer {
+	switch i {
+	case 0:
+		return unsafe.Pointer(&a.R)
+	case 1:
+		return unsafe.Pointer(&a.L)
+	case 2:
+		return unsafe.Pointer(&a.Q)
+	case 3:
+		return unsafe.Pointer(&a.Mode)
+	case 4:
+		return unsafe.Pointer(&a.A)
+	case 5:
+		return unsafe.Pointer(&a.S)
+	case 6:
+		return unsafe.Pointer(&a.Seed)
+	case 7:
+		return unsafe.Pointer(&a.Op)
+	case 8:
+		return unsafe.Pointer(&a.Step)
+	}
+	return nil
+}
+
 // PTSampleF32Args are the parameters of pt_sample_f32 (pt.cu), in the launch table's order.
 type PTSampleF32Args struct {
 	M    int32     // int M
@@ -1012,6 +1079,8 @@ func NewArgs(kernel string) Args {
 		return new(FreeEnergyF32Args)
 	case SGDUpdateF32:
 		return new(SGDUpdateF32Args)
+	case L1GradF32:
+		return new(L1GradF32Args)
 	case BernoulliF32:
 		return new(BernoulliF32Args)
 	case PhiloxFillF32:
@@ -1038,6 +1107,8 @@ func NewArgs(kernel string) Args {
 		return new(PottsGibbsF32Args)
 	case PottsGradF32:
 		return new(PottsGradF32Args)
+	case PottsVisibleF32:
+		return new(PottsVisibleF32Args)
 	case PTSampleF32:
 		return new(PTSampleF32Args)
 	case PTEnergyF32:

@@ -1,5 +1,6 @@
 // elementwise.cu — one-pass elementwise kernels of an RBM training step:
 //   sgd_update_f32   momentum SGD with L2 weight decay, parameter and velocity in place
+//   l1_grad_f32      G[i] -= l1 * sign(X[i]) (the L1 penalty's subgradient, before the update)
 //   bernoulli_f32    S[i] = philox_uniform(i) < P[i] (sampling outside a gemm epilogue)
 //   philox_fill_f32  the raw stream: uniforms and/or 32-bit words (tests, dropout, init)
 //   gather_rows_f32  dst row r = src row idx[r] (a mini-batch from device-resident data)
@@ -35,6 +36,19 @@ extern "C" __global__ void sgd_update_f32(int n, float* __restrict__ param, floa
         float v = momentum * vel[i] + lr * g;
         vel[i] = v;
         param[i] = p + v;
+    }
+}
+
+// l1_grad_f32: for each i, G[i] = G[i] - l1 * sign(X[i]), sign(0) = 0 (and
+// NaN stays NaN through G): the subgradient of the L1 penalty −l1·Σ|X| added
+// to the ascent direction G before the parameter update. l1 * sign is exact,
+// so each element is rounded once.
+extern "C" __global__ void l1_grad_f32(int n, float* __restrict__ G, const float* __restrict__ X,
+                                       float l1) {
+    GRID_STRIDE_LOOP(i, n) {
+        float x = X[i];
+        float s = x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
+        G[i] = G[i] - l1 * s;
     }
 }
 

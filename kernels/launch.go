@@ -108,6 +108,7 @@ const (
 	SumF32           = "sum_f32"
 	FreeEnergyF32    = "free_energy_f32"
 	SGDUpdateF32     = "sgd_update_f32"
+	L1GradF32        = "l1_grad_f32" // the L1 penalty's subgradient, added to a gradient
 	BernoulliF32     = "bernoulli_f32"
 	PhiloxFillF32    = "philox_fill_f32"
 	GatherRowsF32    = "gather_rows_f32"
@@ -177,6 +178,9 @@ var Kernels = []Kernel{
 	{SGDUpdateF32, "elementwise", []Arg{
 		a("n", Int32), a("param", PtrFloat32), a("vel", PtrFloat32), a("grad", PtrFloat32),
 		a("lr", Float32), a("momentum", Float32), a("weightDecay", Float32),
+	}, Dim3{ElementwiseBlock, 1, 1}},
+	{L1GradF32, "elementwise", []Arg{
+		a("n", Int32), a("G", PtrFloat32), a("X", PtrFloat32), a("l1", Float32),
 	}, Dim3{ElementwiseBlock, 1, 1}},
 	{BernoulliF32, "elementwise", []Arg{
 		a("n", Int32), a("P", PtrFloat32), a("S", PtrFloat32),

@@ -155,6 +155,22 @@ func SGDUpdate(param, vel, grad []float32, lr, momentum, weightDecay float32) {
 	}
 }
 
+// L1Grad is the contract of l1_grad_f32: grad[i] ← grad[i] − l1·sign(param[i])
+// with sign(0) = 0, the subgradient of the penalty −l1·Σ|θ| added to the
+// ascent direction; one rounding per element.
+func L1Grad(grad, param []float32, l1 float32) {
+	for i, p := range param {
+		var s float32
+		switch {
+		case p > 0:
+			s = 1
+		case p < 0:
+			s = -1
+		}
+		grad[i] -= l1 * s
+	}
+}
+
 // Adam's constants (Kingma & Ba 2015): the moment decay rates and the
 // denominator's floor.
 const (

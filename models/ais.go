@@ -216,14 +216,7 @@ func (m *RBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 	if err != nil {
 		return AISResult{}, fmt.Errorf("AIS: %w", err)
 	}
-	if err := ctx.Err(); err != nil {
-		return AISResult{}, fmt.Errorf("AIS: %w", err)
-	}
-	lw, err := aisWeights(ctx, M, p.run)
-	if err != nil {
-		return AISResult{}, err
-	}
-	return aisResult(logZBase, len(betas)-1, lw), nil
+	return runAIS(ctx, M, logZBase, len(betas)-1, p.run)
 }
 
 // newAISPlan checks what RBM.AIS and RBM.RAISE ask of cfg for a pool of n
@@ -296,6 +289,20 @@ func aisWeights(ctx context.Context, M int, run func(r0, r1 int, lw []float64) e
 		return nil, fmt.Errorf("AIS: %w", err)
 	}
 	return lw, nil
+}
+
+// runAIS runs the M annealing runs of run (see aisWeights), unless ctx is
+// already done, and returns their AISResult after steps β steps from a
+// base model with log partition function logZBase.
+func runAIS(ctx context.Context, M int, logZBase float64, steps int, run func(r0, r1 int, lw []float64) error) (AISResult, error) {
+	if err := ctx.Err(); err != nil {
+		return AISResult{}, fmt.Errorf("AIS: %w", err)
+	}
+	lw, err := aisWeights(ctx, M, run)
+	if err != nil {
+		return AISResult{}, err
+	}
+	return aisResult(logZBase, steps, lw), nil
 }
 
 // aisResult is the AISResult of log weights lw after steps β steps from a

@@ -80,14 +80,7 @@ func (m *GRBM) AIS(ctx context.Context, cfg AISConfig) (AISResult, error) {
 		p.sd[i] = float32(math.Exp(0.5 * float64(z)))
 		logZBase += 0.5 * (math.Log(2*math.Pi) + float64(z))
 	}
-	if err := ctx.Err(); err != nil {
-		return AISResult{}, fmt.Errorf("AIS: %w", err)
-	}
-	lw, err := aisWeights(ctx, M, p.run)
-	if err != nil {
-		return AISResult{}, err
-	}
-	return aisResult(logZBase, len(betas)-1, lw), nil
+	return runAIS(ctx, M, logZBase, len(betas)-1, p.run)
 }
 
 // grbmAIS is what every worker of GRBM.AIS shares.

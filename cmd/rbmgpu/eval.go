@@ -35,6 +35,13 @@ type evalFlags struct {
 	Device   string
 	Samples  int
 	RAISE    int
+	// Potts models: --energies, --alphabet (of a params.dat), --reweight
+	// (-1: the run's), fresh --chains × --sweeps (0: the run's chains).
+	Energies string
+	Alphabet string
+	Reweight float64
+	Chains   int
+	Sweeps   int
 }
 
 func newEvalCmd() *cobra.Command {
@@ -79,6 +86,12 @@ else --ais.`,
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of AIS and of the one-bit estimate")
 	fl.IntVar(&f.RAISE, "raise-rows", 100, "with --ais on an RBM: RAISE chains, one per data row from the first (0: no RAISE; same β schedule)")
 	fl.IntVar(&f.Samples, "bound-samples", 10, "DBN: recognition samples per row for the variational lower bound")
+	fl.StringVar(&f.Energies, "energies", "", "Potts: write each sequence's energy (name<TAB>energy, zero-sum gauge) to this file")
+	fl.StringVar(&f.Alphabet, "alphabet", "", "Potts params.dat: the alphabet of its states (default protein)")
+	f.Reweight = -1
+	fl.Var(unsetFloat{&f.Reweight}, "reweight", "Potts: identity threshold of the sequence weights (default: the run's, else 0.8; 0 off)")
+	fl.IntVar(&f.Chains, "chains", 0, fmt.Sprintf("Potts: model statistics from this many fresh chains (default: the run's persistent chains, else %d)", pottsEvalChains))
+	fl.IntVar(&f.Sweeps, "sweeps", 0, fmt.Sprintf("Potts: sweeps of the fresh chains (default %d)", pottsEvalSweeps))
 	fl.StringVar(&f.Device, "device", "auto", "where AIS runs: auto | cpu | cpu-tape (float64 reference) | cuda | cuda:N")
 	return cmd
 }
@@ -115,6 +128,8 @@ type evalResult struct {
 	AvgLLRAISE  *float64 `json:"avg_ll_raise,omitempty"`
 	RAISERows   int      `json:"raise_rows,omitempty"`
 	RAISESecs   float64  `json:"raise_seconds,omitempty"`
+	// Potts holds a Potts model's convergence metrics.
+	Potts *pottsEval `json:"potts,omitempty"`
 }
 
 // num returns &x, or nil (JSON null) for NaN and ±Inf — an AIS interval
@@ -275,6 +290,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if _, _, err := engine.ParseDevice(f.Device); err != nil {
 		return usagef("eval: --device: %v", err)
 	}
+	if isPottsModel(f.Model) {
+		return runEvalPotts(cmd, f)
+	}
 	if file, ok := dbnCheckpoint(f.Model); ok {
 		f.Model = file
 		return runEvalDBN(cmd, f)
@@ -284,6 +302,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	}
 	if isGRBM(f.Model) {
 		return runEvalGRBM(cmd, f)
+	}
+	if isPottsRBM(f.Model) {
+		return runEvalPottsRBM(cmd, f)
 	}
 	m, run, file, err := loadModel(f.Model)
 	if err != nil {

@@ -51,7 +51,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())}
 	})
-	root.AddCommand(newTrainCmd(), newEvalCmd(), newSampleCmd(), newPlotCmd(), newTransformCmd(), newDevicesCmd(), newVersionCmd(), newContactsCmd())
+	root.AddCommand(newTrainCmd(), newEvalCmd(), newSampleCmd(), newPlotCmd(), newTransformCmd(), newDevicesCmd(), newVersionCmd(), newContactsCmd(), newConvertCmd())
 	return root
 }
 

@@ -285,7 +285,7 @@ func (mf *modelFlags) validate(fl *pflag.FlagSet) error {
 			return
 		}
 		v := p.Value.String()
-		if x, perr := strconv.ParseFloat(v, 64); perr == nil && x == 0 && !s.Bool {
+		if x, perr := strconv.ParseFloat(v, 64); perr == nil && x == 0 && !s.Bool && !s.ZeroOK {
 			err = usagef("train: --%s %s: want a positive value (leave the flag out for the default)", p.Name, v)
 			return
 		}

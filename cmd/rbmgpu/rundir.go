@@ -215,6 +215,13 @@ func createAtomic(path string) (*atomicFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
+	// CreateTemp makes the file private (0600); the outputs are ordinary
+	// files others may read, as os.Create would make them.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
 	return &atomicFile{File: tmp, path: path}, nil
 }
 

@@ -22,6 +22,10 @@ type sampleFlags struct {
 	// replicas; PTBetaMin is the hottest one's initial β.
 	PT        int
 	PTBetaMin float64
+	// FASTA is where a Potts model's sampled sequences go; Alphabet is
+	// the alphabet of a params.dat model.
+	FASTA    string
+	Alphabet string
 }
 
 func newSampleCmd() *cobra.Command {
@@ -50,6 +54,8 @@ followed by a down-pass through the lower layers.`,
 	fl.StringVar(&f.Shape, "shape", "", "tile shape RxC (default: from the run, else square)")
 	fl.Uint64Var(&f.Seed, "seed", 1, "seed of the chains")
 	fl.IntVar(&f.PT, "pt", 0, "RBM: sample by parallel tempering with R ≥ 2 replicas (ladder adapted in the first half of --steps)")
+	fl.StringVar(&f.FASTA, "fasta", "", "Potts model: write the sampled sequences to this FASTA file")
+	fl.StringVar(&f.Alphabet, "alphabet", "", "Potts params.dat: the alphabet of its states (default protein)")
 	fl.Float64Var(&f.PTBetaMin, "pt-beta-min", 0, fmt.Sprintf("initial inverse temperature of the hottest --pt replica (default %g)", engine.DefaultPTBetaMin))
 	return cmd
 }
@@ -64,6 +70,15 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		return usagef("sample: --steps %d: want ≥ 1", f.Steps)
 	case f.Label < -1:
 		return usagef("sample: --label %d: want a class ≥ 0", f.Label)
+	}
+	if isPottsModel(f.Model) {
+		return runSamplePotts(cmd, f)
+	}
+	if f.FASTA != "" {
+		if _, file, err := runPaths(f.Model); err == nil && isPottsRBM(file) {
+			return runSamplePottsRBMFASTA(cmd, f, file)
+		}
+		return usagef("sample: --fasta writes sequences of a Potts model or a Potts RBM; %s is neither", f.Model)
 	}
 	if err := checkSamplePT(f); err != nil {
 		return err
@@ -107,7 +122,17 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		if err != nil {
 			return fmt.Errorf("sample: %w", err)
 		}
-		if isGRBM(modelPath) {
+		if isPottsRBM(modelPath) {
+			if f.PT != 0 {
+				return usagef("sample: --pt: a Potts RBM has no parallel tempering (Bernoulli RBM checkpoints only)")
+			}
+			var m *models.PottsRBM
+			if x, m, err = samplePottsRBM(f, modelPath); err != nil {
+				return fmt.Errorf("sample: %w", err)
+			}
+			V, what = m.L*m.Q, fmt.Sprintf("Potts RBM L=%d q=%d × %d (one-hot rows: a site per tile row)", m.L, m.Q, m.H)
+			pottsSampleShape(f, m)
+		} else if isGRBM(modelPath) {
 			if f.PT != 0 {
 				return usagef("sample: --pt: a Gaussian RBM has no parallel tempering (Bernoulli RBM checkpoints only)")
 			}

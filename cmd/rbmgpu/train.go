@@ -43,6 +43,7 @@ type trainFlags struct {
 	Schedule       string  `json:"lr_schedule"`
 	Momentum       float64 `json:"momentum"`
 	WeightDecay    float64 `json:"weight_decay"`
+	L1             float64 `json:"l1,omitempty"`
 	SparsityTarget float64 `json:"sparsity_target,omitempty"`
 	SparsityCost   float64 `json:"sparsity_cost,omitempty"`
 	Centered       bool    `json:"centered,omitempty"`
@@ -58,6 +59,7 @@ type trainFlags struct {
 	PNG            bool    `json:"-"`
 	PNGSteps       int     `json:"-"`
 	Model          string  `json:"model"`
+	Visible        string  `json:"visible,omitempty"` // --visible: bernoulli or potts (train_prbm.go)
 
 	// models are the values of --model with their settings (saved in
 	// config.json beside the fields above).
@@ -89,7 +91,9 @@ every 10 epochs (optimum -log 30 = -3.401; the defaults reach about -3.59). Data
 values are scaled to [0,1] when they exceed it.
 
 --model chooses another model; flags prefixed with a model name in the list
-below apply to that model only.
+below apply to that model only. --visible potts makes the RBM's visible units
+the categorical columns of an alignment (--data FASTA/A2M/Stockholm, --alphabet,
+--reweight): a Potts–Bernoulli RBM.
 
 Interrupt with Ctrl-C: the run is saved and can be continued with
 --resume DIR, which gives exactly the model an uninterrupted run would.
@@ -99,7 +103,8 @@ and resumes in the layer where it stopped.`,
   rbmgpu train --cd 1 --momentum 0.5 --epochs 300
   rbmgpu train --data /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \
                --hidden 500 --cd 1 --epochs 5 --binarize threshold --out runs/fmnist
-  rbmgpu train --resume runs/fmnist --epochs 10`,
+  rbmgpu train --resume runs/fmnist --epochs 10
+  rbmgpu train --visible potts --data RRM_1.sto.gz --hidden 64 --pcd 1 --out runs/rrm`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, f) },
 	}
@@ -127,6 +132,7 @@ and resumes in the layer where it stopped.`,
 	f.Momentum = -1
 	fl.Var(unsetFloat{&f.Momentum}, "momentum", fmt.Sprintf("momentum in [0,1) (default: rbm with PCD %g; otherwise %g)", file.pcdMomentum, file.cdMomentum))
 	fl.Float64Var(&f.WeightDecay, "weight-decay", 0, "L2 weight decay on W")
+	fl.Float64Var(&f.L1, "l1", 0, "L1 penalty on W (a Potts model's couplings): −λ·sign(W) added to the gradient")
 	fl.Float64Var(&f.SparsityTarget, "sparsity-target", 0.1, "target mean hidden activation (with --sparsity-cost)")
 	fl.Float64Var(&f.SparsityCost, "sparsity-cost", 0, "weight of the sparsity penalty (0 disables it)")
 	// The default depends on the model (resolved in runTrain, stated in
@@ -144,6 +150,7 @@ and resumes in the layer where it stopped.`,
 	fl.BoolVar(&f.PNG, "png", false, "after every epoch write filters.png and samples.png into --out (see rbmgpu plot)")
 	fl.IntVar(&f.PNGSteps, "png-steps", 200, "Gibbs sweeps of the 64 chains drawn into samples.png by --png")
 	fl.StringVar(&f.Model, "model", engine.DefaultKind, f.models.help())
+	fl.StringVar(&f.Visible, "visible", visibleBernoulli, visibleUsage)
 	return cmd
 }
 
@@ -359,7 +366,7 @@ func (f *trainFlags) config() (engine.Config, error) {
 	c := engine.Config{
 		Model: f.kind(), Options: f.models.lookup(f.kind()).opts,
 		Hidden: f.Hidden, K: k, Persistent: pcd, Chains: f.Chains, Epochs: f.Epochs, Batch: f.Batch,
-		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay,
+		LR: f.LR, Schedule: sched, Momentum: f.Momentum, InitialMomentum: f.Momentum, WeightDecay: f.WeightDecay, L1: f.L1,
 		SparsityTarget: f.SparsityTarget, SparsityCost: f.SparsityCost, Seed: f.Seed, EvalEvery: f.EvalEvery,
 		PT: f.PT, PTTarget: f.PTTarget, PTBetaMin: f.PTBetaMin,
 		Centered: f.Centered, CenterRate: f.CenterRate,
@@ -478,6 +485,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return err
 		}
 	}
+	if err := routeVisible(cmd, f); err != nil {
+		return err
+	}
 	m := f.models.lookup(f.Model)
 	if m == nil {
 		return usagef("train: --model %q: want %s", f.Model, f.models.names())
@@ -539,7 +549,7 @@ func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
 	if err != nil {
 		return err
 	}
-	est := engine.EstimateMemory(cfg, train.N+heldOut(val), train.D)
+	est := engine.EstimateMemory(cfg, train.N+heldOut(val), train.D).WithData(data.StorageBytesOf(train, val))
 	if err := checkMemory(cmd.OutOrStdout(), "train", est, backend); err != nil {
 		return err
 	}

@@ -145,8 +145,8 @@ func loadPotts(path string) (*models.Potts, *engine.Snapshot, error) {
 
 // contactsFlags are the flags of `rbmgpu contacts`.
 type contactsFlags struct {
-	Model, Out string
-	MinSep     int
+	Model, Out, Alphabet string
+	MinSep               int
 }
 
 func newContactsCmd() *cobra.Command {
@@ -154,8 +154,8 @@ func newContactsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "contacts",
 		Short: "Predicted residue contacts of a Potts model (DCA scores)",
-		Long: `contacts writes the direct-coupling scores of a trained Potts model (train
---model potts) as TSV lines "i j score", 1-based sites i < j, best first:
+		Long: `contacts writes the direct-coupling scores of a trained Potts model (a run of
+train --model potts, its checkpoint, or an adabmDCA params.dat) as TSV lines "i j score", 1-based sites i < j, best first:
 the Frobenius norms of the zero-sum-gauge couplings J_ij over the states
 other than the gap, with the average product correction (Ekeberg et al.
 2013). --min-sep drops pairs closer than that along the sequence.`,
@@ -166,6 +166,7 @@ other than the gap, with the average product correction (Ekeberg et al.
 	fl := cmd.Flags()
 	fl.StringVar(&f.Model, "model", "", "trained Potts run directory or checkpoint (required)")
 	fl.StringVar(&f.Out, "out", "", "output file (default: standard output)")
+	fl.StringVar(&f.Alphabet, "alphabet", "", "alphabet of a params.dat model (default protein)")
 	fl.IntVar(&f.MinSep, "min-sep", 1, "minimum separation j − i of the pairs written")
 	return cmd
 }
@@ -177,16 +178,11 @@ func runContacts(cmd *cobra.Command, f *contactsFlags) error {
 	if f.MinSep < 1 {
 		return usagef("contacts: --min-sep %d: want ≥ 1", f.MinSep)
 	}
-	m, snap, err := loadPotts(f.Model)
+	src, err := openPotts(f.Model, f.Alphabet)
 	if err != nil {
 		return fmt.Errorf("contacts: %w", err)
 	}
-	gap := -1
-	if o, ok := snap.Config.Options.(*engine.PottsOptions); ok {
-		if a, err := align.ParseAlphabet(o.Alphabet); err == nil && len(a.Letters) == m.Q {
-			gap = a.Gap
-		}
-	}
+	m, gap := src.model, src.alphabet.Gap
 	scores, err := m.FrobeniusAPC(gap)
 	if err != nil {
 		return fmt.Errorf("contacts: %w", err)

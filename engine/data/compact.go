@@ -53,6 +53,43 @@ func (d *Dataset) StorageBytes() int64 {
 	return n + int64(8*len(d.rows))
 }
 
+// StorageBytesOf is the memory the data sets hold together: like the sum
+// of their StorageBytes, but a storage that views share (the two halves of
+// Split) counted once. Nil data sets count nothing.
+func StorageBytesOf(ds ...*Dataset) int64 {
+	var n int64
+	// Split's views of a float32 set each wrap the same X in a store of
+	// their own: storage is known by its first value's address.
+	seen := map[any]bool{}
+	add := func(key any, bytes int) {
+		if bytes > 0 && !seen[key] {
+			seen[key] = true
+			n += int64(bytes)
+		}
+	}
+	for _, d := range ds {
+		if d == nil {
+			continue
+		}
+		n += int64(8 * len(d.rows))
+		if len(d.X) > 0 {
+			add(&d.X[0], 4*len(d.X))
+		}
+		if s := d.st; s != nil {
+			if len(s.f32) > 0 {
+				add(&s.f32[0], 4*len(s.f32))
+			}
+			if len(s.u8) > 0 {
+				add(&s.u8[0], len(s.u8))
+			}
+			if len(s.bits) > 0 {
+				add(&s.bits[0], 8*len(s.bits))
+			}
+		}
+	}
+	return n
+}
+
 // Compact is the compact storage behind a data set, for an executor that
 // keeps training rows in device memory in the same form: Rows storage rows
 // of D values, either as codes (Codes[r·D + j], value LUT[code]) or as bits

@@ -195,6 +195,10 @@ func TestSplitIsAView(t *testing.T) {
 		if tr.StorageBytes() > d.StorageBytes()+int64(8*tr.N) {
 			t.Errorf("compact=%v: the train part holds %d bytes, the whole set %d", compact, tr.StorageBytes(), d.StorageBytes())
 		}
+		// Together the halves hold the storage once and their row lists.
+		if got, want := StorageBytesOf(tr, va, nil), d.StorageBytes()+int64(8*d.N)-int64(8*len(d.rows)); got != want {
+			t.Errorf("compact=%v: StorageBytesOf the halves = %d, want %d", compact, got, want)
+		}
 		vaBefore := va.Values()
 		tr.ScaleTo01()
 		tr.Binarize(0.5)

@@ -74,6 +74,19 @@ func UpdateLaunches(ops []graph.UpdateOp, buf func(name string) *Buffer) ([]Laun
 			a := &kernels.ClampMinF32Args{N: n32, Lo: op.Value}
 			l = Launch{Kernel: kernels.ClampMinF32, Grid: kernels.ElementwiseGrid(n), Block: elementwise, Args: a,
 				Bind: []Bind{{&a.X, b[0]}}}
+		case graph.L1:
+			b, err := get(op, op.Out, op.Grad)
+			if err != nil {
+				return nil, err
+			}
+			n := b[0].Len()
+			n32, err := i32(kernels.L1GradF32, "n", n)
+			if err != nil {
+				return nil, fmt.Errorf("lower: %s: %w", op.Note, err)
+			}
+			a := &kernels.L1GradF32Args{N: n32, L1: op.Value}
+			l = Launch{Kernel: kernels.L1GradF32, Grid: kernels.ElementwiseGrid(n), Block: elementwise, Args: a,
+				Bind: []Bind{{&a.G, b[1]}, {&a.X, b[0]}}}
 		default:
 			return nil, fmt.Errorf("lower: %s: unknown update op %d", op.Note, op.Kind)
 		}

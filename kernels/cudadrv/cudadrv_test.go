@@ -632,7 +632,10 @@ func gpuCases() []gpuCase {
 		{"clamp_min", kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock), [][]float32{rnd(n, -3, 1)}, func(p []kernels.DevicePtr) kernels.Args {
 			return &kernels.ClampMinF32Args{N: int32(n), X: p[0], Lo: float32(-1.5)}
 		}, 0, nil},
-	}, append(pottsCases(rnd, r, poison), ptCases(rnd, poison)...)...)
+		{"l1_grad", kernels.ElementwiseGrid(n), d1(kernels.ElementwiseBlock), [][]float32{rnd(n, -1, 1), rnd(n, -1, 1)}, func(p []kernels.DevicePtr) kernels.Args {
+			return &kernels.L1GradF32Args{N: int32(n), G: p[0], X: p[1], L1: float32(0.03)}
+		}, 0, nil},
+	}, append(append(pottsCases(rnd, r, poison), prbmCases(rnd, poison)...), ptCases(rnd, poison)...)...)
 }
 
 // Parallel tempering (pt.cu): ptR replicas of ptC chains, ptV visible and
@@ -801,6 +804,7 @@ func checkGoTwins(t *testing.T, c gpuCase, out [][]float32) {
 		}
 	}
 	checkPTTwins(t, c, out)
+	checkPrbmTwins(t, c, out)
 	switch c.kernel() {
 	case kernels.PhiloxFillF32:
 		for i := range out[0] {

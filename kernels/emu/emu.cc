@@ -16,6 +16,7 @@
 #include "cu_gemm.h"
 #include "cu_grbm.h"
 #include "cu_potts.h"
+#include "cu_prbm.h"
 #include "cu_pt.h"
 #include "cu_reduce.h"
 
@@ -103,6 +104,7 @@ const std::vector<Entry>& table() {
         KERNEL(sum_f32),
         KERNEL(free_energy_f32),
         KERNEL(sgd_update_f32),
+        KERNEL(l1_grad_f32),
         KERNEL(bernoulli_f32),
         KERNEL(philox_fill_f32),
         KERNEL(gather_rows_f32),
@@ -116,6 +118,7 @@ const std::vector<Entry>& table() {
         KERNEL(clamp_min_f32),
         KERNEL(potts_gibbs_f32),
         KERNEL(potts_grad_f32),
+        KERNEL(potts_visible_f32),
         KERNEL(pt_sample_f32),
         KERNEL(pt_energy_f32),
         KERNEL(pt_swap_f32),

@@ -145,3 +145,22 @@ func TestSGDUpdateBitExact(t *testing.T) {
 		}
 	}
 }
+
+// l1_grad_f32 equals its Go twin bit for bit, sign(0) = 0 included.
+func TestL1GradBitExact(t *testing.T) {
+	var st Slices
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 255, 1000} {
+		x := randSlice(r, n, -1, 1)
+		x[0] = 0
+		g := randSlice(r, n, -0.5, 0.5)
+		want := append([]float32(nil), g...)
+		kernels.L1Grad(want, x, 0.013)
+		mustLaunch(t, d1(2), d1(64), &kernels.L1GradF32Args{N: int32(n), G: st.F32(g), X: st.F32(x), L1: 0.013}, &st)
+		for i := range g {
+			if math.Float32bits(g[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d i=%d: %v, want %v", n, i, g[i], want[i])
+			}
+		}
+	}
+}

@@ -52,6 +52,7 @@ type Driver struct {
 	bm   bmJob
 	gj   grbmJob
 	pj   pottsJob
+	pv   pottsVisibleJob
 	pts  ptSampleJob
 }
 
@@ -329,10 +330,14 @@ func (d *Driver) Launch(grid, block kernels.Dim3, a kernels.Args) error {
 		return d.launchLogVarGrad(a)
 	case *kernels.ClampMinF32Args:
 		return d.launchClampMin(a)
+	case *kernels.L1GradF32Args:
+		return d.launchL1Grad(a)
 	case *kernels.PottsGibbsF32Args:
 		return d.launchPottsGibbs(grid, a)
 	case *kernels.PottsGradF32Args:
 		return d.launchPottsGrad(a)
+	case *kernels.PottsVisibleF32Args:
+		return d.launchPottsVisible(a)
 	case *kernels.PTSampleF32Args, *kernels.PTEnergyF32Args, *kernels.PTSwapF32Args, *kernels.PTAcceptF32Args,
 		*kernels.PTRowsF32Args:
 		return d.launchPT(a)

@@ -97,6 +97,23 @@ func (d *Driver) launchSGD(a *kernels.SGDUpdateF32Args) error {
 	return nil
 }
 
+func (d *Driver) launchL1Grad(a *kernels.L1GradF32Args) error {
+	const name = kernels.L1GradF32
+	if err := dims(name, a.N); err != nil {
+		return err
+	}
+	g, err := d.floats(name, "G", a.G, int(a.N))
+	if err != nil {
+		return err
+	}
+	x, err := d.floats(name, "X", a.X, int(a.N))
+	if err != nil {
+		return err
+	}
+	kernels.L1Grad(g, x, a.L1)
+	return nil
+}
+
 func (d *Driver) launchBernoulli(a *kernels.BernoulliF32Args) error {
 	const name = kernels.BernoulliF32
 	n32 := a.N

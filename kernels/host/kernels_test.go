@@ -297,6 +297,7 @@ func TestLaunchAllocs(t *testing.T) {
 		{kernels.ElementwiseGrid(200), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.GaussianSampleF32Args{M: int32(10), N: int32(20), Mean: d.put(make([]float32, 200)), Z: d.put(make([]float32, 20)), Out: d.put(make([]float32, 200)), Seed: uint64(1), Op: uint32(2), Step: uint64(3)}},
 		{kernels.ElementwiseGrid(20), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.LogVarGradF32Args{B: int32(10), C: int32(5), N: int32(20), V0: d.put(make([]float32, 200)), WP0: d.put(make([]float32, 200)), VK: d.put(make([]float32, 100)), WPK: d.put(make([]float32, 100)), VBias: d.put(make([]float32, 20)), Z: d.put(make([]float32, 20)), Out: d.put(make([]float32, 20))}},
 		{kernels.ElementwiseGrid(20), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.ClampMinF32Args{N: int32(20), X: d.put(make([]float32, 20)), Lo: float32(-1)}},
+		{kernels.ElementwiseGrid(20), kernels.Dim3{X: 256, Y: 1, Z: 1}, &kernels.L1GradF32Args{N: int32(20), G: d.put(make([]float32, 20)), X: d.put(make([]float32, 20)), L1: float32(0.1)}},
 	}
 	for _, l := range extra {
 		if err := d.Launch(l.grid, l.block, l.args); err != nil {

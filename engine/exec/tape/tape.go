@@ -224,6 +224,15 @@ func (p *program) apply(op graph.UpdateOp) error {
 		kernels.AdamUpdate(out, m, v, grad, op.LR, op.Decay, p.rng.Step)
 	case graph.ClampMin:
 		kernels.ClampMin(out, op.Value)
+	case graph.L1:
+		grad, err := p.value(op.Grad)
+		if err != nil {
+			return err
+		}
+		if len(grad) != len(out) {
+			return fmt.Errorf("%s and %s differ in size", op.Out, op.Grad)
+		}
+		kernels.L1Grad(grad, out, op.Value)
 	default:
 		return fmt.Errorf("unknown update op %d", op.Kind)
 	}
