@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/rbmgpu/rbmgpu/graph"
 	"github.com/rbmgpu/rbmgpu/kernels"
+	"github.com/rbmgpu/rbmgpu/models"
 )
 
 // pottsSweepCase is one configuration of BenchmarkPottsSweep: C chains of
@@ -148,5 +150,73 @@ func benchPottsSweep(b *testing.B, drv kernels.Driver, c pottsSweepCase) {
 				b.Fatalf("chain %d site %d: %d states set after the sweeps, want 1", r, i, ones)
 			}
 		}
+	}
+}
+
+// BenchmarkPottsRBMStep times one PCD-1 training step of a Potts–Bernoulli
+// RBM (kind "prbm", graph.BuildPottsRBMStep) at the sweep benchmark's
+// protein size: L = 100 sites of q = 21 states (V = 2,100 one-hot
+// units), H hidden units, a mini-batch of 100 one-hot rows and C
+// persistent chains, through Program.Step as the trainer runs it (upload
+// of the batch, the step graph, the update with momentum and weight
+// decay). One step moves every chain by one block Gibbs step (h | v, then
+// all L sites of v | h at once), the RBM's counterpart of a BM sweep.
+// Metrics: samples/s (chains moved per second, comparable with
+// BenchmarkPottsSweep's) and rows/s (data rows per second).
+//
+// Names: BenchmarkPottsRBMStep/<device>/L<L>q<Q>/H<H>/C<chains>.
+func BenchmarkPottsRBMStep(b *testing.B) {
+	_, dev, _, _ := openBackend()
+	for _, c := range []struct{ L, Q, H, C int }{{100, 21, 100, 10000}, {100, 21, 100, 1000}} {
+		b.Run(fmt.Sprintf("%s/L%dq%d/H%d/C%d", dev, c.L, c.Q, c.H, c.C), func(b *testing.B) {
+			be := requireBackend(b)
+			V := c.L * c.Q
+			cfg := graph.StepConfig{Visible: V, Hidden: c.H, Batch: 100, K: 1, Persistent: true, Chains: c.C}
+			s, err := graph.BuildPottsRBMStep(cfg, c.Q, &graph.RNG{Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			prog, err := be.Compile(s)
+			if err != nil {
+				b.Skipf("%s cannot compile the Potts RBM step: %v", be.Name(), err)
+			}
+			defer prog.Close()
+			m, err := models.NewRBM(V, c.H, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows, _, _ := pottsSweepInputs(pottsSweepCase{c.L, c.Q, c.C + cfg.Batch}, 2)
+			set := map[string][]float32{graph.NameW: m.W, graph.NameVBias: m.VBias, graph.NameHBias: m.HBias,
+				graph.NameChains: rows[:c.C*V]}
+			for n, x := range set {
+				if err := prog.Set(n, x); err != nil {
+					b.Fatalf("set %s: %v", n, err)
+				}
+			}
+			batch := rows[c.C*V:]
+			u := graph.Hyper{LR: 0.01, Momentum: 0.5, WeightDecay: 1e-4}
+			for range 2 {
+				if err := prog.Step(batch, 1, u); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, err := prog.ReconError(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := prog.Step(batch, 1, u); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, err := prog.ReconError(); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			secs := b.Elapsed().Seconds()
+			b.ReportMetric(float64(b.N)*float64(c.C)/secs, "samples/s")
+			b.ReportMetric(float64(b.N)*float64(cfg.Batch)/secs, "rows/s")
+		})
 	}
 }

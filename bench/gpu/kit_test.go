@@ -29,8 +29,9 @@ case "$*" in
   done; done; done ;;
 *BenchmarkEpoch*)
   echo "BenchmarkEpoch/cuda:0/synthetic-60k/CD-1/784x500/B128-16   1   2500000000 ns/op   24000 samples/s" ;;
-*BenchmarkPottsSweep*)
-  echo "BenchmarkPottsSweep/cuda:0/L100q21/C10000-16   100   2000000 ns/op   100.0 GFLOP/s   5000000 samples/s   500000000 site-updates/s" ;;
+*BenchmarkPotts*)
+  echo "BenchmarkPottsSweep/cuda:0/L100q21/C10000-16   100   2000000 ns/op   100.0 GFLOP/s   5000000 samples/s   500000000 site-updates/s"
+  echo "BenchmarkPottsRBMStep/cuda:0/L100q21/H100/C10000-16   100   1000000 ns/op   100000 rows/s   10000000 samples/s" ;;
 *) echo "--- PASS: TestStub (0.00s)" ;;
 esac
 echo PASS
@@ -211,7 +212,7 @@ func TestKitRun(t *testing.T) {
 			what += " step " + f[1]
 		case strings.Contains(l, "BenchmarkEpoch"):
 			what += " epoch"
-		case strings.Contains(l, "BenchmarkPottsSweep"):
+		case strings.Contains(l, "BenchmarkPotts"):
 			what += " potts"
 		}
 		seq = append(seq, what)
@@ -236,7 +237,8 @@ func TestKitRun(t *testing.T) {
 	table := out["table.md"]
 	for _, w := range []string{"| CD-1 784x500 B128 | 0.5 | 128,000 · 0.50 · 0.7% | 128,000 · 0.50 · 0.7% | 64,000 · 0.25 · 0.4% | n/a | 2.00 | n/a | 1.00 | 20.0 |",
 		"| CD-10 4096x4096 B4096 |", "epoch cuda:0/synthetic-60k/CD-1/784x500/B128: 2.50 s (24,000 samples/s)",
-		"potts cuda:0/L100q21/C10000: 2.00 ms per sweep (5,000,000 samples/s, 500,000,000 site updates/s, 100.0 GFLOP/s)", "torch compiled CD-1 784x500 B128: skipped"} {
+		"potts cuda:0/L100q21/C10000: 2.00 ms per sweep (5,000,000 samples/s, 500,000,000 site updates/s, 100.0 GFLOP/s)",
+		"potts-rbm cuda:0/L100q21/H100/C10000: 1.00 ms per PCD-1 step (10,000,000 chains moved/s, 100,000 data rows/s)", "torch compiled CD-1 784x500 B128: skipped"} {
 		if !strings.Contains(table, w) {
 			t.Errorf("table.md lacks %q:\n%s", w, table)
 		}

@@ -20,7 +20,8 @@
 #   torch  the PyTorch peer (torch_rbm.py): GEMM ceilings, eager, torch.compile;
 #   epoch  one synthetic 60,000-sample epoch (CD-1, 784x500, B128) through
 #          engine.Trainer, then one Potts sweep (BenchmarkPottsSweep: L=100 q=21
-#          10,000 chains and L=50 q=21 1,000 chains, kernel potts_gibbs_f32);
+#          10,000 chains and L=50 q=21 1,000 chains, kernel potts_gibbs_f32) and
+#          one Potts RBM PCD-1 step (BenchmarkPottsRBMStep: L=100 q=21, H=100);
 #   table  ONE table, printed last (table.py): samples/s, achieved TFLOP/s and
 #          the fraction of the fp32 peak of ours (both GEMMs), torch eager
 #          and compiled, then the epoch time and the Potts sweeps.
@@ -200,7 +201,7 @@ stage_epoch() {
   local rc=$?
   echo "# potts" >>"$out/ours.txt"
   RBMGPU_BENCH_DEVICE=$dev tt=$bench_timeout runtest "$out/ours.txt" bench bench.test -test.v -test.run '^$' \
-    -test.bench "^BenchmarkPottsSweep\$/^${dev}\$/" -test.benchtime "$benchtime" || rc=1
+    -test.bench "^BenchmarkPotts(Sweep|RBMStep)\$/^${dev}\$/" -test.benchtime "$benchtime" || rc=1
   return $rc
 }
 

@@ -21,7 +21,7 @@ import json
 import re
 import sys
 
-BENCH = re.compile(r"^Benchmark(Step|Epoch|PottsSweep)/(\S+?)(?:-\d+)?\s+(\d+)\s+([\d.e+]+) ns/op(.*)$")
+BENCH = re.compile(r"^Benchmark(Step|Epoch|PottsSweep|PottsRBMStep)/(\S+?)(?:-\d+)?\s+(\d+)\s+([\d.e+]+) ns/op(.*)$")
 STEP = re.compile(r"^([^/]+)/(P?CD)-(\d+)/(\d+)x(\d+)/B(\d+)$")
 
 
@@ -52,6 +52,8 @@ def parse_ours(path):
                 steps[gemm][(f"{alg}-{k}", int(V), int(H), int(B))] = metrics
         elif kind == "PottsSweep":
             epochs.append(("potts " + name, metrics))
+        elif kind == "PottsRBMStep":
+            epochs.append(("potts-rbm " + name, metrics))
         else:
             epochs.append((name, metrics))
     return steps, epochs
@@ -139,6 +141,10 @@ def main():
         print(f"torch: {n}")
     for name, m in epochs:
         sps = m.get("samples/s")
+        if name.startswith("potts-rbm "):
+            print(f"{name}: {m['ns/op'] / 1e6:.2f} ms per PCD-1 step ({fmt(sps)} chains moved/s, "
+                  f"{fmt(m.get('rows/s'))} data rows/s)")
+            continue
         if name.startswith("potts "):
             print(f"{name}: {m['ns/op'] / 1e6:.2f} ms per sweep ({fmt(sps)} samples/s, "
                   f"{fmt(m.get('site-updates/s'))} site updates/s, {fmt(m.get('GFLOP/s'), '{:.1f}')} GFLOP/s)")
