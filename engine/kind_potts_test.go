@@ -131,43 +131,54 @@ func TestPottsFitOnEveryBackend(t *testing.T) {
 	}
 }
 
-// bmDCA on a planted sparse model (L = 20, q = 4, a ring with 6 chords:
-// 26 contacts, loops of all lengths), 3,000 sequences from independent
-// chains: training with the defaults reaches the target Pearson
-// correlation of connected correlations (0.95) and stops there, and the
-// top-L APC contacts of the zero-sum-gauge couplings recover the planted
-// graph.
+// bmDCA on planted sparse models with loops of all lengths, sequences
+// from independent chains: training with the defaults (1,000 chains, the
+// default rate for q, the target Pearson 0.95 through PottsTarget) reaches
+// the target correlation of connected correlations and stops there, and
+// the top-L APC contacts of the zero-sum-gauge couplings recover the
+// planted graph. Cases: L = 20, q = 4 (a ring with 6 chords: 26
+// contacts, 3,000 sequences), and bench/potts_planted.sh's model, L = 50,
+// q = 5 (a ring with 50 chords: 100 contacts, 2,000 sequences).
 func TestPottsRecoversPlantedContacts(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains a model: skipped with -short")
+		t.Skip("trains models: skipped with -short")
 	}
-	pc := models.PlantedConfig{L: 20, Q: 4, Chords: 6, Coupling: 1.5, Field: 0.5, Seed: 11}
-	_, contacts, train := plantedAlignment(t, pc, 3000, 100)
-	cfg := pottsConfig(pc.Q)
-	cfg.Chains, cfg.Epochs, cfg.Seed = 1000, 40, 1
-	res, err := (&Trainer{Config: cfg, Backend: Host(), Callbacks: []Callback{PottsTarget(0.95)}}).Fit(context.Background(), train, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := res.Metrics[len(res.Metrics)-1]
-	m, err := res.Snapshot.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	scores, err := m.(*models.Potts).FrobeniusAPC(-1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prec := models.TopPrecision(models.RankContacts(scores, pc.L, 1), pc.L, models.ContactSet(contacts))
-	t.Logf("planted L=%d q=%d: %d epochs, Pearson C %.4f, Pearson f %.4f, top-L precision %.3f", pc.L, pc.Q, last.Epoch, last.Pearson, last.PearsonF, prec)
-	if last.Pearson < 0.95 {
-		t.Errorf("Pearson of connected correlations %.4f after %d epochs, want ≥ 0.95", last.Pearson, last.Epoch)
-	}
-	if last.Epoch == cfg.Epochs {
-		t.Errorf("the target Pearson did not stop training before epoch %d", cfg.Epochs)
-	}
-	if prec < 0.8 {
-		t.Errorf("top-L precision %.3f, want ≥ 0.8", prec)
+	for _, c := range []struct {
+		pc           models.PlantedConfig
+		n, sweeps    int
+		minPrecision float64
+	}{
+		{models.PlantedConfig{L: 20, Q: 4, Chords: 6, Coupling: 1.5, Field: 0.5, Seed: 11}, 3000, 100, 0.8},
+		{models.PlantedConfig{L: 50, Q: 5, Chords: 50, Coupling: 1.5, Field: 0.5, Seed: 1}, 2000, 200, 0.9},
+	} {
+		pc := c.pc
+		_, contacts, train := plantedAlignment(t, pc, c.n, c.sweeps)
+		cfg := pottsConfig(pc.Q)
+		cfg.Epochs, cfg.Seed = 40, 1 // the default 300 would only bound a failure
+		res, err := (&Trainer{Config: cfg, Backend: Host(), Callbacks: []Callback{PottsTarget(PottsDefaultTargetPearson)}}).Fit(context.Background(), train, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := res.Metrics[len(res.Metrics)-1]
+		m, err := res.Snapshot.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		scores, err := m.(*models.Potts).FrobeniusAPC(-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prec := models.TopPrecision(models.RankContacts(scores, pc.L, 1), pc.L, models.ContactSet(contacts))
+		t.Logf("planted L=%d q=%d, %d contacts: %d epochs, Pearson C %.4f, Pearson f %.4f, top-L precision %.3f", pc.L, pc.Q, len(contacts), last.Epoch, last.Pearson, last.PearsonF, prec)
+		if last.Pearson < PottsDefaultTargetPearson {
+			t.Errorf("L=%d q=%d: Pearson of connected correlations %.4f after %d epochs, want ≥ %g", pc.L, pc.Q, last.Pearson, last.Epoch, PottsDefaultTargetPearson)
+		}
+		if last.Epoch == cfg.Epochs {
+			t.Errorf("L=%d q=%d: the target Pearson did not stop training before epoch %d", pc.L, pc.Q, cfg.Epochs)
+		}
+		if prec < c.minPrecision {
+			t.Errorf("L=%d q=%d: top-L precision %.3f, want ≥ %g", pc.L, pc.Q, prec, c.minPrecision)
+		}
 	}
 }
 
