@@ -182,6 +182,30 @@ func TestPottsRecoversPlantedContacts(t *testing.T) {
 	}
 }
 
+// fitAndCheckpointHalf runs cfg on train on the host to the end (full)
+// and to epoch half (part), saves part's snapshot and loads it back (snap,
+// meta): the material of a resume test.
+func fitAndCheckpointHalf(t *testing.T, cfg Config, train *data.Dataset, half int) (full, part *Result, snap *Snapshot, meta models.Meta) {
+	t.Helper()
+	full, err := (&Trainer{Config: cfg, Backend: Host()}).Fit(context.Background(), train, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := cfg
+	hc.Epochs = half
+	if part, err = (&Trainer{Config: hc, Backend: Host()}).Fit(context.Background(), train, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/model.safetensors"
+	if err := SaveSnapshot(path, part.Snapshot, train.Fingerprint()); err != nil {
+		t.Fatal(err)
+	}
+	if snap, meta, err = LoadSnapshot(path); err != nil {
+		t.Fatal(err)
+	}
+	return full, part, snap, meta
+}
+
 // A Potts checkpoint (h [L Q], J [L L Q Q] plus the training state) loads
 // back to the same tensors, and a run resumed from it ends where an
 // uninterrupted one does, bit for bit.
@@ -189,24 +213,7 @@ func TestPottsCheckpointResume(t *testing.T) {
 	_, _, train := plantedAlignment(t, models.PlantedConfig{L: 6, Q: 3, Chords: 2, Coupling: 1, Field: 0.5, Seed: 3}, 40, 10)
 	cfg := pottsConfig(3)
 	cfg.Chains, cfg.K, cfg.Epochs, cfg.Batch, cfg.LR, cfg.Momentum, cfg.Seed = 16, 2, 4, 10, 0.05, 0.5, 2
-	full, err := (&Trainer{Config: cfg, Backend: Host()}).Fit(context.Background(), train, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	half := cfg
-	half.Epochs = 2
-	part, err := (&Trainer{Config: half, Backend: Host()}).Fit(context.Background(), train, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := t.TempDir() + "/model.safetensors"
-	if err := SaveSnapshot(path, part.Snapshot, train.Fingerprint()); err != nil {
-		t.Fatal(err)
-	}
-	snap, _, err := LoadSnapshot(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	full, part, snap, _ := fitAndCheckpointHalf(t, cfg, train, 2)
 	for n, x := range part.Snapshot.Tensors {
 		if !reflect.DeepEqual(snap.Tensors[n], x) {
 			t.Fatalf("tensor %s differs after the round trip", n)

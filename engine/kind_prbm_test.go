@@ -263,24 +263,7 @@ func TestPottsRBMCheckpointResume(t *testing.T) {
 	_, train := plantedPottsRBMData(t, 6, 3, 4, 50, 0.5, 3)
 	cfg := pottsRBMConfig(3, 4)
 	cfg.Persistent, cfg.Chains, cfg.K, cfg.Epochs, cfg.Batch, cfg.LR, cfg.Seed = true, 10, 1, 4, 10, 0.05, 6
-	full, err := (&Trainer{Config: cfg, Backend: Host()}).Fit(context.Background(), train, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	half := cfg
-	half.Epochs = 2
-	part, err := (&Trainer{Config: half, Backend: Host()}).Fit(context.Background(), train, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := t.TempDir() + "/m.safetensors"
-	if err := SaveSnapshot(path, part.Snapshot, train.Fingerprint()); err != nil {
-		t.Fatal(err)
-	}
-	snap, meta, err := LoadSnapshot(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	full, _, snap, meta := fitAndCheckpointHalf(t, cfg, train, 2)
 	if meta.Kind != models.KindPottsRBM || snap.PottsRBM() == nil {
 		t.Fatalf("checkpoint kind %q, model %v", meta.Kind, snap.PottsRBM())
 	}

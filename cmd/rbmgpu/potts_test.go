@@ -18,13 +18,7 @@ func runPotts(args ...string) (int, string, string) {
 // Bad alignments fail with one line and exit 1; bad flags exit 2.
 func TestPottsBadInput(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return writeFile(t, dir, name, []byte(text)) }
 	for _, c := range []struct {
 		name string
 		args []string

@@ -40,13 +40,7 @@ func motifFASTA(t *testing.T, dir string, n int) string {
 // no panic.
 func TestPottsRBMBadInput(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return writeFile(t, dir, name, []byte(text)) }
 	ok := write("ok.fasta", ">a\nACDE\n>b\nACDF\n")
 	for _, c := range []struct {
 		name string
