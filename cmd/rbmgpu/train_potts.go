@@ -19,8 +19,8 @@ import (
 // `rbmgpu train --model potts`: bmDCA, a fully connected Potts model of an
 // alignment (--data: FASTA, A2M/A3M, Stockholm) over --alphabet, trained
 // against reweighted (--reweight) frequencies with a pseudocount by
-// persistent chains (--chains, default 1000) of --pcd K site-by-site
-// sweeps (default 10) per update, at the learning rate
+// persistent chains (--chains, default 4000) of --pcd K site-by-site
+// sweeps (default 5) per update, at the learning rate
 // engine.PottsDefaultLR(q, momentum) (0.105 for proteins, 0.025 for RNA,
 // with the default momentum 0.5) for at most engine.PottsDefaultEpochs
 // epochs; --weight-decay is the L2 penalty on the couplings;
