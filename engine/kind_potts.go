@@ -194,13 +194,22 @@ func (pottsKind) Validate(c Config) error {
 	return nil
 }
 
+// oneHotSites returns the number of sites L of V one-hot features of q
+// states each, or an error naming the model (what) when V is not L·q.
+func oneHotSites(what string, V, q int) (int, error) {
+	if q < 2 || V%q != 0 {
+		return 0, fmt.Errorf("%s: %d features are not sites of %d one-hot states", what, V, q)
+	}
+	return V / q, nil
+}
+
 // pottsSites returns L for V one-hot features of c's Q states.
 func pottsSites(c Config, V int) (int, error) {
 	q := pottsOptions(c).Q
-	if q < 2 || V%q != 0 {
-		return 0, fmt.Errorf("Potts: %d features are not sites of %d one-hot states", V, q)
+	L, err := oneHotSites("Potts", V, q)
+	if err != nil {
+		return 0, err
 	}
-	L := V / q
 	if err := kernels.CheckPottsShape(L, q); err != nil {
 		return 0, err
 	}

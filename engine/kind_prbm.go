@@ -134,11 +134,7 @@ func (pottsRBMKind) Validate(c Config) error {
 
 // pottsRBMSites returns L for V one-hot features of c's Q states.
 func pottsRBMSites(c Config, V int) (int, error) {
-	q := pottsRBMOptions(c).Q
-	if q < 2 || V%q != 0 {
-		return 0, fmt.Errorf("Potts RBM: %d features are not sites of %d one-hot states", V, q)
-	}
-	return V / q, nil
+	return oneHotSites("Potts RBM", V, pottsRBMOptions(c).Q)
 }
 
 func (pottsRBMKind) Step(c Config, V int) (graph.Declared, error) {

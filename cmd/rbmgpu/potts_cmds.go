@@ -104,17 +104,6 @@ func openPotts(path, alphabet string) (*pottsSource, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.Q != a.Q() {
-			// 0-based integer states name fewer states than the alphabet
-			// only when the top ones are unused: the model is read as is.
-			if m.Q > a.Q() {
-				return nil, fmt.Errorf("%s: states up to %d, the %s alphabet has %d", path, m.Q-1, a.Name, a.Q())
-			}
-			m, err = widenPotts(m, a.Q())
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-		}
 		src.file, src.model, src.alphabet = path, m.ZeroSumGauge(), a
 		src.opts.Q, src.opts.Letters = a.Q(), a.Letters
 		return src, nil
@@ -146,26 +135,6 @@ func openPotts(path, alphabet string) (*pottsSource, error) {
 		}
 	}
 	return src, nil
-}
-
-// widenPotts returns m with q states, the states from m.Q on having zero
-// fields and couplings.
-func widenPotts(m *models.Potts, q int) (*models.Potts, error) {
-	w, err := models.NewPotts(m.L, q)
-	if err != nil {
-		return nil, err
-	}
-	for i := 0; i < m.L; i++ {
-		copy(w.H[i*q:i*q+m.Q], m.H[i*m.Q:(i+1)*m.Q])
-		for j := 0; j < m.L; j++ {
-			for a := 0; a < m.Q; a++ {
-				for b := 0; b < m.Q; b++ {
-					w.J[((i*m.L+j)*q+a)*q+b] = m.J[((i*m.L+j)*m.Q+a)*m.Q+b]
-				}
-			}
-		}
-	}
-	return w, w.Validate()
 }
 
 // readAlignment reads an alignment for the model of src: its alphabet,
