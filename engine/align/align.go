@@ -36,12 +36,13 @@ package align
 
 import (
 	"bufio"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // MSA is an integer-coded multiple sequence alignment of N = len(Names)

@@ -303,6 +303,10 @@ func codesView(s *store, n, dim int, name string) *Dataset {
 // readCodes reads n uint8 elements from r straight into the final []uint8,
 // hashing them and finding the smallest and largest code as they arrive;
 // the checks and the growth for inputs of unknown size are readElems'.
+// Hashing and the code range run on a second goroutine, one 1 MiB chunk
+// behind the reader: a chunk is never written again once it is read, so the
+// two never touch the same bytes, and on a gzip file the inflate (the
+// reader's work) and the scan overlap instead of adding up.
 func readCodes(r io.Reader, name string, n int64, b bound) (*store, error) {
 	if err := checkBound(name, n, b); err != nil {
 		return nil, err
@@ -314,8 +318,7 @@ func readCodes(r io.Reader, name string, n int64, b bound) (*store, error) {
 	default:
 		dst = make([]uint8, min(n, 1<<20))
 	}
-	h := sha256.New()
-	lo, hi := uint8(math.MaxUint8), uint8(0)
+	scan := newChunkScanner()
 	var got int64
 	for got < n {
 		if int64(len(dst)) == got {
@@ -326,21 +329,51 @@ func readCodes(r io.Reader, name string, n int64, b bound) (*store, error) {
 		chunk := dst[got:min(int64(len(dst)), got+1<<20)]
 		m, err := io.ReadFull(r, chunk)
 		if err != nil {
+			scan.finish()
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil, errorf(name, "truncated: header says %d bytes of data, file has %d", n, got+int64(m))
 			}
 			return nil, wrapErr(name, err)
 		}
-		lo, hi = codeRange(chunk, lo, hi)
-		h.Write(chunk)
+		scan.chunks <- chunk
 		got += int64(m)
 	}
+	lo, hi, digest := scan.finish()
 	if err := checkDrained(r, name, n); err != nil {
 		return nil, err
 	}
-	s := &store{u8: dst, lo: lo, hi: hi}
-	h.Sum(s.digest[:0])
-	return s, nil
+	return &store{u8: dst, lo: lo, hi: hi, digest: digest}, nil
+}
+
+// chunkScanner hashes chunks of codes and takes their range, in order, on
+// its own goroutine.
+type chunkScanner struct {
+	chunks chan []uint8
+	done   chan struct{}
+	lo, hi uint8
+	digest [sha256.Size]byte
+}
+
+func newChunkScanner() *chunkScanner {
+	s := &chunkScanner{chunks: make(chan []uint8, 2), done: make(chan struct{}), lo: math.MaxUint8}
+	go func() {
+		h := sha256.New()
+		for c := range s.chunks {
+			s.lo, s.hi = codeRange(c, s.lo, s.hi)
+			h.Write(c)
+		}
+		h.Sum(s.digest[:0])
+		close(s.done)
+	}()
+	return s
+}
+
+// finish waits for the chunks sent so far and returns their smallest and
+// largest code and their SHA-256.
+func (s *chunkScanner) finish() (lo, hi uint8, digest [sha256.Size]byte) {
+	close(s.chunks)
+	<-s.done
+	return s.lo, s.hi, s.digest
 }
 
 // codeRange widens [lo, hi] to the codes in p.
