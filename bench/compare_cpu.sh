@@ -19,13 +19,15 @@
 # steadier when the machine's load changes between rounds): ours CD-1 against
 # scikit-learn (its PCD-1 does CD-1's 10·B·V·H FLOPs), the ceiling and torch CD-1,
 # ours PCD-1 against torch PCD-1 (14·B·V·H; bench/README.md).
+# Then the whole-process rounds of bench/compare_process.sh (our CLI against
+# scikit-learn's fit() script, both from process start, one epoch of all 60,000
+# images, both of scikit-learn's precisions; PROCESS_ROUNDS, default N, 0 skips).
 #
 # Run from anywhere in the repository (needs Go and /usr/bin/python3 with
 # scikit-learn and PyTorch: apt-get install -y python3-sklearn python3-torch
 # dataset-fashion-mnist; without PyTorch the torch rows are left out). The
 # Python peers run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so
-# OpenBLAS picks its kernels for this CPU. The whole-process comparison
-# (our CLI against scikit-learn's fit() script) is bench/compare_process.sh.
+# OpenBLAS picks its kernels for this CPU.
 #   bash bench/compare_cpu.sh            # 3 rounds
 #   bash bench/compare_cpu.sh 5          # 5 rounds
 #   BENCHTIME=10s SKLEARN_SAMPLES=60000 bash bench/compare_cpu.sh
@@ -119,3 +121,12 @@ for alg, name, xs in peers:
           f"{', '.join(f'{r:.2f}' for r in rs)} ({statistics.median(rs):.2f}) |")
 print(f"ours allocs/op: {', '.join(map(str, allocs))}")
 EOF
+
+# The whole process, from process start to exit: our CLI against scikit-learn's
+# fit() script (bench/compare_process.sh, one epoch; PROCESS_ROUNDS=0 skips it).
+process_rounds=${PROCESS_ROUNDS:-$rounds}
+if [ "$process_rounds" -gt 0 ]; then
+  echo
+  echo "compare_cpu: whole processes, $process_rounds rounds (bench/compare_process.sh)"
+  OUT="$out/process" bash bench/compare_process.sh "$process_rounds"
+fi

@@ -80,13 +80,7 @@ func (c Config) validateCentering(k Kind) error {
 // centerTensors returns the initial offsets of a centred run on train:
 // μ the data mean (float64 sums, rounded once), λ = 0.5.
 func centerTensors(train *data.Dataset, H int) map[string][]float32 {
-	mean := make([]float64, train.D)
-	row := make([]float32, train.D)
-	for i := 0; i < train.N; i++ {
-		for j, x := range train.RowTo(row, i) {
-			mean[j] += float64(x)
-		}
-	}
+	mean := train.ColumnSums()
 	mu := make([]float32, train.D)
 	for j := range mu {
 		mu[j] = float32(mean[j] / float64(train.N))

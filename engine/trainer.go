@@ -401,13 +401,7 @@ func (l *loop) step(res exec.Resident, batch []float32, train *data.Dataset, per
 // feature means p_i, clipped to [0.01, 0.99], into dst[:d.D] (Hinton's
 // guide §8): visible biases that start from the data's marginals.
 func MarginalLogits(dst []float32, d *data.Dataset) {
-	mean := make([]float64, d.D)
-	row := make([]float32, d.D)
-	for i := 0; i < d.N; i++ {
-		for j, x := range d.RowTo(row, i) {
-			mean[j] += float64(x)
-		}
-	}
+	mean := d.ColumnSums()
 	for j := range mean {
 		p := min(max(mean[j]/float64(d.N), 0.01), 0.99)
 		dst[j] = float32(math.Log(p / (1 - p)))

@@ -72,18 +72,40 @@ func NewRBM(v, h int, seed uint64) (*RBM, error) {
 		return nil, fmt.Errorf("new RBM: sizes %d×%d: more than %d weights", v, h, MaxParams)
 	}
 	m := &RBM{V: v, H: h, W: make([]float32, v*h), VBias: make([]float32, v), HBias: make([]float32, h)}
-	s := kernels.Stream{Seed: seed, Op: OpInitW, Step: 0}
-	for k := 0; k < len(m.W); k += 2 {
-		u1 := float64(s.Uniform(uint64(k)))
-		u2 := float64(s.Uniform(uint64(k + 1)))
-		r := math.Sqrt(-2 * math.Log(1-u1))
-		sin, cos := math.Sincos(2 * math.Pi * u2)
-		m.W[k] = float32(InitStd * r * cos)
-		if k+1 < len(m.W) {
-			m.W[k+1] = float32(InitStd * r * sin)
+	initNormal(m.W, kernels.Stream{Seed: seed, Op: OpInitW, Step: 0}, InitStd)
+	return m, nil
+}
+
+// initNormal fills w with N(0, std²) draws by Box–Muller: the pair w[k],
+// w[k+1] (k even) from uniforms k and k+1 of s. Every pair depends on its
+// index only, so the halves of a large w are drawn on two goroutines with
+// the same bits.
+func initNormal(w []float32, s kernels.Stream, std float64) {
+	fill := func(k0, k1 int) {
+		for k := k0; k < k1; k += 2 {
+			u1 := float64(s.Uniform(uint64(k)))
+			u2 := float64(s.Uniform(uint64(k + 1)))
+			r := math.Sqrt(-2 * math.Log(1-u1))
+			sin, cos := math.Sincos(2 * math.Pi * u2)
+			w[k] = float32(std * r * cos)
+			if k+1 < len(w) {
+				w[k+1] = float32(std * r * sin)
+			}
 		}
 	}
-	return m, nil
+	if len(w) < 1<<16 {
+		fill(0, len(w))
+		return
+	}
+	half := len(w) / 4 * 2 // even: a pair is never split
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		fill(half, len(w))
+	}()
+	fill(0, half)
+	wg.Wait()
 }
 
 // Validate reports whether the sizes are consistent (V, H ≥ 1, len(W) = V·H,

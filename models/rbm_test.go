@@ -103,7 +103,24 @@ func TestNewRBM(t *testing.T) {
 	if reflect.DeepEqual(m.W, other.W) {
 		t.Error("different seeds gave the same weights")
 	}
-	// Odd count: the last weight uses only the cosine half of its pair.
+	// Element k is the documented Box–Muller draw, whichever goroutine
+	// drew it (the large model is drawn in two halves), for an odd count
+	// too, whose last weight uses only the cosine half of its pair.
+	st := kernels.Stream{Seed: 42, Op: OpInitW}
+	for _, sz := range [][2]int{{784, 500}, {3, 3}, {333, 333}} {
+		m, _ := NewRBM(sz[0], sz[1], 42)
+		for k, w := range m.W {
+			u1, u2 := float64(st.Uniform(uint64(k&^1))), float64(st.Uniform(uint64(k|1)))
+			r := math.Sqrt(-2 * math.Log(1-u1))
+			want := float32(InitStd * r * math.Cos(2*math.Pi*u2))
+			if k%2 == 1 {
+				want = float32(InitStd * r * math.Sin(2*math.Pi*u2))
+			}
+			if w != want {
+				t.Fatalf("%d×%d: W[%d] = %v, want %v", sz[0], sz[1], k, w, want)
+			}
+		}
+	}
 	if odd, err := NewRBM(3, 3, 42); err != nil || odd.Validate() != nil {
 		t.Errorf("3×3: %v", err)
 	}
