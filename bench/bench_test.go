@@ -207,6 +207,33 @@ func BenchmarkStepFashion(b *testing.B) {
 	}
 }
 
+// BenchmarkStepFashionGrey is the CD-1 case of BenchmarkStepFashion on the
+// grey levels scaled to [0, 1] instead of binarized images: what `rbmgpu
+// train --data …/train-images-idx3-ubyte.gz --cd 1` trains on. Half the
+// pixels are nonzero, the centre's in nearly every image, so the gradient
+// product v0ᵀ p(h|v0) runs mixed (dense centre blocks, sparse border ones).
+func BenchmarkStepFashionGrey(b *testing.B) {
+	_, dev, _, _ := openBackend()
+	c := stepCase{alg: "CD", k: 1, v: 784, h: 500, b: 100}
+	b.Run(dev+"/"+c.name(), func(b *testing.B) {
+		be := requireBackend(b)
+		if _, err := os.Stat(fashionTrain); err != nil {
+			b.Skipf("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist): %v", err)
+		}
+		ds, err := data.Load(fashionTrain, data.LoadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ds.ScaleTo01()
+		cfg := c.config()
+		batches := make([][]float32, min(ds.N, 20000)/cfg.Batch)
+		for i := range batches {
+			batches[i] = ds.Rows(i*cfg.Batch, cfg.Batch)
+		}
+		benchStep(b, be, cfg, batches)
+	})
+}
+
 // benchStep times prog.Step on cfg, cycling through batches (each Batch ×
 // Visible).
 func benchStep(b *testing.B, be engine.Backend, cfg graph.StepConfig, batches [][]float32) {

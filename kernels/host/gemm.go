@@ -108,12 +108,23 @@ func (d *Driver) launchGemm(grid kernels.Dim3, name string, a *kernels.GemmF32Ar
 	// not allocate.
 	j.apack = grow(j.apack, (M+mr-1)/mr*mr*K)
 	j.bpack = grow(j.bpack, (N+nr-1)/nr*nr*K)
-	if j.trySparse() {
+	switch sparse := j.trySparse(); {
+	case sparse && j.sp.mixed:
+		// Pack op(B) and the dense blocks' panels of op(A), then run
+		// every block on its path.
+		j.mPanels, j.nPanels = (M+mr-1)/mr, (N+nr-1)/nr
+		j.phase = phasePack
+		j.ctr.reset()
+		d.pool.do(j)
+		j.phase = phaseMixed
+		j.ctr.reset()
+		d.pool.do(j)
+	case sparse:
 		j.mPanels, j.nPanels = (M+spRows-1)/spRows, (N+spCols-1)/spCols
 		j.phase = phaseSparse
 		j.ctr.reset()
 		d.pool.do(j)
-	} else {
+	default:
 		j.mPanels, j.nPanels = (M+mr-1)/mr, (N+nr-1)/nr
 		j.groups = (j.mPanels + panelsPerTask - 1) / panelsPerTask
 		j.phase = phasePack
@@ -168,11 +179,15 @@ func (j *gemmJob) run(w int) {
 		n := j.mPanels + j.nPanels
 		for t := j.ctr.take(n); t >= 0; t = j.ctr.take(n) {
 			if t < j.mPanels {
-				j.packA(t)
+				if !j.sp.mixed || j.sp.blockDense[t*mr/spRows] {
+					j.packA(t)
+				}
 			} else {
 				j.packB(t - j.mPanels)
 			}
 		}
+	case phaseMixed:
+		j.mixedTasks(&j.d.ws[w])
 	case phaseDense:
 		ws := &j.d.ws[w]
 		n := j.nPanels * j.groups

@@ -21,8 +21,12 @@ import (
 // an exactly-zero result.
 //
 // The path: op(A) is compressed by rows (column indices and values of the
-// nonzeros), in parallel; if it turns out denser than sparseMaxDensity the
-// launch falls back to the dense packed path. Otherwise op(B) is read in
+// nonzeros), in parallel, in blocks of spRows rows. A block denser than
+// sparseMaxDensity runs on the dense packed path: all blocks, when every
+// one is (or, with op(B) = B^T, when any is); only those blocks, with the
+// others sparse, when the density varies between blocks (images, whose
+// centre pixels are on in nearly every row of v0ᵀ and border pixels in
+// almost none). Otherwise op(B) is read in
 // place when it is B (its rows are contiguous) or transposed once into
 // scratch when it is B^T, and each task computes a block of spRows rows by
 // spCols columns. K is cut into blocks of spKC rows of op(B), which stay in
@@ -35,7 +39,7 @@ import (
 
 const (
 	spCols = 96 // columns per task: 12 AVX2 accumulators
-	spRows = 64 // rows of op(A) per task: each K block of op(B) serves them all
+	spRows = 60 // rows of op(A) per task, a multiple of mr: each K block of op(B) serves them all
 	spKC   = 64 // rows of op(B) per K block: 64·96·4 B = 24 KiB, stays in L1 (spRows and spKC: best of 16..100 × 32..256, BenchmarkStepFashion)
 )
 
@@ -71,6 +75,7 @@ const (
 	phaseDense
 	phaseTransB
 	phaseSparse
+	phaseMixed
 )
 
 // sparseState is the sparse path's per-launch state and reusable scratch.
@@ -81,13 +86,23 @@ type sparseState struct {
 	nkb   int       // K blocks
 	bt    []float32 // op(B) row-major (K x N) when B is transposed
 	dense atomic.Bool
-	ran   bool // the last launch took the sparse path
+	ran   bool // the last launch took the sparse path (all its row blocks, or some: mixed)
+	// Per-block choice (op(B) = B only): blockDense[b] says row block b
+	// (rows [b·spRows, (b+1)·spRows) of op(A)) is denser than
+	// sparseMaxDensity; when some blocks are and some are not, the launch
+	// is mixed: the dense blocks run the packed kernel, the others the
+	// sparse one, each on its own rows.
+	blockDense   []bool
+	mixed        bool
+	sparseBlocks []int // the row blocks of a mixed launch that run sparse
+	denseBlocks  []int // and those that run dense
 }
 
 // trySparse builds the compressed rows of op(A) and reports whether the
-// sparse path will run this launch.
+// sparse path will run this launch, for all row blocks or (mixed, set in
+// j.sp) for some.
 func (j *gemmJob) trySparse() bool {
-	j.sp.ran = false
+	j.sp.ran, j.sp.mixed = false, false
 	if sparseMode == 1 || j.K < 2 {
 		return false
 	}
@@ -106,11 +121,28 @@ func (j *gemmJob) trySparse() bool {
 			j.d.ws[w].rows = grow(j.d.ws[w].rows, spRows*j.K)
 		}
 	}
+	nb := (j.M + spRows - 1) / spRows
+	sp.blockDense = grow(sp.blockDense, nb)
 	sp.dense.Store(false)
 	j.phase = phaseCSR
 	j.ctr.reset()
 	j.d.pool.do(j)
-	if sp.dense.Load() {
+	if !j.transB {
+		sp.sparseBlocks, sp.denseBlocks = sp.sparseBlocks[:0], sp.denseBlocks[:0]
+		for b, dense := range sp.blockDense {
+			if dense {
+				sp.denseBlocks = append(sp.denseBlocks, b)
+			} else {
+				sp.sparseBlocks = append(sp.sparseBlocks, b)
+			}
+		}
+		switch {
+		case len(sp.sparseBlocks) == 0:
+			return false
+		case len(sp.denseBlocks) > 0:
+			sp.mixed = true
+		}
+	} else if sp.dense.Load() {
 		return false
 	}
 	if j.transB {
@@ -122,11 +154,42 @@ func (j *gemmJob) trySparse() bool {
 	return true
 }
 
-// csrRows compresses rows [i0, i0+spRows) of op(A); it sets dense (and
-// stops) when they hold more than sparseMaxDensity nonzeros.
+// mixedTasks runs a worker's share of a mixed launch: the dense row
+// blocks as groups of panelsPerTask packed mr-row panels by nr columns
+// (the dense path's tasks), first, since they cost more, then the sparse
+// blocks by spCols columns (the sparse path's). Every output row belongs to
+// one block, and each path gives the dense kernel's bits.
+func (j *gemmJob) mixedTasks(ws *workerScratch) {
+	sp := &j.sp
+	const panelsPerBlock = spRows / mr
+	const groupsPerBlock = (panelsPerBlock + panelsPerTask - 1) / panelsPerTask
+	nDense := len(sp.denseBlocks) * groupsPerBlock
+	colBlocks := (j.N + spCols - 1) / spCols
+	nd, ns := nDense*j.nPanels, len(sp.sparseBlocks)*colBlocks
+	for t := j.ctr.take(nd + ns); t >= 0; t = j.ctr.take(nd + ns) {
+		if t < nd {
+			jp, u := t/nDense, t%nDense
+			b, g := sp.denseBlocks[u/groupsPerBlock], u%groupsPerBlock
+			ip0 := b*panelsPerBlock + g*panelsPerTask
+			ip1 := min(ip0+panelsPerTask, (b+1)*panelsPerBlock, j.mPanels)
+			for ip := ip0; ip < ip1; ip++ {
+				j.tile(ws, ip, jp)
+			}
+			continue
+		}
+		u := t - nd
+		b, cb := sp.sparseBlocks[u%len(sp.sparseBlocks)], u/len(sp.sparseBlocks)
+		j.sparseTile(ws, b*spRows, cb*spCols)
+	}
+}
+
+// csrRows compresses rows [i0, i0+spRows) of op(A) and records whether
+// they hold more than the density limit's nonzeros (blockDense). With
+// op(B) = B^T the launch is all sparse or all dense, so the first dense
+// block sets dense and the other tasks stop.
 func (j *gemmJob) csrRows(ws *workerScratch, i0 int) {
 	sp := &j.sp
-	if sp.dense.Load() {
+	if j.transB && sp.dense.Load() {
 		return
 	}
 	M, K, nkb := j.M, j.K, sp.nkb
@@ -153,7 +216,9 @@ func (j *gemmJob) csrRows(ws *workerScratch, i0 int) {
 	if j.transB {
 		limit = sparseMaxDensityTransB
 	}
-	if sparseMode != 2 && float64(total) > limit*float64(rows*K) {
+	dense := sparseMode != 2 && float64(total) > limit*float64(rows*K)
+	sp.blockDense[i0/spRows] = dense
+	if dense {
 		sp.dense.Store(true)
 	}
 }

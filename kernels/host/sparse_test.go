@@ -70,6 +70,61 @@ func TestSparseMatchesDense(t *testing.T) {
 	})
 }
 
+// A launch whose row blocks differ in density (images: empty border
+// pixels, full centre ones) runs mixed: the dense blocks on the packed
+// kernel, the others sparse, with the dense path's bits on C, P and S; with
+// B transposed it stays all dense; all-dense and all-sparse operands are
+// not mixed.
+func TestSparseMixedBlocks(t *testing.T) {
+	kernelVariants(t, func(t *testing.T) {
+		d := newDev(t, 3)
+		r := rand.New(rand.NewPCG(51, 52))
+		for _, sh := range [][3]int{{784, 500, 100}, {130, 97, 49}, {61, 33, 20}, {250, 200, 64}} {
+			for v := 0; v < 4; v++ {
+				c := gemmCase{M: sh[0], N: sh[1], K: sh[2], transA: v&1 != 0, transB: v&2 != 0,
+					alpha: 0.5, flags: r.IntN(32)}
+				if v >= 2 {
+					c.beta = 1
+				}
+				g := gemmInputs(r, c)
+				// Row i of op(A) is dense in every other block of spRows rows.
+				denseRow := func(i int) bool { return (i/spRows)%2 == 0 }
+				for e := range g.A {
+					i := e / c.K
+					if c.transA {
+						i = e % c.M
+					}
+					sparsify(r, g.A[e:e+1], map[bool]float64{true: 0.9, false: 0.2}[denseRow(i)], v == 1)
+				}
+				var dense, mixed [3][]float32
+				withSparseMode(1, func() { dense[0], dense[1], dense[2] = gemmLaunch(d, c, g) })
+				mixed[0], mixed[1], mixed[2] = gemmLaunch(d, c, g)
+				wantMixed := !c.transB
+				if d.gemm.sp.mixed != wantMixed || d.gemm.sp.ran != wantMixed {
+					t.Fatalf("%+v: mixed %v, sparse ran %v; want %v", c, d.gemm.sp.mixed, d.gemm.sp.ran, wantMixed)
+				}
+				for o := range dense {
+					for e := range dense[o] {
+						a, b := dense[o][e], mixed[o][e]
+						if math.Float32bits(a) != math.Float32bits(b) && !(math.IsNaN(float64(a)) && math.IsNaN(float64(b))) {
+							t.Fatalf("%+v: output %d[%d]: mixed %v, dense %v", c, o, e, b, a)
+						}
+					}
+				}
+			}
+		}
+		for _, density := range []float64{0.2, 1} {
+			c := gemmCase{M: 784, N: 500, K: 100, transA: true, alpha: 1}
+			g := gemmInputs(r, c)
+			sparsify(r, g.A, density, true)
+			gemmLaunch(d, c, g)
+			if d.gemm.sp.mixed || d.gemm.sp.ran != (density < 1) {
+				t.Errorf("uniform density %v: mixed %v, sparse ran %v", density, d.gemm.sp.mixed, d.gemm.sp.ran)
+			}
+		}
+	})
+}
+
 // The sparse path against the float64 reference on the shapes of
 // TestGemmShapes (so also on dense A, which mode 2 forces through it).
 func TestSparseShapes(t *testing.T) {
