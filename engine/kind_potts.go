@@ -483,7 +483,7 @@ func (pottsKind) Evaluate(m *EpochMetrics, s *Snapshot, train, heldout *data.Dat
 	if err != nil {
 		return err
 	}
-	m.Pearson, m.PearsonF = fit.PearsonC, fit.PearsonF
+	m.Pearson, m.PearsonSlope, m.PearsonF = fit.PearsonC, fit.SlopeC, fit.PearsonF
 	model := s.Potts()
 	if model == nil || cfg.ExactLLMaxUnits < 0 {
 		return nil

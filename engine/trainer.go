@@ -48,11 +48,13 @@ type EpochMetrics struct {
 	// EvalSeconds is the wall time of the epoch's evaluation (the
 	// free-energy gap, exact log-likelihoods); 0 when it was skipped.
 	EvalSeconds float64 `json:"eval_seconds"`
-	// Pearson and PearsonF are a Potts model's convergence metrics (the
-	// Pearson correlation of the chains' connected correlations, and of
-	// the one-site frequencies, with the data's); 0 for other kinds.
-	Pearson  float64 `json:"pearson,omitempty"`
-	PearsonF float64 `json:"pearson_f,omitempty"`
+	// Pearson, PearsonSlope and PearsonF are a Potts model's convergence
+	// metrics (the Pearson correlation of the chains' connected
+	// correlations with the data's and the slope of their fit, and the
+	// Pearson correlation of the one-site frequencies); 0 for other kinds.
+	Pearson      float64 `json:"pearson,omitempty"`
+	PearsonSlope float64 `json:"pearson_slope,omitempty"` // slope of the chains' C_ij against the data's
+	PearsonF     float64 `json:"pearson_f,omitempty"`
 	// PTAcceptance is the epoch's swap acceptance of each replica pair
 	// (q, q+1) of a parallel-tempering run (−1: no swap attempted),
 	// PTBetas the ladder it ran with, PTLadderBound whether the adapted

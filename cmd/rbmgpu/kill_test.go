@@ -185,3 +185,19 @@ func TestKillNeverCorrupts(t *testing.T) {
 		t.Error("no kill came after a checkpoint; the delays are too short for this machine")
 	}
 }
+
+// Checkpoints wait a second after a quick write and nine times a slow
+// write's duration after it: at most a tenth of the run goes to writing.
+func TestNextCheckpointWait(t *testing.T) {
+	for _, tc := range []struct{ write, want time.Duration }{
+		{0, time.Second},
+		{10 * time.Millisecond, time.Second},
+		{111 * time.Millisecond, time.Second},
+		{200 * time.Millisecond, 1800 * time.Millisecond},
+		{time.Second, 9 * time.Second},
+	} {
+		if got := nextCheckpointWait(tc.write); got != tc.want {
+			t.Errorf("after a %v write: wait %v, want %v", tc.write, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,5 +95,61 @@ func TestPottsFn3TrainsAndGivesContacts(t *testing.T) {
 			t.Fatalf("line %q: want 1 ≤ i < j ≤ 117 and scores best first", l)
 		}
 		prev = s
+	}
+}
+
+// Every epoch prints the Pearson line; metrics.jsonl carries the same
+// figures for the epochs the trainer evaluated (every second one with
+// --eval-every 2) and none for the others.
+func TestPottsPearsonInMetrics(t *testing.T) {
+	dir := t.TempDir()
+	var fasta strings.Builder
+	const letters = "ACDEFGHIKL"
+	for n := range 40 {
+		fasta.WriteString(">s" + strconv.Itoa(n) + "\n")
+		for i := range 6 {
+			fasta.WriteByte(letters[(n*(i+1)+i*n/7)%len(letters)])
+		}
+		fasta.WriteString("\n")
+	}
+	data := writeFile(t, dir, "a.fasta", []byte(fasta.String()))
+	out := filepath.Join(dir, "run")
+	code, stdout, stderr := runPotts("train", "--model", "potts", "--data", data, "--chains", "50", "--epochs", "4",
+		"--eval-every", "2", "--target-pearson", "0", "--out", out, "--quiet", "--device", "cpu")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	printed := map[int]string{}
+	for _, l := range strings.Split(stdout, "\n") {
+		var e int
+		var p float64
+		if _, err := fmt.Sscanf(l, "epoch %d: Pearson C_ij %f", &e, &p); err == nil {
+			printed[e] = strconv.FormatFloat(p, 'f', 4, 64)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(printed) != 4 || len(lines) != 4 {
+		t.Fatalf("%d Pearson lines and %d metrics lines, want 4 of each:\n%s", len(printed), len(lines), stdout)
+	}
+	for i, l := range lines {
+		var m struct {
+			Pearson *float64 `json:"pearson_cij"`
+			Slope   *float64 `json:"pearson_slope"`
+			F       *float64 `json:"pearson_fi"`
+		}
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("metrics line %d: %v", i+1, err)
+		}
+		evaluated := (i+1)%2 == 0
+		if (m.Pearson != nil) != evaluated || (m.Slope != nil) != evaluated || (m.F != nil) != evaluated {
+			t.Fatalf("epoch %d: metrics %s; want the Pearson figures iff evaluated (%v)", i+1, l, evaluated)
+		}
+		if evaluated && strconv.FormatFloat(*m.Pearson, 'f', 4, 64) != printed[i+1] {
+			t.Errorf("epoch %d: metrics Pearson %v, printed %s", i+1, *m.Pearson, printed[i+1])
+		}
 	}
 }

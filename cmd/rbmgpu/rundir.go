@@ -114,6 +114,11 @@ type metricsJSON struct {
 	TrajLogZ      *float64 `json:"traj_log_z,omitempty"`
 	TrajESS       *float64 `json:"traj_ess,omitempty"`
 	TrajDrift     *float64 `json:"traj_drift,omitempty"`
+	// A Potts model's convergence metrics; absent for other kinds and
+	// epochs without an evaluation.
+	Pearson      *float64 `json:"pearson_cij,omitempty"`
+	PearsonSlope *float64 `json:"pearson_slope,omitempty"`
+	PearsonF     *float64 `json:"pearson_fi,omitempty"`
 }
 
 func jsonMetrics(m engine.EpochMetrics) metricsJSON {
@@ -121,11 +126,15 @@ func jsonMetrics(m engine.EpochMetrics) metricsJSON {
 	if !math.IsNaN(m.TrajLogZ) {
 		ess = num(m.TrajESS)
 	}
-	return metricsJSON{TrajESS: ess, Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
+	j := metricsJSON{TrajESS: ess, Epoch: m.Epoch, LR: m.LR, ReconError: num(m.ReconError), FreeEnergyGap: num(m.FreeEnergyGap),
 		LogLikelihood: num(m.LogLikelihood), HeldOutLL: num(m.HeldOutLogLikelihood), LogZ: num(m.LogZ),
 		Samples: m.Samples, Seconds: m.Seconds, SamplesPerSec: m.SamplesPerSec, EvalSeconds: m.EvalSeconds,
 		PTAcceptance: m.PTAcceptance, PTBetas: m.PTBetas, PTLadderBound: m.PTLadderBound,
 		TrajLL: num(m.TrajLL), TrajHeldOutLL: num(m.TrajHeldOutLL), TrajLogZ: num(m.TrajLogZ), TrajDrift: num(m.TrajDrift)}
+	if m.Pearson != 0 || m.PearsonF != 0 {
+		j.Pearson, j.PearsonSlope, j.PearsonF = num(m.Pearson), num(m.PearsonSlope), num(m.PearsonF)
+	}
+	return j
 }
 
 func formatMetrics(m engine.EpochMetrics, epochs int) string {

@@ -10,7 +10,8 @@ import (
 
 // runClock splits the wall time of one `train` run into the parts its
 // last line reports: loading the data (reading, preprocessing, the split),
-// the epochs' mini-batches, the evaluations, the checkpoint writes, and
+// the epochs' mini-batches, the evaluations (the trainer's and the CLI's
+// after each epoch: Pearson statistics, pictures), the checkpoint writes, and
 // the rest (setting up the model and the step, metrics, progress).
 type runClock struct {
 	start                   time.Time
@@ -32,6 +33,15 @@ func (c *runClock) epoch(m engine.EpochMetrics) {
 	c.epochs++
 	c.train += time.Duration(m.Seconds * float64(time.Second))
 	c.eval += time.Duration(m.EvalSeconds * float64(time.Second))
+}
+
+// evaluated times eval, the CLI's own work after an epoch (a Potts run's
+// Pearson statistics, --png pictures), as evaluation, and returns its error.
+func (c *runClock) evaluated(eval func() error) error {
+	t := time.Now()
+	err := eval()
+	c.eval += time.Since(t)
+	return err
 }
 
 // saved times write, a checkpoint write, and returns its error.

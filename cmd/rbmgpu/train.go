@@ -558,7 +558,7 @@ func trainSingle(cmd *cobra.Command, f *trainFlags, m *trainModel) error {
 		// A checkpoint saved before the first batch finished holds no
 		// progress worth a line.
 		announce: func(s *engine.Snapshot) bool { return s.Epoch > 0 || s.Batch > 0 },
-		afterEpoch: func(s *engine.Snapshot) error {
+		afterEpoch: func(_ engine.EpochMetrics, s *engine.Snapshot) error {
 			if !f.PNG {
 				return nil
 			}
@@ -599,7 +599,7 @@ type modelRun struct {
 	announce func(*engine.Snapshot) bool
 	// afterEpoch runs after every epoch, once its checkpoint (if due) is
 	// written (nil: nothing).
-	afterEpoch func(*engine.Snapshot) error
+	afterEpoch func(engine.EpochMetrics, *engine.Snapshot) error
 	stdout     io.Writer // where afterEpoch may print
 }
 
@@ -607,11 +607,25 @@ type modelRun struct {
 // whose epochs are shorter.
 const checkpointInterval = time.Second
 
+// checkpointShare bounds the share of a run's wall time spent writing
+// checkpoints: after a write that took d, the next waits at least
+// d·(1/checkpointShare − 1), so large models with short epochs (a Potts
+// model of 80 sites, 0.2 s per write, 0.8 s per epoch) write every few
+// epochs instead of after each.
+const checkpointShare = 0.1
+
+// nextCheckpointWait is how long after a checkpoint write that took d the
+// next one waits: checkpointInterval, or longer for slow writes.
+func nextCheckpointWait(d time.Duration) time.Duration {
+	return max(checkpointInterval, time.Duration(float64(d)*(1/checkpointShare-1)))
+}
+
 // fitModel trains a single model to the end or to Ctrl-C: it prepares
 // --out, continues the --resume checkpoint, and after every epoch prints the
 // metrics, appends them to metrics.jsonl and rewrites the checkpoint (at
-// most once per checkpointInterval, always after the last epoch and on an
-// interrupt), so an interrupted or crashed run resumes where its files say
+// most once per checkpointInterval, less often when a write is slow enough
+// to take more than checkpointShare of the run, always after the last epoch
+// and on an interrupt), so an interrupted or crashed run resumes where its files say
 // it stopped.
 func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -645,6 +659,7 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 	}
 	epochs := r.cfg.Epochs
 	var lastSave time.Time // zero: the first epoch is saved
+	wait := checkpointInterval
 	prog := newProgress(stderr, f.Quiet, epochs)
 	tr.OnBatch = prog.batch
 	tr.Callbacks = append(tr.Callbacks, func(m engine.EpochMetrics, s *engine.Snapshot) error {
@@ -662,17 +677,19 @@ func (f *trainFlags) fitModel(cmd *cobra.Command, r modelRun) error {
 		// most of the run in fsync: save at most once a second, and
 		// always after the last epoch. A resumed run truncates
 		// metrics.jsonl to its checkpoint's epoch.
-		if s.Epoch >= epochs || time.Since(lastSave) >= checkpointInterval {
+		if s.Epoch >= epochs || time.Since(lastSave) >= wait {
 			if err := metrics.Sync(); err != nil {
 				return fmt.Errorf("metrics: %w", err)
 			}
+			t0 := time.Now()
 			if err := f.clock.saved(func() error { return engine.SaveSnapshot(filepath.Join(f.Out, modelFile), s, fingerprint) }); err != nil {
 				return err
 			}
 			lastSave, lastGood = time.Now(), filepath.Join(f.Out, modelFile)
+			wait = nextCheckpointWait(lastSave.Sub(t0))
 		}
 		if r.afterEpoch != nil {
-			return r.afterEpoch(s)
+			return f.clock.evaluated(func() error { return r.afterEpoch(m, s) })
 		}
 		return nil
 	})

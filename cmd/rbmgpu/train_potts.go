@@ -105,10 +105,15 @@ func shapePotts(r *modelRun, f *trainFlags) {
 			min(cfg.Batch, train.N), cfg.LR, cfg.Epochs, deviceNote(r.backend), f.Out)
 	}
 	r.announce = func(*engine.Snapshot) bool { return true }
-	r.afterEpoch = func(s *engine.Snapshot) error {
-		fit, err := s.PottsFit()
-		if err != nil {
-			return err
+	r.afterEpoch = func(m engine.EpochMetrics, s *engine.Snapshot) error {
+		// The trainer's evaluation has the statistics of this epoch's
+		// chains; between evaluations (--eval-every) they are taken here.
+		fit := models.PottsFit{PearsonC: m.Pearson, SlopeC: m.PearsonSlope, PearsonF: m.PearsonF}
+		if m.EvalSeconds == 0 {
+			var err error
+			if fit, err = s.PottsFit(); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(r.stdout, "epoch %d: Pearson C_ij %.4f (slope %.3f), f_i %.4f\n", s.Epoch, fit.PearsonC, fit.SlopeC, fit.PearsonF)
 		if o.TargetPearson > 0 && fit.PearsonC >= o.TargetPearson {
