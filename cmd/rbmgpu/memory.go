@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -67,8 +68,22 @@ func deviceMemory(b engine.Backend) (n int64, ok bool) {
 	return 0, false
 }
 
-// checkMemory prints the memory line of a run of est on b to w and
-// returns a one-line error when it cannot fit: on the CPU backends the
+// memoryLimit is the soft limit a run sets on the Go heap: 90% of the
+// available host memory, unless the user set GOMEMLIMIT (goenv non-empty).
+// The estimate counts what a run holds; Go's collector lets the heap grow
+// to twice the live data between collections (GOGC = 100), so a large
+// model whose estimate fits could still run out of memory on garbage. Near
+// the limit the collector runs more often instead.
+func memoryLimit(avail int64, goenv string) (int64, bool) {
+	if goenv != "" || avail <= 0 {
+		return 0, false
+	}
+	return avail / 10 * 9, true
+}
+
+// checkMemory prints the memory line of a run of est on b to w, sets the
+// heap's soft limit (memoryLimit), and returns a one-line error when it
+// cannot fit: on the CPU backends the
 // executor's memory is host memory (est.OnHost), on a GPU est.Host stays on
 // the host and est.Device goes to the device. An unknown amount available
 // is not checked.
@@ -94,6 +109,11 @@ func checkMemory(w io.Writer, what string, est engine.MemoryEstimate, b engine.B
 		line += fmt.Sprintf(", %s on %s", engine.FormatBytes(dev), b.Name())
 	}
 	fmt.Fprintln(w, line)
+	if hostKnown {
+		if limit, ok := memoryLimit(avail, os.Getenv("GOMEMLIMIT")); ok {
+			debug.SetMemoryLimit(limit)
+		}
+	}
 	switch {
 	case hostKnown && host > avail:
 		return fmt.Errorf("%s: the run needs about %s of host memory (%s), but %s is available (MemAvailable in %s)",

@@ -134,6 +134,29 @@ func TestMemoryEstimate(t *testing.T) {
 	}
 }
 
+// A run caps the Go heap at 90% of the available memory unless the user
+// set GOMEMLIMIT, so garbage cannot take a run whose estimate fits past
+// what the machine has.
+func TestMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		avail int64
+		env   string
+		want  int64
+		ok    bool
+	}{
+		{10 << 30, "", 9 << 30, true},
+		{1000, "", 900, true},
+		{10 << 30, "4GiB", 0, false},
+		{10 << 30, "off", 0, false},
+		{0, "", 0, false},
+	} {
+		got, ok := memoryLimit(c.avail, c.env)
+		if got != c.want || ok != c.ok {
+			t.Errorf("memoryLimit(%d, %q) = %d, %v; want %d, %v", c.avail, c.env, got, ok, c.want, c.ok)
+		}
+	}
+}
+
 // hugeAlignment writes two protein sequences of L residues as FASTA in
 // dir and returns its name.
 func hugeAlignment(t *testing.T, dir string, L int) string {
