@@ -186,6 +186,11 @@ func (j *gemmJob) run(w int) {
 				j.packB(t - j.mPanels)
 			}
 		}
+	case phasePadB:
+		n := (j.K + spKC - 1) / spKC
+		for t := j.ctr.take(n); t >= 0; t = j.ctr.take(n) {
+			j.padRows(t * spKC)
+		}
 	case phaseMixed:
 		j.mixedTasks(&j.d.ws[w])
 	case phaseDense:

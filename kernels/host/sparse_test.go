@@ -125,6 +125,49 @@ func TestSparseMixedBlocks(t *testing.T) {
 	})
 }
 
+// The sparse tiles read op(B) at a stride that is not a multiple of 1 KiB:
+// a small B is copied to that stride when its own is one, a large one is
+// read in place, B^T is transposed to it anyway. The bits stay the dense
+// path's.
+func TestSparseAlignedStride(t *testing.T) {
+	for _, c := range []struct{ n, want int }{{1, 1}, {96, 96}, {255, 255}, {256, 272}, {500, 500}, {512, 528}, {784, 784}, {1024, 1040}} {
+		if got := alignedStride(c.n); got != c.want {
+			t.Errorf("alignedStride(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+	d := newDev(t, 2)
+	r := rand.New(rand.NewPCG(53, 54))
+	for _, c := range []struct {
+		M, N, K int
+		transB  bool
+		density float64
+		padded  bool
+		ldb     int
+	}{
+		{784, 512, 100, false, 0.3, true, 528},  // transA below: a gradient product
+		{100, 512, 784, false, 0.3, false, 512}, // the weights: read in place
+		{100, 500, 784, false, 0.3, false, 500},
+		{100, 512, 784, true, 0.3, false, 528},
+	} {
+		gc := gemmCase{M: c.M, N: c.N, K: c.K, transA: c.M == 784, transB: c.transB, alpha: 1}
+		g := gemmInputs(r, gc)
+		sparsify(r, g.A, c.density, true)
+		var want, got [3][]float32
+		withSparseMode(1, func() { want[0], want[1], want[2] = gemmLaunch(d, gc, g) })
+		got[0], got[1], got[2] = gemmLaunch(d, gc, g)
+		if sp := &d.gemm.sp; !sp.ran || sp.padded != c.padded || sp.ldb != c.ldb {
+			t.Errorf("%+v: sparse ran %v, padded %v, stride %d; want true, %v, %d", c, sp.ran, sp.padded, sp.ldb, c.padded, c.ldb)
+		}
+		for o := range want {
+			for e := range want[o] {
+				if math.Float32bits(want[o][e]) != math.Float32bits(got[o][e]) {
+					t.Fatalf("%+v: output %d[%d]: %v, dense path %v", c, o, e, got[o][e], want[o][e])
+				}
+			}
+		}
+	}
+}
+
 // The sparse path against the float64 reference on the shapes of
 // TestGemmShapes (so also on dense A, which mode 2 forces through it).
 func TestSparseShapes(t *testing.T) {
