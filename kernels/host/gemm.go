@@ -113,31 +113,28 @@ func (d *Driver) launchGemm(grid kernels.Dim3, name string, a *kernels.GemmF32Ar
 		// Pack op(B) and the dense blocks' panels of op(A), then run
 		// every block on its path.
 		j.mPanels, j.nPanels = (M+mr-1)/mr, (N+nr-1)/nr
-		j.phase = phasePack
-		j.ctr.reset()
-		d.pool.do(j)
-		j.phase = phaseMixed
-		j.ctr.reset()
-		d.pool.do(j)
+		j.runPhase(phasePack)
+		j.runPhase(phaseMixed)
 	case sparse:
 		j.mPanels, j.nPanels = (M+spRows-1)/spRows, (N+spCols-1)/spCols
-		j.phase = phaseSparse
-		j.ctr.reset()
-		d.pool.do(j)
+		j.runPhase(phaseSparse)
 	default:
 		j.mPanels, j.nPanels = (M+mr-1)/mr, (N+nr-1)/nr
 		j.groups = (j.mPanels + panelsPerTask - 1) / panelsPerTask
-		j.phase = phasePack
-		j.ctr.reset()
-		d.pool.do(j)
-		j.phase = phaseDense
-		j.ctr.reset()
-		d.pool.do(j)
+		j.runPhase(phasePack)
+		j.runPhase(phaseDense)
 	}
 	// Drop references to device memory so a freed allocation can be
 	// collected.
 	j.A, j.B, j.C, j.bias, j.P, j.S = nil, nil, nil, nil, nil, nil
 	return nil
+}
+
+// runPhase runs phase p of the job on every worker of the pool.
+func (j *gemmJob) runPhase(p int) {
+	j.phase = p
+	j.ctr.reset()
+	j.d.pool.do(j)
 }
 
 // flagLen is n if flags has bit, else 0: the length an optional output is

@@ -132,9 +132,7 @@ func (j *gemmJob) trySparse() bool {
 	nb := (j.M + spRows - 1) / spRows
 	sp.blockDense = grow(sp.blockDense, nb)
 	sp.dense.Store(false)
-	j.phase = phaseCSR
-	j.ctr.reset()
-	j.d.pool.do(j)
+	j.runPhase(phaseCSR)
 	if !j.transB {
 		sp.sparseBlocks, sp.denseBlocks = sp.sparseBlocks[:0], sp.denseBlocks[:0]
 		for b, dense := range sp.blockDense {
@@ -159,14 +157,10 @@ func (j *gemmJob) trySparse() bool {
 		sp.ldb = ldp
 	case ldp != j.N && j.K*j.N <= padMaxFloats:
 		sp.ldb, sp.padded = ldp, true
-		j.phase = phasePadB
-		j.ctr.reset()
-		j.d.pool.do(j)
+		j.runPhase(phasePadB)
 	}
 	if j.transB {
-		j.phase = phaseTransB
-		j.ctr.reset()
-		j.d.pool.do(j)
+		j.runPhase(phaseTransB)
 	}
 	sp.ran = true
 	return true
