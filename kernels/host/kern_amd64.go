@@ -201,6 +201,42 @@ func addTo(acc, x []float32) {
 	}
 }
 
+//go:noescape
+func colSum8(x *float32, ldx, m int, out *float32, alpha, beta float32)
+
+// colSumHead computes out[c] for the leading multiple of 8 of the w
+// columns at X[j0:] (colSum's order, by colSum8) and returns how many it
+// did; colSum's loop does the rest.
+func colSumHead(X []float32, N, M, j0, w int, out []float32, alpha, beta float32) int {
+	if !useAsm || M == 0 {
+		return 0
+	}
+	n := w &^ 7
+	for c := 0; c < n; c += 8 {
+		_ = X[(M-1)*N+j0+c+7]
+		colSum8(&X[j0+c], N, M, &out[c], alpha, beta)
+	}
+	return n
+}
+
+//go:noescape
+func sqDiffAcc4(a, b, red *float32, n int)
+
+// sqDiffAcc sets red[t] = fmaf(d, d, red[t]) with d = a[t] - b[t] for
+// t < len(a) (len(b), len(red) >= len(a)), four at a time with AVX where
+// the CPU has it: the same float64 form as fmaf, so the same bits.
+func sqDiffAcc(a, b, red []float32) {
+	n := 0
+	if useAsm {
+		n = len(a) &^ 3
+		if n > 0 {
+			_, _ = b[n-1], red[n-1]
+			sqDiffAcc4(&a[0], &b[0], &red[0], n)
+		}
+	}
+	sqDiffAccGo(a[n:], b[n:], red[n:])
+}
+
 // pottsAccum32 is the AVX2 inner sum of potts_gibbs_f32 for Q ≤ 32
 // (potts_amd64.s): u[a] += base[(j·Q + code[j])·N + a] for a < Q and
 // j = 0..L−1 except skip, in increasing j. mask holds 32 int32, −1 for

@@ -55,3 +55,9 @@ func addTo(acc, x []float32) {
 func pottsAccum(u, Wt []float32, code []int32, i, Q, N int, mask *[32]int32) {
 	pottsAccumGo(u, Wt, code, i, Q, N)
 }
+
+// sqDiffAcc is sqDiffAccGo off amd64.
+func sqDiffAcc(a, b, red []float32) { sqDiffAccGo(a, b, red) }
+
+// colSumHead leaves every column to colSum's loop off amd64.
+func colSumHead(X []float32, N, M, j0, w int, out []float32, alpha, beta float32) int { return 0 }

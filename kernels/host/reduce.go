@@ -100,12 +100,16 @@ func (j *reduceJob) colSum(t int) {
 	M, N := j.M, j.N
 	j0 := t * colChunk
 	w := min(colChunk, N-j0)
+	out := j.out[j0 : j0+w]
+	done := colSumHead(j.X, N, M, j0, w, out, j.alpha, j.beta)
+	if done == w {
+		return
+	}
 	var s [8][colChunk]float32
 	for i := 0; i < M; i++ {
-		addTo(s[i&7][:w], j.X[i*N+j0:i*N+j0+w])
+		addTo(s[i&7][done:w], j.X[i*N+j0+done:i*N+j0+w])
 	}
-	out := j.out[j0 : j0+w]
-	for c := range out {
+	for c := done; c < w; c++ {
 		tot := (s[0][c] + s[4][c] + (s[2][c] + s[6][c])) + (s[1][c] + s[5][c] + (s[3][c] + s[7][c]))
 		r := j.alpha * tot
 		if j.beta != 0 {
@@ -145,23 +149,25 @@ func (j *reduceJob) sqDiffBlock(b int) {
 	stride := redThreads * j.grid
 	for base := b * redThreads; base < j.n; base += stride {
 		m := min(redThreads, j.n-base)
-		A, B := j.A[base:base+m], j.B[base:base+m]
-		for t := range A {
-			d := A[t] - B[t]
-			red[t] = fmaf(d, d, red[t])
-		}
+		sqDiffAcc(j.A[base:base+m], j.B[base:base+m], red[:m])
 	}
 	j.partial[b] = treeSum(&red)
+}
+
+// sqDiffAccGo is sqDiffAcc's definition: red[t] = fmaf(d, d, red[t]) with
+// d = a[t] - b[t] rounded to float32, for t < len(a).
+func sqDiffAccGo(a, b, red []float32) {
+	for t := range a {
+		d := a[t] - b[t]
+		red[t] = fmaf(d, d, red[t])
+	}
 }
 
 // treeSum is block_tree_sum over 256 leaves: red[t] += red[t+h] for
 // h = 128, 64, ..., 1; returns red[0]. red is overwritten.
 func treeSum(red *[redThreads]float32) float32 {
 	for h := redThreads / 2; h > 0; h /= 2 {
-		lo, hi := red[:h], red[h:2*h]
-		for t := range lo {
-			lo[t] = lo[t] + hi[t]
-		}
+		addTo(red[:h], red[h:2*h]) // one add per element: the tree's roundings
 	}
 	return red[0]
 }
@@ -186,9 +192,7 @@ func (d *Driver) launchSum(a *kernels.SumF32Args) error {
 	var red [redThreads]float32
 	for base := 0; base < n; base += redThreads {
 		x := X[base:min(base+redThreads, n)]
-		for t, v := range x {
-			red[t] = red[t] + v
-		}
+		addTo(red[:len(x)], x)
 	}
 	out[0] = a.Alpha * treeSum(&red)
 	return nil
