@@ -41,6 +41,10 @@ type reduceJob struct {
 	ctr           counter
 }
 
+// sqDiffBlocksPerTask is how many of sq_diff's blocks one task sums: a
+// block is a few hundred elements, too little to pay for taking a task.
+const sqDiffBlocksPerTask = 16
+
 // colChunk is the columns per col_sum task; its eight partial rows live on
 // the stack.
 const colChunk = 64
@@ -51,7 +55,9 @@ func (j *reduceJob) run(int) {
 		case redColSum:
 			j.colSum(t)
 		case redSqDiff:
-			j.sqDiffBlock(t)
+			for b := t * sqDiffBlocksPerTask; b < min((t+1)*sqDiffBlocksPerTask, j.grid); b++ {
+				j.sqDiffBlock(b)
+			}
 		case redFreeEnergy:
 			j.freeEnergyRow(t)
 		}
@@ -139,7 +145,8 @@ func (d *Driver) launchSqDiff(grid kernels.Dim3, a *kernels.SqDiffPartialF32Args
 	if j.partial, err = d.floats(name, "partial", a.Partial, grid.X); err != nil {
 		return err
 	}
-	j.kind, j.n, j.grid, j.tasks = redSqDiff, n, grid.X, grid.X
+	j.kind, j.n, j.grid = redSqDiff, n, grid.X
+	j.tasks = (grid.X + sqDiffBlocksPerTask - 1) / sqDiffBlocksPerTask
 	d.runRed(n)
 	return nil
 }
