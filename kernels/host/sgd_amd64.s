@@ -42,7 +42,8 @@ sdone:
 
 // func addTo8(acc, x *float32, n int)
 //
-// acc[c] = acc[c] + x[c] for c < n (a multiple of 8): colSum's row step.
+// acc[c] = acc[c] + x[c] for c < n (a multiple of 8): one level of the
+// reduction trees, a row of colSum's last columns, sum_f32's blocks.
 TEXT ·addTo8(SB), NOSPLIT, $0-24
 	MOVQ acc+0(FP), DI
 	MOVQ x+8(FP), SI
